@@ -1,0 +1,1 @@
+"""artic_rl.net."""

@@ -1,0 +1,1 @@
+"""Gymnasium environments (installed as artic_rl.envs)."""
