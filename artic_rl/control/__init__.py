@@ -1,0 +1,1 @@
+"""Pure, clock-injected controllers used by the heuristic agents and the runtime streamer."""

@@ -1,0 +1,68 @@
+"""What reaches the sender from the receiver and the cloud MLLM: the one feedback channel.
+
+Every agent, learned or hand-designed, sees the same :class:`FeedbackReport` once per control
+interval (the environment puts it in ``info["feedback"]``; the runtime streamer builds it from RTCP-style
+reports). It carries per-packet transport feedback (like WebRTC's transport-wide congestion control
+feedback), a keyframe request when decoding broke (PLI), and what the cloud MLLM says about the
+question: the predicted region (Artic's zero-overhead ROI) and its readability confidence at the
+authors' bitrate tiers (what ReCapABR reads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# The authors' bitrate tiers at which the cloud reports readability confidence (BRIEF.md).
+CONFIDENCE_TIERS_KBPS: tuple[float, ...] = (200.0, 400.0, 610.0, 910.0, 1710.0, 3150.0)
+
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+_EMPTY_F = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class PacketReports:
+    """Per-packet feedback, struct of arrays in sequence order. ``arrival_ms`` is NaN for a lost packet."""
+
+    seq: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    send_ms: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    arrival_ms: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    size_bytes: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+
+    def __len__(self) -> int:
+        return int(self.seq.shape[0])
+
+    @property
+    def lost(self) -> np.ndarray:
+        return np.isnan(self.arrival_ms)
+
+
+@dataclass(frozen=True)
+class FrameReports:
+    """Per-frame feedback for frames whose fate the sender learned: capture time and when it became decodable."""
+
+    frame_id: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    capture_ms: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    decodable_ms: np.ndarray = field(default_factory=lambda: _EMPTY_F)  # NaN: never decodable
+
+    def __len__(self) -> int:
+        return int(self.frame_id.shape[0])
+
+
+@dataclass(frozen=True)
+class FeedbackReport:
+    """Everything the sender learned during one control interval ending at ``now_ms``."""
+
+    now_ms: float
+    interval_ms: float
+    sent_bytes: int  # bytes the sender itself put on the wire during the interval
+    packets: PacketReports = field(default_factory=PacketReports)
+    frames: FrameReports = field(default_factory=FrameReports)
+    keyframe_request: bool = False
+    question_active: bool = False  # the user is asking (the phone hears the question)
+    roi_known: bool = False  # the cloud has predicted the region of the (next) question
+    roi_area: float = 0.0  # area fraction of that region, 0 when unknown
+    confidence: np.ndarray | None = (
+        None  # readability confidence at CONFIDENCE_TIERS_KBPS, None when unknown
+    )

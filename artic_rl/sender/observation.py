@@ -1,0 +1,185 @@
+"""The observation a real sender can build from its own feedback: one implementation for the
+simulator and the runtime streamer.
+
+===  ===============================  ======  =================================================  ===========
+idx  feature                          unit    normalisation                                      bounds
+===  ===============================  ======  =================================================  ===========
+0    sending rate, last interval      kbps    ``log_rate`` = ln(kbps / 100) / ln(40)             [-1, 2]
+1    delivered throughput, interval   kbps    ``log_rate``                                       [-1, 2]
+2    delivered throughput, last 1 s   kbps    ``log_rate``                                       [-1, 2]
+3    mean frame delay                 ms      / 1000                                             [0, 5]
+4    frame delay trend                ms/s    / 1000, least squares over the last 1 s            [-5, 5]
+5    queueing delay estimate          ms      (one-way delay - its minimum) / 1000               [0, 5]
+6    round-trip time of last report   ms      / 1000                                             [0, 5]
+7    packet loss, interval            -       fraction                                           [0, 1]
+8    previous bitrate                 kbps    ``log_rate``                                       [-1, 2]
+9    previous ROI level               -       / max level                                        [0, 1]
+10   previous frame rate              fps     / 30                                               [0, 1]
+11   region area (cloud prediction)   -       fraction of the frame, 0 when unknown              [0, 1]
+12   region known                     -       0 / 1                                              [0, 1]
+13   question active                  -       0 / 1                                              [0, 1]
+14   saturation bitrate               kbps    ``log_rate`` of confidence >= 0.8, 0 when unknown  [-1, 2]
+15   time since keyframe              s       / 10                                               [0, 1]
+16   keyframe requested               -       0 / 1                                              [0, 1]
+17+k delivered throughput, k steps ago kbps   ``log_rate``, k = 0..7                              [-1, 2]
+25+k mean frame delay, k steps ago    ms      / 1000, k = 0..7                                    [0, 5]
+===  ===============================  ======  =================================================  ===========
+
+A feature with no new sample in an interval keeps its last value (a real sender cannot tell
+"no frame arrived" from "the report is late", except through the delay features themselves).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+from gymnasium import spaces
+
+from artic_rl.sender.actions import FPS_CHOICES, MAX_RATE_KBPS, MIN_RATE_KBPS, SenderAction
+from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS, FeedbackReport
+
+HISTORY = 8
+OBS_DIM = 17 + 2 * HISTORY
+SATURATION_CONFIDENCE = 0.8
+_LOG_SPAN = math.log(MAX_RATE_KBPS / MIN_RATE_KBPS)
+_TREND_WINDOW = 5  # control intervals in the delay-trend regression
+
+OBS_LOW = np.array(
+    [-1, -1, -1, 0, -5, 0, 0, 0, -1, 0, 0, 0, 0, 0, -1, 0, 0] + [-1] * HISTORY + [0] * HISTORY,
+    dtype=np.float32,
+)
+OBS_HIGH = np.array(
+    [2, 2, 2, 5, 5, 5, 5, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1] + [2] * HISTORY + [5] * HISTORY,
+    dtype=np.float32,
+)
+FEATURE_NAMES: tuple[str, ...] = (
+    "send_rate",
+    "delivered_rate",
+    "delivered_rate_1s",
+    "frame_delay",
+    "frame_delay_trend",
+    "queue_delay",
+    "rtt",
+    "loss",
+    "prev_rate",
+    "prev_roi_level",
+    "prev_fps",
+    "roi_area",
+    "roi_known",
+    "question_active",
+    "saturation_rate",
+    "since_keyframe",
+    "keyframe_request",
+    *(f"delivered_rate_t-{k}" for k in range(HISTORY)),
+    *(f"frame_delay_t-{k}" for k in range(HISTORY)),
+)
+
+
+def log_rate(rate_kbps: float) -> float:
+    """ln(rate / 100 kbps) / ln(40): 0 at 100 kbps, 1 at 4 Mbps."""
+    return math.log(max(rate_kbps, 10.0) / MIN_RATE_KBPS) / _LOG_SPAN
+
+
+def saturation_kbps(
+    confidence: np.ndarray, tiers_kbps: tuple[float, ...] = CONFIDENCE_TIERS_KBPS
+) -> float:
+    """Lowest bitrate whose confidence reaches 0.8, interpolated in log-rate between tiers.
+
+    Returns one tier step (x 1.84, the ratio of the two top tiers) above the top tier when no tier reaches it.
+    """
+    conf = np.asarray(confidence, dtype=np.float64)
+    above = np.flatnonzero(conf >= SATURATION_CONFIDENCE)
+    if above.size == 0:
+        return tiers_kbps[-1] * tiers_kbps[-1] / tiers_kbps[-2]
+    i = int(above[0])
+    if i == 0:
+        return tiers_kbps[0]
+    c0, c1 = conf[i - 1], conf[i]
+    frac = (SATURATION_CONFIDENCE - c0) / (c1 - c0)
+    return float(
+        math.exp(math.log(tiers_kbps[i - 1]) + frac * math.log(tiers_kbps[i] / tiers_kbps[i - 1]))
+    )
+
+
+def observation_space() -> spaces.Box:
+    return spaces.Box(OBS_LOW, OBS_HIGH, dtype=np.float32)
+
+
+class ObservationBuilder:
+    """Turns each interval's :class:`FeedbackReport` into the normalised observation vector."""
+
+    def __init__(self, interval_ms: float) -> None:
+        self.interval_ms = interval_ms
+        self.reset()
+
+    def reset(self) -> None:
+        self._delivered: deque[float] = deque([0.0] * HISTORY, maxlen=HISTORY)
+        self._frame_delay: deque[float] = deque([0.0] * HISTORY, maxlen=HISTORY)
+        self._trend_pts: deque[tuple[float, float]] = deque(maxlen=_TREND_WINDOW)
+        self._min_owd_ms = math.inf
+        self._queue_ms = 0.0
+        self._rtt_ms = 0.0
+        self._frame_delay_ms = 0.0
+
+    def update(
+        self, report: FeedbackReport, last_action: SenderAction, since_keyframe_ms: float
+    ) -> np.ndarray:
+        """Absorb one interval's feedback and return the observation (float32, within bounds)."""
+        pk = report.packets
+        loss = 0.0
+        delivered_kbps = 0.0
+        if len(pk):
+            ok = ~np.isnan(pk.arrival_ms)
+            loss = 1.0 - float(ok.mean())
+            delivered_kbps = float(pk.size_bytes[ok].sum()) * 8.0 / report.interval_ms
+            if ok.any():
+                owd = pk.arrival_ms[ok] - pk.send_ms[ok]
+                self._min_owd_ms = min(self._min_owd_ms, float(owd.min()))
+                self._queue_ms = float(owd[-1]) - self._min_owd_ms
+                self._rtt_ms = report.now_ms - float(pk.send_ms[ok][-1])
+        fr = report.frames
+        if len(fr):
+            delays = fr.decodable_ms - fr.capture_ms
+            ok_f = ~np.isnan(delays)
+            if ok_f.any():
+                self._frame_delay_ms = float(delays[ok_f].mean())
+                self._trend_pts.append((report.now_ms, self._frame_delay_ms))
+        self._delivered.appendleft(log_rate(delivered_kbps))
+        self._frame_delay.appendleft(self._frame_delay_ms / 1000.0)
+        sat = 0.0 if report.confidence is None else log_rate(saturation_kbps(report.confidence))
+        obs = np.array(
+            [
+                log_rate(report.sent_bytes * 8.0 / report.interval_ms),
+                log_rate(delivered_kbps),
+                float(np.mean(list(self._delivered)[: max(1, round(1000.0 / self.interval_ms))])),
+                self._frame_delay_ms / 1000.0,
+                self._trend_per_s() / 1000.0,
+                self._queue_ms / 1000.0,
+                self._rtt_ms / 1000.0,
+                loss,
+                log_rate(last_action.rate_kbps),
+                last_action.roi_level / 3.0,
+                last_action.fps / FPS_CHOICES[-1],
+                report.roi_area if report.roi_known else 0.0,
+                float(report.roi_known),
+                float(report.question_active),
+                sat,
+                since_keyframe_ms / 10_000.0,
+                float(report.keyframe_request),
+                *self._delivered,
+                *self._frame_delay,
+            ],
+            dtype=np.float32,
+        )
+        return np.clip(obs, OBS_LOW, OBS_HIGH)
+
+    def _trend_per_s(self) -> float:
+        """Least-squares slope of frame delay against time over the last few intervals (ms per s)."""
+        if len(self._trend_pts) < 2:
+            return 0.0
+        pts = np.asarray(self._trend_pts)
+        t = (pts[:, 0] - pts[:, 0].mean()) / 1000.0
+        denom = float((t * t).sum())
+        return 0.0 if denom == 0.0 else float((t * (pts[:, 1] - pts[:, 1].mean())).sum() / denom)
