@@ -1,0 +1,215 @@
+"""RTCP-style feedback from the receiver (and the cloud MLLM behind it) to the sender.
+
+Four messages, each one RTCP packet with the common header of RFC 3550 section 6.4 and the
+feedback layout of RFC 4585 (sender SSRC, media SSRC), concatenated into compound datagrams:
+
+=====================  ====  ===  ==================================================================
+message                PT    FMT  body
+=====================  ====  ===  ==================================================================
+TransportFeedback      205   15   base seq u16, count u16, reference u32, count x int16 arrival
+                                  deltas (all times in 250 us units, like transport-cc; -32768 = lost)
+FrameFeedback          205   30   count u16, 0 u16, count x (RTP timestamp u32, decodable time u32,
+                                  0xFFFFFFFF = never decodable)
+PictureLossIndication  206   1    none (RFC 4585 section 6.3.1)
+CloudFeedback          204   0    APP "ARTC": flags u8, n u8, ROI area u16, ROI box 4 x u16, n x u8
+                                  confidence (fractions scaled to 65535 / 255)
+=====================  ====  ===  ==================================================================
+
+Times are milliseconds since the session epoch, which sender and receiver share (one host, one
+monotonic clock). :func:`encode` / :func:`decode` are pure; :func:`decode` raises
+:class:`RtcpError` on anything malformed.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+RTCP_VERSION = 2
+PT_APP = 204
+PT_RTPFB = 205
+PT_PSFB = 206
+FMT_TRANSPORT = 15
+FMT_FRAMES = 30
+FMT_PLI = 1
+APP_NAME = b"ARTC"
+TICKS_PER_MS = 4  # 250 us resolution
+LOST_DELTA = -32768
+NEVER = 0xFFFFFFFF
+MAX_TRANSPORT_COUNT = 4096
+_FLAG_QUESTION, _FLAG_ROI, _FLAG_BOX, _FLAG_CONF = 1, 2, 4, 8
+
+
+class RtcpError(ValueError):
+    """A malformed feedback datagram."""
+
+
+@dataclass(frozen=True)
+class TransportFeedback:
+    """Arrival times of consecutive sequence numbers from ``base_seq`` (NaN = lost)."""
+
+    base_seq: int
+    arrival_ms: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class FrameFeedback:
+    """When frames (by RTP timestamp) became decodable at the receiver (NaN = never)."""
+
+    timestamps: tuple[int, ...]
+    decodable_ms: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class PictureLossIndication:
+    """Decoding broke: send a keyframe."""
+
+
+@dataclass(frozen=True)
+class CloudFeedback:
+    """What the cloud MLLM says about the (next) question: region and readability confidence."""
+
+    question_active: bool = False
+    roi_known: bool = False
+    roi_area: float = 0.0
+    roi_box: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 as frame fractions
+    confidence: tuple[float, ...] | None = None
+
+
+Message = TransportFeedback | FrameFeedback | PictureLossIndication | CloudFeedback
+
+
+def _header(fmt: int, pt: int, body: bytes, sender_ssrc: int, media_ssrc: int) -> bytes:
+    body = body + bytes(-len(body) % 4)
+    words = (8 + len(body)) // 4  # length field: 32-bit words minus one, header word excluded
+    return (
+        struct.pack("!BBHII", (RTCP_VERSION << 6) | fmt, pt, words, sender_ssrc, media_ssrc) + body
+    )
+
+
+def _ticks(ms: float) -> int:
+    return int(min(max(round(ms * TICKS_PER_MS), 0), NEVER - 1))
+
+
+def _encode_transport(msg: TransportFeedback) -> list[tuple[int, int, bytes]]:
+    """One or more bodies: a run is split where a delta does not fit in int16 or at the count limit."""
+    out: list[tuple[int, int, bytes]] = []
+    base, arrivals = msg.base_seq, list(msg.arrival_ms)
+    while arrivals:
+        ref = next((_ticks(a) for a in arrivals if not math.isnan(a)), 0)
+        prev, deltas = ref, []
+        for a in arrivals[:MAX_TRANSPORT_COUNT]:
+            if math.isnan(a):
+                deltas.append(LOST_DELTA)
+                continue
+            d = _ticks(a) - prev
+            if not -32767 <= d <= 32767:
+                break
+            deltas.append(d)
+            prev += d
+        body = struct.pack(f"!HHI{len(deltas)}h", base & 0xFFFF, len(deltas), ref, *deltas)
+        out.append((FMT_TRANSPORT, PT_RTPFB, body))
+        base, arrivals = base + len(deltas), arrivals[len(deltas) :]
+    return out
+
+
+def _encode_one(msg: Message) -> list[tuple[int, int, bytes]]:
+    if isinstance(msg, TransportFeedback):
+        return _encode_transport(msg)
+    if isinstance(msg, FrameFeedback):
+        body = struct.pack("!HH", len(msg.timestamps), 0)
+        for ts, t in zip(msg.timestamps, msg.decodable_ms, strict=True):
+            body += struct.pack("!II", ts & 0xFFFFFFFF, NEVER if math.isnan(t) else _ticks(t))
+        return [(FMT_FRAMES, PT_RTPFB, body)]
+    if isinstance(msg, PictureLossIndication):
+        return [(FMT_PLI, PT_PSFB, b"")]
+    return [(0, PT_APP, APP_NAME + _encode_cloud(msg))]
+
+
+def _encode_cloud(msg: CloudFeedback) -> bytes:
+    conf = msg.confidence or ()
+    flags = (
+        (_FLAG_QUESTION if msg.question_active else 0)
+        | (_FLAG_ROI if msg.roi_known else 0)
+        | (_FLAG_BOX if msg.roi_box is not None else 0)
+        | (_FLAG_CONF if msg.confidence is not None else 0)
+    )
+    box = msg.roi_box or (0.0, 0.0, 0.0, 0.0)
+    u16 = [round(min(max(v, 0.0), 1.0) * 65535) for v in (msg.roi_area, *box)]
+    u8 = [round(min(max(c, 0.0), 1.0) * 255) for c in conf]
+    return struct.pack(f"!BB5H{len(u8)}B", flags, len(u8), *u16, *u8)
+
+
+def encode(messages: Sequence[Message], sender_ssrc: int = 0, media_ssrc: int = 0) -> bytes:
+    """One compound datagram holding ``messages`` in order."""
+    parts = [
+        _header(fmt, pt, body, sender_ssrc, media_ssrc)
+        for msg in messages
+        for fmt, pt, body in _encode_one(msg)
+    ]
+    return b"".join(parts)
+
+
+def decode(data: bytes) -> list[Message]:
+    """All messages of one compound datagram; raises :class:`RtcpError` on anything malformed."""
+    out: list[Message] = []
+    pos = 0
+    while pos < len(data):
+        if pos + 12 > len(data):
+            raise RtcpError("truncated RTCP header")
+        first, pt, words = struct.unpack_from("!BBH", data, pos)
+        end = pos + 4 * (words + 1)
+        if first >> 6 != RTCP_VERSION or first & 0x20 or words < 2 or end > len(data):
+            raise RtcpError(f"bad RTCP header at byte {pos}")
+        out.append(_decode_body(first & 0x1F, pt, data[pos + 12 : end]))
+        pos = end
+    return out
+
+
+def _decode_body(fmt: int, pt: int, body: bytes) -> Message:
+    try:
+        if pt == PT_RTPFB and fmt == FMT_TRANSPORT:
+            return _decode_transport(body)
+        if pt == PT_RTPFB and fmt == FMT_FRAMES:
+            (count,) = struct.unpack_from("!H", body)
+            vals = struct.unpack_from(f"!{2 * count}I", body, 4)
+            ts, t = vals[0::2], vals[1::2]
+            return FrameFeedback(
+                tuple(ts), tuple(math.nan if v == NEVER else v / TICKS_PER_MS for v in t)
+            )
+        if pt == PT_PSFB and fmt == FMT_PLI:
+            return PictureLossIndication()
+        if pt == PT_APP and body[:4] == APP_NAME:
+            return _decode_cloud(body[4:])
+    except struct.error as err:
+        raise RtcpError(f"truncated feedback body: {err}") from None
+    raise RtcpError(f"unknown feedback message PT={pt} FMT={fmt}")
+
+
+def _decode_transport(body: bytes) -> TransportFeedback:
+    base, count, ref = struct.unpack_from("!HHI", body)
+    deltas = struct.unpack_from(f"!{count}h", body, 8)
+    arrivals: list[float] = []
+    t = ref
+    for d in deltas:
+        if d == LOST_DELTA:
+            arrivals.append(math.nan)
+        else:
+            t += d
+            arrivals.append(t / TICKS_PER_MS)
+    return TransportFeedback(base, tuple(arrivals))
+
+
+def _decode_cloud(body: bytes) -> CloudFeedback:
+    flags, n = struct.unpack_from("!BB", body)
+    area, *box = struct.unpack_from("!5H", body, 2)
+    conf = struct.unpack_from(f"!{n}B", body, 12)
+    return CloudFeedback(
+        question_active=bool(flags & _FLAG_QUESTION),
+        roi_known=bool(flags & _FLAG_ROI),
+        roi_area=area / 65535,
+        roi_box=tuple(v / 65535 for v in box) if flags & _FLAG_BOX else None,  # type: ignore[arg-type]
+        confidence=tuple(c / 255 for c in conf) if flags & _FLAG_CONF else None,
+    )
