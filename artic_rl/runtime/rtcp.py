@@ -210,6 +210,6 @@ def _decode_cloud(body: bytes) -> CloudFeedback:
         question_active=bool(flags & _FLAG_QUESTION),
         roi_known=bool(flags & _FLAG_ROI),
         roi_area=area / 65535,
-        roi_box=tuple(v / 65535 for v in box) if flags & _FLAG_BOX else None,  # type: ignore[arg-type]
+        roi_box=tuple(v / 65535 for v in box) if flags & _FLAG_BOX else None,
         confidence=tuple(c / 255 for c in conf) if flags & _FLAG_CONF else None,
     )
