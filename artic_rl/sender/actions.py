@@ -49,14 +49,14 @@ class ActionCodec:
 
     def decode(self, action: np.ndarray | tuple[int, int, int]) -> SenderAction:
         """Indices -> knobs; raises ``ValueError`` for an index outside the grid."""
-        a = np.asarray(action, dtype=np.int64).reshape(-1)
-        if a.shape != (3,) or np.any(a < 0) or np.any(a >= np.array(self.nvec)):
-            raise ValueError(f"action {a.tolist()} outside MultiDiscrete{list(self.nvec)}")
-        return SenderAction(
-            rate_kbps=self.bitrates_kbps[a[0]],
-            roi_level=self.roi_levels[a[1]],
-            fps=self.fps_choices[a[2]],
-        )
+        try:
+            i, j, k = (int(x) for x in action)
+        except (TypeError, ValueError):
+            raise ValueError(f"action {action!r} is not three integers") from None
+        nb, nr, nf = self.nvec
+        if not (0 <= i < nb and 0 <= j < nr and 0 <= k < nf):
+            raise ValueError(f"action {[i, j, k]} outside MultiDiscrete{list(self.nvec)}")
+        return SenderAction(self.bitrates_kbps[i], self.roi_levels[j], self.fps_choices[k])
 
     def encode(self, rate_kbps: float, roi_level: int = 0, fps: float = 30.0) -> np.ndarray:
         """Knobs -> nearest indices (rate nearest in log space, fps nearest, ROI level clamped)."""

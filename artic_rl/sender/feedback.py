@@ -17,12 +17,33 @@ import numpy as np
 # The authors' bitrate tiers at which the cloud reports readability confidence (BRIEF.md).
 CONFIDENCE_TIERS_KBPS: tuple[float, ...] = (200.0, 400.0, 610.0, 910.0, 1710.0, 3150.0)
 
+
+def _same(a: object, b: object) -> bool:
+    """Field equality: arrays element-wise with NaN equal to NaN, everything else with ``==``."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    return a == b
+
+
+class _ArrayEq:
+    """Value equality for frozen dataclasses that hold numpy arrays (reports compare by content)."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(_same(getattr(self, f), getattr(other, f)) for f in self.__dataclass_fields__)  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 _EMPTY_F = np.zeros(0, dtype=np.float64)
 
 
-@dataclass(frozen=True)
-class PacketReports:
+@dataclass(frozen=True, eq=False)
+class PacketReports(_ArrayEq):
     """Per-packet feedback, struct of arrays in sequence order. ``arrival_ms`` is NaN for a lost packet."""
 
     seq: np.ndarray = field(default_factory=lambda: _EMPTY_I)
@@ -38,8 +59,8 @@ class PacketReports:
         return np.isnan(self.arrival_ms)
 
 
-@dataclass(frozen=True)
-class FrameReports:
+@dataclass(frozen=True, eq=False)
+class FrameReports(_ArrayEq):
     """Per-frame feedback for frames whose fate the sender learned: capture time and when it became decodable."""
 
     frame_id: np.ndarray = field(default_factory=lambda: _EMPTY_I)
@@ -50,8 +71,8 @@ class FrameReports:
         return int(self.frame_id.shape[0])
 
 
-@dataclass(frozen=True)
-class FeedbackReport:
+@dataclass(frozen=True, eq=False)
+class FeedbackReport(_ArrayEq):
     """Everything the sender learned during one control interval ending at ``now_ms``."""
 
     now_ms: float

@@ -122,6 +122,8 @@ class ObservationBuilder:
         self._queue_ms = 0.0
         self._rtt_ms = 0.0
         self._frame_delay_ms = 0.0
+        self._conf_obj: np.ndarray | None = None
+        self._sat = 0.0
 
     def update(
         self, report: FeedbackReport, last_action: SenderAction, since_keyframe_ms: float
@@ -132,9 +134,10 @@ class ObservationBuilder:
         delivered_kbps = 0.0
         if len(pk):
             ok = ~np.isnan(pk.arrival_ms)
-            loss = 1.0 - float(ok.mean())
+            n_ok = int(ok.sum())
+            loss = 1.0 - n_ok / len(pk)
             delivered_kbps = float(pk.size_bytes[ok].sum()) * 8.0 / report.interval_ms
-            if ok.any():
+            if n_ok:
                 owd = pk.arrival_ms[ok] - pk.send_ms[ok]
                 self._min_owd_ms = min(self._min_owd_ms, float(owd.min()))
                 self._queue_ms = float(owd[-1]) - self._min_owd_ms
@@ -148,12 +151,19 @@ class ObservationBuilder:
                 self._trend_pts.append((report.now_ms, self._frame_delay_ms))
         self._delivered.appendleft(log_rate(delivered_kbps))
         self._frame_delay.appendleft(self._frame_delay_ms / 1000.0)
-        sat = 0.0 if report.confidence is None else log_rate(saturation_kbps(report.confidence))
+        if (
+            report.confidence is not self._conf_obj
+        ):  # the cloud re-sends the same table per question
+            self._conf_obj = report.confidence
+            self._sat = (
+                0.0 if report.confidence is None else log_rate(saturation_kbps(report.confidence))
+            )
+        recent = round(1000.0 / self.interval_ms) or 1
         obs = np.array(
             [
                 log_rate(report.sent_bytes * 8.0 / report.interval_ms),
                 log_rate(delivered_kbps),
-                float(np.mean(list(self._delivered)[: max(1, round(1000.0 / self.interval_ms))])),
+                sum(list(self._delivered)[:recent]) / min(recent, HISTORY),
                 self._frame_delay_ms / 1000.0,
                 self._trend_per_s() / 1000.0,
                 self._queue_ms / 1000.0,
@@ -165,7 +175,7 @@ class ObservationBuilder:
                 report.roi_area if report.roi_known else 0.0,
                 float(report.roi_known),
                 float(report.question_active),
-                sat,
+                self._sat,
                 since_keyframe_ms / 10_000.0,
                 float(report.keyframe_request),
                 *self._delivered,

@@ -1,0 +1,97 @@
+"""Run one agent through one episode and summarise it with the per-question metrics.
+
+The single place where an agent meets the environment outside of SB3's own rollouts: training's
+evaluation callback and ``evaluate.py`` both use it, so the figures they report are the same.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from artic_rl.agents.base import Agent
+
+
+@dataclass
+class EpisodeResult:
+    """Per-episode metrics. ``accuracy`` and ``latency_ms`` hold one entry per question."""
+
+    seed: int
+    trace: str
+    start_ms: float
+    reward: float = 0.0
+    steps: int = 0
+    accuracy: list[float] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+    frame_delay_ms: list[float] = field(default_factory=list)
+    bitrate_kbps: list[float] = field(default_factory=list)
+    capacity_kbps: list[float] = field(default_factory=list)
+    stale_frames: list[float] = field(default_factory=list)
+    fps: list[float] = field(default_factory=list)
+    roi_level: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Scalar metrics of the episode (NaN where there is nothing to average)."""
+
+        def mean(xs: list[float]) -> float:
+            return float(np.mean(xs)) if xs else math.nan
+
+        cap = float(np.sum(self.capacity_kbps))
+        return {
+            "seed": self.seed,
+            "trace": self.trace,
+            "start_ms": self.start_ms,
+            "reward": self.reward,
+            "questions": len(self.accuracy),
+            "accuracy_pct": 100.0 * mean(self.accuracy),
+            "latency_mean_ms": mean(self.latency_ms),
+            "latency_p50_ms": float(np.percentile(self.latency_ms, 50))
+            if self.latency_ms
+            else math.nan,
+            "latency_p95_ms": float(np.percentile(self.latency_ms, 95))
+            if self.latency_ms
+            else math.nan,
+            "frame_delay_ms": mean(self.frame_delay_ms),
+            "bitrate_kbps": mean(self.bitrate_kbps),
+            "utilisation": float(np.sum(self.bitrate_kbps)) / cap if cap > 0 else math.nan,
+            "stale_share": mean(self.stale_frames),
+            "fps": mean(self.fps),
+            "roi_level": mean([float(r) for r in self.roi_level]),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_episode(
+    env: gym.Env[Any, Any], agent: Agent, seed: int, options: dict[str, Any] | None = None
+) -> EpisodeResult:
+    """One episode of ``agent`` on ``env`` reset with ``seed``; the agent sees feedback before acting."""
+    agent.reset()
+    obs, info = env.reset(seed=seed, options=options)
+    result = EpisodeResult(
+        seed=seed, trace=str(info.get("trace", "")), start_ms=float(info.get("start_ms", 0.0))
+    )
+    privileged = getattr(agent, "privileged", False)
+    while True:
+        agent.observe(info["feedback"])
+        if privileged:
+            agent.observe_privileged(info)  # type: ignore[attr-defined]
+        action, _ = agent.predict(obs, deterministic=True)
+        obs, reward, terminated, truncated, info = env.step(action)
+        result.reward += float(reward)
+        result.steps += 1
+        result.accuracy.extend(info["accuracy"])
+        result.latency_ms.extend(info["latency_ms"])
+        result.frame_delay_ms.extend(info["frame_delay_ms"])
+        result.bitrate_kbps.append(info["bitrate_kbps"])
+        result.capacity_kbps.append(info["capacity_kbps"])
+        result.stale_frames.append(info["stale_frames"])
+        result.fps.append(info["fps"])
+        result.roi_level.append(info["roi_level"])
+        if terminated or truncated:
+            return result

@@ -1,0 +1,269 @@
+"""``artic/VideoChat-v0``: live video from a phone to a cloud MLLM over a trace-driven uplink."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
+
+from artic_rl.mllm import AccuracyModel, load_accuracy_model
+from artic_rl.net import Link, Trace, generate_trace, load_trace_dir
+from artic_rl.sender.actions import ActionCodec, SenderAction
+from artic_rl.sender.observation import ObservationBuilder, observation_space
+from artic_rl.video import CodecProfile
+
+MS_PER_S = 1000.0
+REPO_TRACES = Path(__file__).resolve().parents[1] / "traces"
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """Weights of the reward terms (``conf/reward/*.yaml``); the unweighted terms travel in ``info``."""
+
+    question: float = 1.0  # per answered question: its accuracy (probability of a correct answer)
+    latency_per_s: float = 1.0  # per answered question: per second of response latency over budget
+    sample: float = 0.1  # per control interval: mean accuracy of what the MLLM sampled
+    frame_delay_per_s: float = 0.5  # per interval: per second of mean frame delay over frame budget
+    bits_per_mbps: float = 0.02  # per interval: per Mbps sent (wasted bits are queueing risk)
+
+
+class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
+    """A phone streams live video to a cloud MLLM that answers the user's questions.
+
+    **Description.** Every step is one control interval (``interval_ms``, default 200 ms of simulated
+    time). The sender captures at ``capture_fps`` and encodes the frames the chosen frame rate keeps,
+    with sizes drawn from a real codec profile (:class:`artic_rl.video.CodecProfile`); it packetises
+    them (``payload_bytes`` + ``header_bytes`` per RTP packet), paces them at ``pacing_factor`` times the
+    target bitrate and sends them through a trace-driven bottleneck with Mahimahi mm-link semantics
+    (:class:`artic_rl.net.Link`: drop-tail queue, one-way ``delay_ms``, optional random loss). The
+    receiver decodes a frame once all its packets are in and its reference chain is intact; a lost
+    frame breaks prediction until the keyframe the receiver asks for (PLI, ``feedback_delay_ms``
+    back) arrives. There is no retransmission: the MLLM samples the freshest decodable frame at
+    ``mllm_fps`` and a missing frame is substituted by the previous one (Artic's loss-resilient
+    frame rate).
+
+    Questions arrive as a Poisson process (mean gap ``question_interval_s``) with parameters drawn
+    from the accuracy model (category, region area, single or multi-frame, saturation curve). The
+    cloud predicts each question's region ``roi_lead_ms`` ahead (Artic's zero-overhead ROI) and misses
+    with probability ``roi_miss_rate``; frames encoded with an ROI level > 0 around the right region
+    give it a higher *equivalent bitrate*. A question is answered with the first decodable frame
+    captured at or after it: its **accuracy** is the accuracy model's probability of a correct answer
+    at that frame's equivalent bitrate, and its **response latency** is the time from the question
+    until that frame is decodable (capture wait + transmission + decoding order) plus the MLLM's
+    inference time (normal, ``inference_ms`` +- ``inference_jitter_ms``).
+
+    **Action space.** ``MultiDiscrete([20, 4, 6])`` (:class:`artic_rl.sender.actions.ActionCodec`):
+    target bitrate (20 tiers log-spaced 100 kbps..4 Mbps), ROI level (0 uniform .. 3 strongest),
+    frame rate (1, 2, 5, 10, 15, 30 fps).
+
+    **Observation space.** ``Box(33,)`` float32, only what a real sender knows, delayed by the feedback
+    path; the table with index, feature, unit and bounds is in
+    :mod:`artic_rl.sender.observation` (one implementation shared with the runtime streamer).
+
+    **Reward.** Per step, with the weights of :class:`RewardWeights`::
+
+        r = w_q * sum_answered(accuracy) - w_lat * sum_answered(max(0, latency_ms - latency_budget_ms) / 1000)
+            + w_s * mean_samples(accuracy of the sampled frame for the current question)
+            - w_d * max(0, mean frame delay - frame_delay_budget_ms) / 1000 - w_b * bitrate_kbps / 1000
+
+    Accuracy saturating with bitrate and the latency budget follow the Artic paper (accuracy
+    saturates; conversation wants ~300 ms end to end, most of it inference). ``info`` carries every
+    unweighted component: ``accuracy`` and ``latency_ms`` (lists, one per question answered in this
+    step), ``sample_accuracy``, ``frame_delay_ms`` (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``, ``stale_frames``, plus
+    ``feedback`` (the :class:`~artic_rl.sender.feedback.FeedbackReport` every agent may read),
+    ``capacity_kbps`` (this interval, for plots) and ``capacity_kbps_next`` (privileged: oracle only).
+
+    **Starting state.** A trace drawn from the preset's split and a random start offset into it; the
+    question schedule, region predictions and inference times are drawn at reset from the reset seed
+    before anything else, so every agent run with the same seed meets the same trace and questions.
+
+    **Episode end.** Never terminated; truncated after ``episode_s``. Questions still unanswered then
+    count with accuracy 0 and their latency so far.
+
+    **Arguments.** See ``__init__`` and ``conf/env/*.yaml``.
+
+    **Version history.** v0: initial version.
+    """
+
+    metadata = {"render_modes": []}  # noqa: RUF012
+
+    def __init__(
+        self,
+        preset: str = "lte",
+        traces_dir: str | None = None,
+        split: str = "train",
+        traces: list[Trace] | None = None,
+        generated_traces: int = 8,
+        interval_ms: float = 200.0,
+        episode_s: float = 60.0,
+        delay_ms: float = 20.0,
+        feedback_delay_ms: float = 20.0,
+        queue_packets: int | None = 30,
+        loss_rate: float = 0.0,
+        capture_fps: float = 30.0,
+        encode_ms: float = 5.0,
+        payload_bytes: int = 1200,
+        header_bytes: int = 40,
+        pacing_factor: float = 2.5,
+        mllm_fps: float = 2.0,
+        question_interval_s: float = 4.0,
+        roi_lead_ms: float = 1500.0,
+        roi_miss_rate: float = 0.1,
+        inference_ms: float = 250.0,
+        inference_jitter_ms: float = 50.0,
+        latency_budget_ms: float = 500.0,
+        frame_delay_budget_ms: float = 150.0,
+        accuracy: str = "artic",
+        profile: str | None = None,
+        reward: RewardWeights | dict[str, float] | None = None,
+    ) -> None:
+        """Build the environment; every variant of the system is an argument here (see class docstring)."""
+        self.preset = preset
+        self.traces = (
+            traces
+            if traces is not None
+            else self._load_traces(preset, traces_dir, split, generated_traces)
+        )
+        if not self.traces:
+            raise ValueError(
+                f"no traces for preset {preset!r} (traces_dir={traces_dir!r}, split={split!r})"
+            )
+        self.interval_ms = float(interval_ms)
+        self.episode_ms = float(episode_s) * MS_PER_S
+        self.link_kwargs = {"delay_ms": delay_ms, "queue_packets": queue_packets}
+        self.loss_rate = float(loss_rate)
+        self.feedback_delay_ms = float(feedback_delay_ms)
+        self.capture_fps = float(capture_fps)
+        self.encode_ms = float(encode_ms)
+        self.payload_bytes = int(payload_bytes)
+        self.header_bytes = int(header_bytes)
+        self.pacing_factor = float(pacing_factor)
+        self.mllm_fps = float(mllm_fps)
+        self.question_interval_s = float(question_interval_s)
+        self.roi_lead_ms = float(roi_lead_ms)
+        self.roi_miss_rate = float(roi_miss_rate)
+        self.inference_ms = float(inference_ms)
+        self.inference_jitter_ms = float(inference_jitter_ms)
+        self.latency_budget_ms = float(latency_budget_ms)
+        self.frame_delay_budget_ms = float(frame_delay_budget_ms)
+        self.weights = (
+            reward if isinstance(reward, RewardWeights) else RewardWeights(**(reward or {}))
+        )
+        self.accuracy_name = accuracy
+        self.profile_path = profile
+        self.accuracy_model: AccuracyModel = load_accuracy_model(accuracy)
+        self.profile = CodecProfile.load(profile) if profile else CodecProfile.default()
+        self.codec = ActionCodec()
+        self.action_space = self.codec.space()
+        self.observation_space = observation_space()
+        self._obs_builder = ObservationBuilder(self.interval_ms)
+        self._timeline: Timeline | None = None
+        self._plan: EpisodePlan | None = None
+
+    @staticmethod
+    def _load_traces(
+        preset: str, traces_dir: str | None, split: str, generated: int
+    ) -> list[Trace]:
+        """A folder of traces in any format; else the repo's ``traces/<preset>/<split>``; else generated."""
+        if traces_dir is not None:
+            return load_trace_dir(traces_dir)
+        shipped = REPO_TRACES / preset / split
+        if shipped.is_dir():
+            return load_trace_dir(shipped)
+        seed = 0 if split == "train" else 1
+        rng = np.random.default_rng(seed)
+        return [generate_trace(preset, 120.0, rng) for _ in range(generated)]
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        plan = plan_episode(
+            self.np_random,
+            n_traces=len(self.traces),
+            trace_index=options.get("trace_index"),
+            period_ms=[t.period_ms for t in self.traces],
+            episode_ms=self.episode_ms,
+            question_interval_s=self.question_interval_s,
+            roi_miss_rate=self.roi_miss_rate,
+            inference_ms=self.inference_ms,
+            inference_jitter_ms=self.inference_jitter_ms,
+            accuracy_model=self.accuracy_model,
+            start_ms=options.get("start_ms"),
+        )
+        self._plan = plan
+        dynamics_rng = np.random.default_rng(plan.dynamics_seed)
+        loss = None
+        if self.loss_rate > 0.0:
+            from artic_rl.net import BernoulliLoss
+
+            loss = BernoulliLoss(self.loss_rate)
+        trace = self.traces[plan.trace_index]
+        link = Link(
+            trace, loss=loss, start_ms=plan.start_ms, np_random=dynamics_rng, **self.link_kwargs
+        )
+        self._timeline = Timeline(
+            env=self, plan=plan, link=link, trace=trace, np_random=dynamics_rng
+        )
+        self._obs_builder.reset()
+        self._last_action = SenderAction(
+            rate_kbps=self.codec.bitrates_kbps[0], roi_level=0, fps=30.0
+        )
+        report = self._timeline.feedback(0.0, 0)
+        obs = self._obs_builder.update(report, self._last_action, 0.0)
+        info = {"feedback": report, "trace": trace.name, "start_ms": plan.start_ms}
+        info["capacity_kbps_next"] = self._timeline.capacity_kbps(0.0, self.interval_ms)
+        return obs, info
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._timeline is None:
+            raise RuntimeError("call reset() before step()")
+        act = self.codec.decode(action)
+        tl = self._timeline
+        t0 = tl.now_ms
+        t1 = t0 + self.interval_ms
+        sent_bytes = tl.send_interval(act, t0, t1)
+        truncated = t1 >= self.episode_ms
+        answered = tl.answer_questions(t1, final=truncated)
+        samples = tl.sample_mllm(t0, t1)
+        frame_delays = tl.frame_delays_ms(t0, t1)
+        report = tl.feedback(t1, sent_bytes)
+        tl.now_ms = t1
+        self._last_action = act
+        obs = self._obs_builder.update(report, act, tl.since_keyframe_ms(t1))
+        w = self.weights
+        acc = [a for a, _ in answered]
+        lat = [lt for _, lt in answered]
+        over_budget_s = sum(max(0.0, lt - self.latency_budget_ms) for lt in lat) / MS_PER_S
+        sample_acc = samples.mean_accuracy
+        mean_delay_ms = sum(frame_delays) / len(frame_delays) if frame_delays else 0.0
+        delay_excess_s = max(0.0, mean_delay_ms - self.frame_delay_budget_ms) / MS_PER_S
+        rate_kbps = sent_bytes * 8.0 / self.interval_ms
+        reward = (
+            w.question * sum(acc)
+            - w.latency_per_s * over_budget_s
+            + w.sample * sample_acc
+            - w.frame_delay_per_s * delay_excess_s
+            - w.bits_per_mbps * rate_kbps / MS_PER_S
+        )
+        info: dict[str, Any] = {
+            "accuracy": acc,
+            "latency_ms": lat,
+            "sample_accuracy": sample_acc,
+            "frame_delay_ms": frame_delays,
+            "bitrate_kbps": rate_kbps,
+            "target_kbps": act.rate_kbps,
+            "roi_level": act.roi_level,
+            "fps": act.fps,
+            "loss": tl.interval_loss,
+            "stale_frames": samples.stale_share,
+            "feedback": report,
+            "capacity_kbps": tl.capacity_kbps(t0, t1),
+            "capacity_kbps_next": tl.capacity_kbps(t1, t1 + self.interval_ms),
+        }
+        return obs, float(reward), False, truncated, info
