@@ -59,6 +59,7 @@ def plan_episode(
     inference_jitter_ms: float,
     accuracy_model: AccuracyModel,
     start_ms: float | None = None,
+    question_ms: list[float] | None = None,
 ) -> EpisodePlan:
     """Draw the episode's trace, offset and question schedule, always in the same order."""
     idx = int(np_random.integers(n_traces)) if trace_index is None else int(trace_index)
@@ -69,6 +70,8 @@ def plan_episode(
     while t < episode_ms - QUESTION_TAIL_MS:
         times.append(t)
         t += 500.0 + float(np_random.exponential(max(question_interval_s * MS_PER_S - 500.0, 1.0)))
+    if question_ms is not None:
+        times = sorted(float(x) for x in question_ms)
     questions = tuple(accuracy_model.sample_question(np_random) for _ in times)
     n = len(times)
     hit = np_random.random(n) >= roi_miss_rate

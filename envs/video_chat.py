@@ -84,7 +84,10 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     **Episode end.** Never terminated; truncated after ``episode_s``. Questions still unanswered then
     count with accuracy 0 and their latency so far.
 
-    **Arguments.** See ``__init__`` and ``conf/env/*.yaml``.
+    **Arguments.** See ``__init__`` and ``conf/env/*.yaml``. ``profile`` and ``accuracy`` also take
+    objects (a ``CodecProfile``-like and an ``AccuracyModel``), which tests use for hand-checked timelines.
+    ``reset(options=...)`` takes ``trace_index``, ``start_ms`` and ``question_ms`` (a list of question
+    times) to pin an episode; each replaces the corresponding draw, the other draws stay the same.
 
     **Version history.** v0: initial version.
     """
@@ -117,8 +120,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         inference_jitter_ms: float = 50.0,
         latency_budget_ms: float = 500.0,
         frame_delay_budget_ms: float = 150.0,
-        accuracy: str = "artic",
-        profile: str | None = None,
+        accuracy: str | AccuracyModel = "artic",
+        profile: str | CodecProfile | None = None,
         reward: RewardWeights | dict[str, float] | None = None,
     ) -> None:
         """Build the environment; every variant of the system is an argument here (see class docstring)."""
@@ -153,10 +156,11 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.weights = (
             reward if isinstance(reward, RewardWeights) else RewardWeights(**(reward or {}))
         )
-        self.accuracy_name = accuracy
-        self.profile_path = profile
-        self.accuracy_model: AccuracyModel = load_accuracy_model(accuracy)
-        self.profile = CodecProfile.load(profile) if profile else CodecProfile.default()
+        self.accuracy_model: AccuracyModel = load_accuracy_model(accuracy) if isinstance(accuracy, str) else accuracy
+        if profile is None:
+            self.profile = CodecProfile.default()
+        else:
+            self.profile = CodecProfile.load(profile) if isinstance(profile, str) else profile
         self.codec = ActionCodec()
         self.action_space = self.codec.space()
         self.observation_space = observation_space()
@@ -195,6 +199,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             inference_jitter_ms=self.inference_jitter_ms,
             accuracy_model=self.accuracy_model,
             start_ms=options.get("start_ms"),
+            question_ms=options.get("question_ms"),
         )
         self._plan = plan
         dynamics_rng = np.random.default_rng(plan.dynamics_seed)

@@ -1,0 +1,142 @@
+"""Golden timeline of artic/VideoChat-v0 on a constant-rate trace, worked out by hand.
+
+Link: one 1504-byte opportunity every millisecond (12 Mbps), 20 ms one-way delay, feedback 20 ms.
+Sender: 1028 kbps target (tier 12), 5 fps (one frame per 200 ms), encode 5 ms, pacing at 2.5 x
+1028 = 2570 kbps, so a 1240-byte packet (1200 payload + 40 header) takes 1240 * 8 / 2570 = 3.860 ms.
+Frame sizes: keyframe 6000 B (5 packets of 1240 B), P-frame 2400 B (2 packets of 1240 B).
+
+Frame 0 (captured 0, keyframe): sends 5, 8.860, 12.720, 16.580, 20.440 -> the first opportunity
+strictly after each send millisecond: 6, 9, 13, 17, 21 -> arrivals 26, 29, 33, 37, 41: decodable 41.
+Frame k >= 1 (captured 200 k): sends 200k + 5, 200k + 8.860 -> departures 200k + 6, 200k + 9 ->
+decodable 200k + 29 (frame delay 29 ms).
+MLLM samples every 500 ms: at 0 nothing is decodable (stale); at 500 the freshest decodable frame
+is frame 2 (captured 400, decodable 429); at 1000 frame 5 (decodable 1029) is not in yet, so frame
+4 (captured 800, decodable 829) stands in.
+A question at 250 ms is answered with the first decodable frame captured after it: frame 2
+(decodable 429): latency 429 - 250 + inference 0 = 179 ms, reported in the step [400, 600).
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from artic_rl.envs.video_chat import VideoChatEnv
+from artic_rl.mllm import load_accuracy_model
+from artic_rl.net import Trace
+
+RATE_IDX, ROI_IDX, FPS_IDX = 12, 0, 2  # 1028 kbps, uniform, 5 fps
+
+
+class FixedProfile:
+    """A codec profile with fixed frame sizes, so every number above can be checked by hand."""
+
+    def frame_sizes_bytes(self, kbps, fps, roi_level, n, np_random, keyframe=None):  # noqa: ANN001, ANN201
+        sizes = np.full(n, 2400, dtype=np.int64)
+        if keyframe is not None:
+            sizes[np.asarray(keyframe, dtype=bool)] = 6000
+        return sizes
+
+    def equivalent_kbps(self, kbps, fps, roi_level, roi_area, roi_hit=True):  # noqa: ANN001, ANN201
+        return float(kbps)
+
+
+def make_env(**kwargs: object) -> VideoChatEnv:
+    trace = Trace(name="12mbps", opportunities_ms=np.array([1]), period_ms=1)
+    args: dict[str, object] = {
+        "traces": [trace],
+        "profile": FixedProfile(),
+        "delay_ms": 20.0,
+        "feedback_delay_ms": 20.0,
+        "inference_ms": 0.0,
+        "inference_jitter_ms": 0.0,
+        "roi_miss_rate": 0.0,
+        "episode_s": 4.0,
+    }
+    args.update(kwargs)
+    return VideoChatEnv(**args)  # type: ignore[arg-type]
+
+
+def test_constant_rate_timeline_matches_hand_computation() -> None:
+    env = make_env()
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": [250.0]})
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    infos = [env.step(action)[4] for _ in range(6)]
+    assert infos[0]["frame_delay_ms"] == pytest.approx([41.0])
+    for info in infos[1:]:
+        assert info["frame_delay_ms"] == pytest.approx([29.0])
+    assert infos[0]["stale_frames"] == 1.0  # the sample at 0 ms had no frame
+    assert infos[2]["stale_frames"] == 0.0
+    assert infos[5]["stale_frames"] == 0.0
+    assert [len(i["latency_ms"]) for i in infos] == [0, 0, 1, 0, 0, 0]
+    assert infos[2]["latency_ms"] == pytest.approx([179.0])
+    # bytes on the wire: keyframe 5 x 1240 in step 0, then one P-frame of 2 x 1240 per step
+    assert infos[0]["bitrate_kbps"] == pytest.approx(5 * 1240 * 8 / 200)
+    assert infos[1]["bitrate_kbps"] == pytest.approx(2 * 1240 * 8 / 200)
+    assert infos[1]["capacity_kbps"] == pytest.approx(1504 * 8 / 1.0)
+
+
+def test_question_accuracy_comes_from_the_accuracy_model() -> None:
+    env = make_env()
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": [250.0]})
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    infos = [env.step(action)[4] for _ in range(3)]
+    q = env.unwrapped._timeline.plan.questions[0]  # type: ignore[union-attr]
+    expected = load_accuracy_model("artic").p_correct(q, 1028.0, 29.0, 5.0)
+    assert infos[2]["accuracy"] == pytest.approx([expected])
+
+
+def test_feedback_reaches_the_sender_after_the_return_delay() -> None:
+    env = make_env()
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
+    info = env.step(np.array([RATE_IDX, ROI_IDX, FPS_IDX]))[4]
+    packets = info["feedback"].packets
+    # all five keyframe packets arrive by 41 ms, their reports by 61 ms < 200 ms
+    assert packets.arrival_ms.tolist() == pytest.approx([26.0, 29.0, 33.0, 37.0, 41.0])
+    assert info["feedback"].frames.decodable_ms.tolist() == pytest.approx([41.0])
+
+
+def test_unanswerable_question_counts_as_wrong_at_episode_end() -> None:
+    # an outage trace: one opportunity per 100 s, so nothing but the first packet gets through
+    trace = Trace(name="outage", opportunities_ms=np.array([100_000]), period_ms=100_000)
+    env = make_env(traces=[trace], episode_s=3.0)
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": [500.0]})
+    acc: list[float] = []
+    lat: list[float] = []
+    truncated = False
+    while not truncated:
+        _, _, _, truncated, info = env.step(np.array([RATE_IDX, ROI_IDX, FPS_IDX]))
+        acc += info["accuracy"]
+        lat += info["latency_ms"]
+    assert acc == [0.0]
+    assert lat == pytest.approx([3000.0 - 500.0])
+
+
+def test_keyframe_request_restores_decoding_after_a_loss() -> None:
+    env = make_env(loss_rate=0.3, episode_s=10.0)
+    env.reset(seed=3, options={"start_ms": 0, "question_ms": []})
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    requests = 0
+    decoded = 0
+    for _ in range(50):
+        info = env.step(action)[4]
+        requests += info["feedback"].keyframe_request
+        decoded += len(info["frame_delay_ms"])
+    tl = env.unwrapped._timeline  # type: ignore[union-attr]
+    assert requests > 0  # losses were noticed
+    assert tl.last_key_idx > 0  # and answered with a fresh keyframe
+    assert 0 < decoded < tl.n_frames  # some frames were lost or undecodable, decoding recovered
+
+
+def test_pickled_env_continues_identically() -> None:
+    env = make_env()
+    env.reset(seed=5)
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    env.step(action)
+    clone = pickle.loads(pickle.dumps(env))
+    a = env.step(action)
+    b = clone.step(action)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1] == b[1]
