@@ -8,6 +8,7 @@ enqueue time, FIFO), so the sender side runs once per control interval and the r
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -140,7 +141,7 @@ class Timeline:
         self.interval_loss = 0.0
         self.keyframe_requested = False
         self._cap_opps = np.asarray(trace.opportunities_ms, dtype=np.float64)
-        self._region_start = plan.question_ms - env.roi_lead_ms
+        self._region_start = (plan.question_ms - env.roi_lead_ms).tolist()
 
     # --- sender -------------------------------------------------------------------------------
     def _frame_times(self, fps: float, t0: float, t1: float) -> list[float]:
@@ -159,7 +160,7 @@ class Timeline:
 
     def _region_at(self, t_ms: float) -> int:
         """Index of the question whose predicted region the sender holds at ``t_ms`` (-1: none)."""
-        return int(np.searchsorted(self._region_start, t_ms, side="right")) - 1
+        return bisect_right(self._region_start, t_ms) - 1
 
     def send_interval(self, act: SenderAction, t0: float, t1: float) -> int:
         """Encode, packetise, pace and send the interval's frames; returns the bytes put on the wire."""
@@ -171,9 +172,13 @@ class Timeline:
             return 0
         first = self.n_frames
         key = np.zeros(n, dtype=bool)
-        for i, c in enumerate(times):
+        if first == 0:
+            key[0] = True
+            self.last_key_idx = 0
+            self.last_key_ms = times[0]
+        for i, c in enumerate(times if self.pli else ()):
             due = [p for p in self.pli if p[0] <= c]
-            if first + i == 0 or any(lost > self.last_key_idx for _, lost in due):
+            if any(lost > self.last_key_idx for _, lost in due):
                 key[i] = True
                 self.last_key_idx = first + i
                 self.last_key_ms = c
@@ -345,14 +350,22 @@ class Timeline:
             size_bytes=rep[4].astype(np.int64),
         )
         ready = [r for r in self.fr_pending if r[0] <= t_ms]
-        self.fr_pending = [r for r in self.fr_pending if r[0] > t_ms]
-        frames = FrameReports(
-            frame_id=np.array([r[1] for r in ready], dtype=np.int64),
-            capture_ms=np.array([r[2] for r in ready], dtype=np.float64),
-            decodable_ms=np.array([r[3] for r in ready], dtype=np.float64),
-        )
-        kf = any(p <= t_ms for p in self.pli_reports)
-        self.pli_reports = [p for p in self.pli_reports if p > t_ms]
+        if ready:
+            self.fr_pending = self.fr_pending[len(ready) :] if ready == self.fr_pending[: len(ready)] else [
+                r for r in self.fr_pending if r[0] > t_ms
+            ]
+            _, ids, caps, decs = zip(*ready, strict=True)
+            frames = FrameReports(
+                frame_id=np.array(ids, dtype=np.int64),
+                capture_ms=np.array(caps, dtype=np.float64),
+                decodable_ms=np.array(decs, dtype=np.float64),
+            )
+        else:
+            frames = FrameReports()
+        kf = False
+        if self.pli_reports:
+            kf = any(p <= t_ms for p in self.pli_reports)
+            self.pli_reports = [p for p in self.pli_reports if p > t_ms]
         j = self._region_at(t_ms - env.feedback_delay_ms)
         active = (
             self.answered < len(self.plan.questions)

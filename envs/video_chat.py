@@ -222,8 +222,14 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         report = self._timeline.feedback(0.0, 0)
         obs = self._obs_builder.update(report, self._last_action, 0.0)
         info = {"feedback": report, "trace": trace.name, "start_ms": plan.start_ms}
-        info["capacity_kbps_next"] = self._timeline.capacity_kbps(0.0, self.interval_ms)
+        info["capacity_kbps_next"] = self._next_capacity(0.0)
         return obs, info
+
+    def _next_capacity(self, t_ms: float) -> float:
+        """Link capacity over the next interval (privileged), remembered as the next step's current one."""
+        assert self._timeline is not None
+        self._capacity_next = self._timeline.capacity_kbps(t_ms, t_ms + self.interval_ms)
+        return self._capacity_next
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._timeline is None:
@@ -268,7 +274,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             "loss": tl.interval_loss,
             "stale_frames": samples.stale_share,
             "feedback": report,
-            "capacity_kbps": tl.capacity_kbps(t0, t1),
-            "capacity_kbps_next": tl.capacity_kbps(t1, t1 + self.interval_ms),
+            "capacity_kbps": self._capacity_next,
+            "capacity_kbps_next": self._next_capacity(t1),
         }
         return obs, float(reward), False, truncated, info

@@ -133,21 +133,20 @@ class ObservationBuilder:
         loss = 0.0
         delivered_kbps = 0.0
         if len(pk):
-            ok = ~np.isnan(pk.arrival_ms)
+            ok = pk.arrival_ms == pk.arrival_ms  # not NaN
             n_ok = int(ok.sum())
             loss = 1.0 - n_ok / len(pk)
-            delivered_kbps = float(pk.size_bytes[ok].sum()) * 8.0 / report.interval_ms
             if n_ok:
-                owd = pk.arrival_ms[ok] - pk.send_ms[ok]
-                self._min_owd_ms = min(self._min_owd_ms, float(owd.min()))
-                self._queue_ms = float(owd[-1]) - self._min_owd_ms
+                delivered_kbps = float(pk.size_bytes[ok].sum()) * 8.0 / report.interval_ms
+                owd = (pk.arrival_ms[ok] - pk.send_ms[ok]).tolist()
+                self._min_owd_ms = min(self._min_owd_ms, min(owd))
+                self._queue_ms = owd[-1] - self._min_owd_ms
                 self._rtt_ms = report.now_ms - float(pk.send_ms[ok][-1])
         fr = report.frames
         if len(fr):
-            delays = fr.decodable_ms - fr.capture_ms
-            ok_f = ~np.isnan(delays)
-            if ok_f.any():
-                self._frame_delay_ms = float(delays[ok_f].mean())
+            delays = [d for d in (fr.decodable_ms - fr.capture_ms).tolist() if d == d]
+            if delays:
+                self._frame_delay_ms = sum(delays) / len(delays)
                 self._trend_pts.append((report.now_ms, self._frame_delay_ms))
         self._delivered.appendleft(log_rate(delivered_kbps))
         self._frame_delay.appendleft(self._frame_delay_ms / 1000.0)
@@ -183,13 +182,16 @@ class ObservationBuilder:
             ],
             dtype=np.float32,
         )
-        return np.clip(obs, OBS_LOW, OBS_HIGH)
+        np.clip(obs, OBS_LOW, OBS_HIGH, out=obs)
+        return obs
 
     def _trend_per_s(self) -> float:
         """Least-squares slope of frame delay against time over the last few intervals (ms per s)."""
-        if len(self._trend_pts) < 2:
+        n = len(self._trend_pts)
+        if n < 2:
             return 0.0
-        pts = np.asarray(self._trend_pts)
-        t = (pts[:, 0] - pts[:, 0].mean()) / 1000.0
-        denom = float((t * t).sum())
-        return 0.0 if denom == 0.0 else float((t * (pts[:, 1] - pts[:, 1].mean())).sum() / denom)
+        t_mean = sum(p[0] for p in self._trend_pts) / n
+        d_mean = sum(p[1] for p in self._trend_pts) / n
+        num = sum((t - t_mean) * (d - d_mean) for t, d in self._trend_pts)
+        den = sum((t - t_mean) ** 2 for t, _ in self._trend_pts)
+        return 0.0 if den == 0.0 else 1000.0 * num / den

@@ -1,0 +1,67 @@
+"""A tiny `train(cfg)` run with logging off: composes the real config, trains, writes its run directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from artic_rl.agents.ppo import PPOAgent
+from artic_rl.training import norm_path_for, train
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+TINY = [
+    "logger=none",
+    "train.total_timesteps=256",
+    "train.n_envs=1",
+    "train.eval_every_steps=128",
+    "train.eval_episodes=1",
+    "train.checkpoint_every_steps=128",
+    "train.progress_bar=false",
+    "agent.ppo.n_steps=64",
+    "agent.ppo.batch_size=32",
+    "agent.ppo.n_epochs=1",
+    "env.kwargs.episode_s=6.0",
+]
+
+
+def compose_cfg(overrides: list[str]):  # noqa: ANN201
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def test_tiny_training_run_writes_its_run_directory(tmp_path: Path) -> None:
+    result = train(compose_cfg(["env=lte", "agent=ppo", *TINY]), run_dir=tmp_path)
+    for name in ("model.zip", "vecnormalize.pkl", "obs_norm.npz", "config.yaml", "command.txt", "eval.json"):
+        assert (tmp_path / name).is_file(), name
+    assert json.loads((tmp_path / "eval.json").read_text())["timesteps"] == result["timesteps"] >= 256
+    assert 0.0 <= result["accuracy_pct"] <= 100.0
+    assert (tmp_path / "eval_history.jsonl").read_text().count("\n") >= 1
+    ckpts = sorted((tmp_path / "checkpoints").glob("ckpt_*_steps.zip"))
+    assert ckpts and norm_path_for(ckpts[-1]).is_file()
+    agent = PPOAgent(policy=str(tmp_path))
+    import numpy as np
+
+    from artic_rl.sender.observation import OBS_DIM
+
+    action = agent.act(np.zeros(OBS_DIM, dtype=np.float32))
+    assert action.shape == (3,)
+
+
+def test_resume_continues_from_a_checkpoint(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    train(compose_cfg(TINY), run_dir=first)
+    ckpt = sorted((first / "checkpoints").glob("ckpt_*_steps.zip"))[-1]
+    second = tmp_path / "second"
+    result = train(compose_cfg([*TINY, "train.total_timesteps=384", f"train.resume={ckpt}"]), run_dir=second)
+    assert result["timesteps"] >= 384
+
+
+@pytest.mark.parametrize("env_name", ["lte", "3g", "5g", "wifi"])
+@pytest.mark.parametrize("logger", ["wandb", "none"])
+def test_every_config_option_composes(env_name: str, logger: str) -> None:
+    cfg = compose_cfg([f"env={env_name}", f"logger={logger}", "agent=ppo"])
+    assert cfg.env.kwargs.preset == env_name
+    assert cfg.env.id == "artic/VideoChat-v0"
