@@ -1,0 +1,351 @@
+"""Export a trained PPO policy's deterministic actor to one self-contained ONNX file.
+
+The graph takes the raw observation (``obs``: float32 ``[batch, 33]``, the layout of
+:mod:`artic_rl.sender.observation`) and does everything a runtime needs:
+
+1. VecNormalize's transform in float64 (as the agent does it): ``clip((obs - mean) / sqrt(var + eps), -clip, clip)``;
+2. the actor MLP (``Gemm`` + activation per layer, then the action head) -> ``logits``;
+3. the argmax per sub-action -> ``action`` (int64 ``[batch, 3]``: bitrate, ROI level, fps indices).
+
+The file's ``metadata_props["artic_rl"]`` holds a JSON document: observation feature names and
+bounds, the action meaning (:class:`~artic_rl.sender.actions.ActionCodec`), the preset, the control
+interval, the normalisation constants, the parity result and the library versions. The graph is
+built node by node from the SB3 weights (no tracing), so it is small and exactly the math SB3 runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from artic_rl.sender.actions import ActionCodec
+from artic_rl.sender.observation import FEATURE_NAMES, OBS_DIM, OBS_HIGH, OBS_LOW
+
+MODEL_FILE = "model.zip"
+OBS_NORM_FILE = "obs_norm.npz"
+VECNORMALIZE_FILE = "vecnormalize.pkl"
+METADATA_KEY = "artic_rl"
+OPSET = 17
+TIE_TOLERANCE = 1e-5  # logits this close are a tie at float32 precision
+
+
+class ExportError(RuntimeError):
+    """The exported graph does not reproduce the policy, or the policy cannot be exported."""
+
+
+@dataclass(frozen=True)
+class ObsNorm:
+    """VecNormalize's observation statistics."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    clip_obs: float
+    epsilon: float
+
+    def apply(self, obs: np.ndarray) -> np.ndarray:
+        """The agent's transform (float64 math, float32 out)."""
+        z = (np.asarray(obs, dtype=np.float64) - self.mean) / np.sqrt(self.var + self.epsilon)
+        return np.clip(z, -self.clip_obs, self.clip_obs).astype(np.float32)
+
+
+def load_obs_norm(policy_dir: Path) -> ObsNorm:
+    """``obs_norm.npz`` if present, else SB3's ``vecnormalize.pkl``; identity when neither exists."""
+    npz = policy_dir / OBS_NORM_FILE
+    if npz.is_file():
+        d = np.load(npz)
+        return ObsNorm(
+            d["mean"].astype(np.float64),
+            d["var"].astype(np.float64),
+            float(d["clip_obs"]),
+            float(d["epsilon"]),
+        )
+    pkl = policy_dir / VECNORMALIZE_FILE
+    if pkl.is_file():
+        import pickle
+
+        with pkl.open("rb") as f:
+            venv = pickle.load(f)  # SB3's own format (VecNormalize.save)
+        rms = venv.obs_rms
+        return ObsNorm(
+            np.asarray(rms.mean, np.float64),
+            np.asarray(rms.var, np.float64),
+            float(venv.clip_obs),
+            float(venv.epsilon),
+        )
+    return ObsNorm(np.zeros(OBS_DIM), np.ones(OBS_DIM), 1e9, 0.0)
+
+
+def _layers(model: Any) -> list[tuple[np.ndarray, np.ndarray, str | None]]:
+    """(weight, bias, activation after it) for each Linear of the actor, action head last."""
+    import torch
+
+    policy = model.policy
+    if type(policy.features_extractor).__name__ != "FlattenExtractor":
+        raise ExportError(
+            f"unsupported features extractor {type(policy.features_extractor).__name__}"
+        )
+    acts = {torch.nn.Tanh: "Tanh", torch.nn.ReLU: "Relu", torch.nn.Sigmoid: "Sigmoid"}
+    out: list[tuple[np.ndarray, np.ndarray, str | None]] = []
+    for module in policy.mlp_extractor.policy_net:
+        if isinstance(module, torch.nn.Linear):
+            out.append((module.weight.detach().numpy(), module.bias.detach().numpy(), None))
+        elif type(module) in acts and out and out[-1][2] is None:
+            w, b, _ = out[-1]
+            out[-1] = (w, b, acts[type(module)])
+        else:
+            raise ExportError(f"unsupported layer {module} in the actor")
+    head = policy.action_net
+    out.append((head.weight.detach().numpy(), head.bias.detach().numpy(), None))
+    return out
+
+
+def build_graph(model: Any, norm: ObsNorm, nvec: tuple[int, ...], metadata: dict[str, Any]) -> Any:
+    """The ONNX model (normalisation, MLP, per-sub-action argmax) with ``metadata`` attached."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [
+        numpy_helper.from_array(norm.mean.astype(np.float64), "obs_mean"),
+        numpy_helper.from_array(np.sqrt(norm.var + norm.epsilon).astype(np.float64), "obs_std"),
+        numpy_helper.from_array(np.array(-norm.clip_obs, np.float64), "clip_lo"),
+        numpy_helper.from_array(np.array(norm.clip_obs, np.float64), "clip_hi"),
+        numpy_helper.from_array(np.array(nvec, np.int64), "split_sizes"),
+    ]
+    nodes = [
+        helper.make_node("Cast", ["obs"], ["obs64"], to=TensorProto.DOUBLE),
+        helper.make_node("Sub", ["obs64", "obs_mean"], ["centred"]),
+        helper.make_node("Div", ["centred", "obs_std"], ["scaled"]),
+        helper.make_node("Clip", ["scaled", "clip_lo", "clip_hi"], ["clipped"]),
+        helper.make_node("Cast", ["clipped"], ["x0"], to=TensorProto.FLOAT),
+    ]
+    x = "x0"
+    for i, (w, b, act) in enumerate(_layers(model)):
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        y = f"h{i}" if act else f"g{i}"
+        nodes.append(helper.make_node("Gemm", [x, f"w{i}", f"b{i}"], [y], transB=1))
+        if act:
+            nodes.append(helper.make_node(act, [y], [f"g{i}"]))
+        x = f"g{i}"
+    nodes.append(helper.make_node("Identity", [x], ["logits"]))
+    parts = [f"part{k}" for k in range(len(nvec))]
+    nodes.append(helper.make_node("Split", ["logits", "split_sizes"], parts, axis=1))
+    for k, p in enumerate(parts):
+        nodes.append(helper.make_node("ArgMax", [p], [f"arg{k}"], axis=1, keepdims=1))
+    nodes.append(
+        helper.make_node("Concat", [f"arg{k}" for k in range(len(nvec))], ["action"], axis=1)
+    )
+    graph = helper.make_graph(
+        nodes,
+        "artic_rl_actor",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", OBS_DIM])],
+        [
+            helper.make_tensor_value_info("action", TensorProto.INT64, ["batch", len(nvec)]),
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", int(sum(nvec))]),
+        ],
+        inits,
+    )
+    onnx_model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="artic_rl"
+    )
+    onnx_model.ir_version = 8
+    helper.set_model_props(onnx_model, {METADATA_KEY: json.dumps(metadata, sort_keys=True)})
+    onnx.checker.check_model(onnx_model)
+    return onnx_model
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in ("artic-rl", "stable-baselines3", "torch", "onnx", "onnxruntime", "numpy"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def _run_config(policy_dir: Path) -> dict[str, Any]:
+    """The training run's composed config (``config.json``), or {} for a bare policy folder."""
+    path = policy_dir / "config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def policy_metadata(
+    policy_dir: Path, norm: ObsNorm, codec: ActionCodec, preset: str | None
+) -> dict[str, Any]:
+    """Everything a runtime needs besides the graph (JSON-serialisable)."""
+    env_kwargs = _run_config(policy_dir).get("env", {}).get("kwargs", {})
+    return {
+        "format": "artic_rl.actor/1",
+        "preset": preset or env_kwargs.get("preset", "unknown"),
+        "interval_ms": float(env_kwargs.get("interval_ms", 200.0)),
+        "source": str(policy_dir),
+        "observation": {
+            "names": list(FEATURE_NAMES),
+            "low": OBS_LOW.tolist(),
+            "high": OBS_HIGH.tolist(),
+            "builder": "artic_rl.sender.observation.ObservationBuilder",
+        },
+        "action": {
+            "nvec": list(codec.nvec),
+            "bitrates_kbps": list(codec.bitrates_kbps),
+            "roi_levels": list(codec.roi_levels),
+            "fps_choices": list(codec.fps_choices),
+            "outputs": {"action": "argmax index per sub-action", "logits": "concatenated"},
+        },
+        "normalisation": {"clip_obs": norm.clip_obs, "epsilon": norm.epsilon, "in_graph": True},
+        "versions": _versions(),
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def parity_observations(norm: ObsNorm, n: int, np_random: np.random.Generator) -> np.ndarray:
+    """``n`` test observations: half uniform within the observation bounds, half drawn around the
+    training distribution (mean +- 3 std), both clipped to the bounds."""
+    n_uniform = n // 2
+    uniform = np_random.uniform(OBS_LOW, OBS_HIGH, size=(n_uniform, OBS_DIM))
+    std = np.sqrt(norm.var + norm.epsilon)
+    around = norm.mean + np_random.uniform(-3.0, 3.0, size=(n - n_uniform, OBS_DIM)) * std
+    return np.clip(np.concatenate([uniform, around]), OBS_LOW, OBS_HIGH).astype(np.float32)
+
+
+def session(path_or_bytes: str | Path | bytes, threads: int = 1) -> Any:
+    """An onnxruntime session on ``threads`` threads (CPU)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = threads
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    src = str(path_or_bytes) if isinstance(path_or_bytes, Path) else path_or_bytes
+    return ort.InferenceSession(src, opts, providers=["CPUExecutionProvider"])
+
+
+def check_parity(model: Any, norm: ObsNorm, onnx_bytes: bytes, obs: np.ndarray) -> dict[str, float]:
+    """Compare ONNX against SB3 ``predict(deterministic=True)``; raises :class:`ExportError` on any
+    differing action that is not a float32 tie (SB3's logits of both choices within
+    :data:`TIE_TOLERANCE`) or a logit difference above 1e-4. Returns the counts (``identical``
+    observations, ``ties``, ``mismatched`` sub-actions) and the largest logit difference."""
+    import torch
+    from scipy.special import log_softmax
+
+    normed = norm.apply(obs)
+    sb3_actions, _ = model.predict(normed, deterministic=True)
+    with torch.no_grad():
+        dist = model.policy.get_distribution(torch.as_tensor(normed))
+        sb3_logits = torch.cat([d.logits for d in dist.distribution], dim=1).numpy()
+    actions, logits = session(onnx_bytes).run(["action", "logits"], {"obs": obs})
+    # SB3's Categorical holds normalised logits (log-softmax): compare after the same shift
+    splits = np.cumsum(model.action_space.nvec)[:-1]
+    shift = np.concatenate(
+        [log_softmax(p, axis=1) for p in np.split(logits, splits, axis=1)], axis=1
+    )
+    max_diff = float(np.abs(shift - sb3_logits).max())
+    differs = np.asarray(actions) != np.asarray(sb3_actions)
+    # a differing argmax is a float32 tie when SB3's own logits of the two choices are within
+    # TIE_TOLERANCE (matrix products sum in a different order in torch and onnxruntime)
+    offsets = np.concatenate([[0], np.cumsum(model.action_space.nvec)[:-1]])
+    rows, cols = np.nonzero(differs)
+    gaps = np.abs(
+        sb3_logits[rows, offsets[cols] + np.asarray(sb3_actions)[rows, cols]]
+        - sb3_logits[rows, offsets[cols] + np.asarray(actions)[rows, cols]]
+    )
+    ties = int((gaps <= TIE_TOLERANCE).sum())
+    mismatched = int((gaps > TIE_TOLERANCE).sum())
+    result = {
+        "observations": int(obs.shape[0]),
+        "identical": int((~differs.any(axis=1)).sum()),
+        "ties": ties,
+        "mismatched": mismatched,
+        "max_logit_diff": max_diff,
+    }
+    if mismatched or max_diff > 1e-4:
+        raise ExportError(f"ONNX does not reproduce the SB3 policy: {result}")
+    return result
+
+
+def benchmark(onnx_bytes: bytes, obs: np.ndarray, runs: int = 5000) -> dict[str, float]:
+    """onnxruntime latency per decision (batch of one, one thread): p50 / p99 / mean in microseconds."""
+    sess = session(onnx_bytes, threads=1)
+    rows = [obs[i % len(obs) : i % len(obs) + 1] for i in range(runs)]
+    for r in rows[:200]:  # warm-up
+        sess.run(["action"], {"obs": r})
+    times = np.empty(runs)
+    for i, r in enumerate(rows):
+        t0 = time.perf_counter_ns()
+        sess.run(["action"], {"obs": r})
+        times[i] = (time.perf_counter_ns() - t0) / 1000.0
+    return {
+        "p50_us": float(np.percentile(times, 50)),
+        "p99_us": float(np.percentile(times, 99)),
+        "mean_us": float(times.mean()),
+        "runs": runs,
+    }
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    size_bytes: int
+    parity: dict[str, float]
+    latency: dict[str, float]
+    metadata: dict[str, Any]
+
+
+def export_policy(
+    policy: str | Path,
+    out: str | Path,
+    preset: str | None = None,
+    parity_n: int = 10_000,
+    bench_runs: int = 5000,
+    seed: int = 0,
+) -> ExportResult:
+    """Export ``policy`` (a run directory or ``policies/<preset>``: ``model.zip`` + normalisation)
+    to ``out``; checks parity on ``parity_n`` observations and benchmarks it. Raises
+    :class:`ExportError` when parity fails (nothing is written then)."""
+    from stable_baselines3 import PPO
+
+    policy_dir = Path(policy)
+    if not (policy_dir / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"{policy_dir / MODEL_FILE}: no trained PPO policy there")
+    model = PPO.load(policy_dir / MODEL_FILE, device="cpu")
+    norm = load_obs_norm(policy_dir)
+    codec = ActionCodec()
+    nvec = tuple(int(v) for v in getattr(model.action_space, "nvec", ()))
+    if nvec != codec.nvec or model.observation_space.shape != (OBS_DIM,):
+        raise ExportError(
+            f"policy spaces {nvec}/{model.observation_space.shape} do not match the codec"
+        )
+    meta = policy_metadata(policy_dir, norm, codec, preset)
+    onnx_model = build_graph(model, norm, nvec, meta)
+    data = onnx_model.SerializeToString()
+    obs = parity_observations(norm, parity_n, np.random.default_rng(seed))
+    parity = check_parity(model, norm, data, obs)
+    latency = benchmark(data, obs, bench_runs) if bench_runs else {}
+    meta = {**meta, "parity": parity}
+    from onnx import helper
+
+    del onnx_model.metadata_props[:]
+    helper.set_model_props(onnx_model, {METADATA_KEY: json.dumps(meta, sort_keys=True)})
+    out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_bytes(onnx_model.SerializeToString())
+    return ExportResult(out_path, out_path.stat().st_size, parity, latency, meta)
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``artic_rl`` metadata JSON of an exported file."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    for prop in model.metadata_props:
+        if prop.key == METADATA_KEY:
+            result: dict[str, Any] = json.loads(prop.value)
+            return result
+    raise ExportError(f"{path}: no {METADATA_KEY!r} metadata (not exported by artic_rl)")

@@ -1,0 +1,43 @@
+"""An exported policy as an agent: onnxruntime on one thread behind the one agent interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from artic_rl.agents.base import Agent
+from artic_rl.runtime.export import read_metadata, session
+from artic_rl.sender.actions import ActionCodec
+from artic_rl.sender.observation import FEATURE_NAMES
+
+
+class OnnxPolicy(Agent):
+    """Acts with an ONNX file written by :func:`artic_rl.runtime.export.export_policy`.
+
+    The observation normalisation and the argmax are inside the graph, so ``act`` is one
+    ``session.run``. Refuses a file whose observation layout or action grid differs from this code's.
+    """
+
+    name = "onnx"
+
+    def __init__(
+        self, path: str | Path, codec: ActionCodec | None = None, interval_ms: float | None = None
+    ) -> None:
+        self.metadata: dict[str, Any] = read_metadata(path)
+        codec = codec or ActionCodec()
+        meta_interval = float(self.metadata.get("interval_ms", 200.0))
+        super().__init__(codec, meta_interval if interval_ms is None else interval_ms)
+        if self.metadata["observation"]["names"] != list(FEATURE_NAMES):
+            raise ValueError(f"{path}: observation layout differs from artic_rl.sender.observation")
+        if self.metadata["action"]["nvec"] != list(codec.nvec):
+            raise ValueError(
+                f"{path}: action grid {self.metadata['action']['nvec']} != {list(codec.nvec)}"
+            )
+        self._session = session(Path(path), threads=1)
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        obs = np.asarray(observation, dtype=np.float32).reshape(1, -1)
+        (action,) = self._session.run(["action"], {"obs": obs})
+        return np.asarray(action[0], dtype=np.int64)
