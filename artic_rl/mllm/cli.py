@@ -59,6 +59,40 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_synth_bench(args: argparse.Namespace) -> int:
+    from artic_rl.mllm.synthbench import write_synth_bench
+
+    path = write_synth_bench(args.out, range(args.first_seed, args.first_seed + args.clips),
+                             seconds=args.seconds)  # fmt: skip
+    print(path)
+    return 0
+
+
+def _cmd_fit_ocr(args: argparse.Namespace) -> int:
+    from artic_rl.mllm.accuracy import shipped_params_path
+    from artic_rl.mllm.fit import save_params
+    from artic_rl.mllm.synthbench import fit_ocr_params, read_results
+
+    mix = json.loads(shipped_params_path("artic").read_text(encoding="utf-8"))["category_mix"]
+    source = (
+        "fitted by `artic-rl accuracy fit-ocr` to the offline OCR judge (rapidocr PP-OCRv4) on "
+        f"the project's synthetic chat scenes ({args.results}); bitrates are 1080p-equivalent; "
+        "category mix: DeViBench's"
+    )
+    doc = fit_ocr_params(read_results(args.results), mix, source)
+    save_params(doc, args.out)
+    print(f"wrote {len(doc['curves'])} curves to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from artic_rl.mllm.plots import plot_models
+
+    plot_models([m for m in args.models.split(",") if m], args.out)
+    print(args.out)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``accuracy`` and ``devibench`` to the ``artic-rl`` dispatcher."""
     acc = subparsers.add_parser(
@@ -86,6 +120,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--out", type=Path, required=True, help="output parameter JSON")
     fit.add_argument("--name", default="artic", help="model name stored in the file")
     fit.set_defaults(func=_cmd_fit)
+    synth = acc_sub.add_parser(
+        "synth-bench",
+        help="write the synthetic chat-scene question set (clips + questions.csv)",
+        description="Render synthetic chat-scene clips (lossless) and a DeViBench-style CSV.",
+    )
+    synth.add_argument("--out", type=Path, required=True, help="output folder")
+    synth.add_argument("--clips", type=int, default=16, help="number of clips (3 questions each)")
+    synth.add_argument("--first-seed", type=int, default=1, help="seed of the first clip")
+    synth.add_argument("--seconds", type=float, default=3.0, help="clip length")
+    synth.set_defaults(func=_cmd_synth_bench)
+    fit_ocr = acc_sub.add_parser(
+        "fit-ocr",
+        help="fit the ocr model to a harness run on the synthetic set",
+        description="Fit per-question curves to a devibench results.csv (uniform encodes).",
+    )
+    fit_ocr.add_argument("--results", type=Path, required=True, help="harness results.csv")
+    fit_ocr.add_argument("--out", type=Path, required=True, help="output parameter JSON")
+    fit_ocr.set_defaults(func=_cmd_fit_ocr)
+    plot = acc_sub.add_parser(
+        "plot",
+        help="plot models' mean accuracy against bitrate beside the authors' table",
+        description="Mean accuracy and share >= 0.8 of accuracy models against bitrate (PNG).",
+    )
+    plot.add_argument("--models", default="artic,ocr", help="comma-separated model names")
+    plot.add_argument("--out", type=Path, default=Path("accuracy_models.png"), help="PNG path")
+    plot.set_defaults(func=_cmd_plot)
     from artic_rl.mllm.harness_cli import register_devibench
 
     register_devibench(subparsers)

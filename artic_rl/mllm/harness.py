@@ -125,6 +125,36 @@ def _judge_frames(
     return [frames[i] for i in idx]
 
 
+class _SegmentMemo:
+    """The current segment's source and judge frames, shared by the questions about it.
+
+    Several questions about one segment (adjacent rows) reuse one uniform encode per bitrate; ROI
+    encodes are shared only by questions about the same region.
+    """
+
+    def __init__(self, degrader: Degrader, config: HarnessConfig) -> None:
+        self.degrader, self.config = degrader, config
+        self.segment: tuple[Path, float] | None = None
+        self.source: tuple[list[np.ndarray], float] | None = None
+        self.judged: dict[tuple[float, int, Any], list[np.ndarray]] = {}
+
+    def use(self, video: Path, start_s: float) -> None:
+        if self.segment != (video, start_s):
+            self.segment, self.source, self.judged = (video, start_s), None, {}
+
+    def frames(self, sample: Sample, kbps: float, roi_level: int) -> list[np.ndarray]:
+        key = (kbps, roi_level, sample.roi if roi_level > 0 else None)
+        if key not in self.judged:
+            if self.source is None:
+                assert self.segment is not None
+                c = self.config
+                self.source = read_segment(*self.segment, c.segment_s, c.max_height)
+            self.judged[key] = _judge_frames(
+                sample, self.source, kbps, roi_level, self.degrader, self.config
+            )
+        return self.judged[key]
+
+
 def _ask(judge: Judge, sample: Sample, frames: list[np.ndarray]) -> dict[str, Any]:
     if not frames:
         return {"answer": "", "latency_ms": 0.0, "error": "no decoded frames"}
@@ -160,23 +190,20 @@ def run_harness(
     """
     result = HarnessResult()
     start = time.perf_counter()
+    memo = _SegmentMemo(degrader, config)
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
         for sample in samples:
             video = find_video(videos_dir, sample)
             if video is None:
                 result.missing_videos.append(sample.key)
                 continue
-            source = None
+            memo.use(video, sample.start_s)
             pending: list[tuple[float, int, str, Future[dict[str, Any]] | dict[str, Any]]] = []
             for kbps, roi_level in _jobs(sample, config, result):
                 key = AnswerCache.key(sample.key, kbps, roi_level, judge.name)
                 rec = cache.get(key)
                 if rec is None:
-                    if source is None:
-                        source = read_segment(
-                            video, sample.start_s, config.segment_s, config.max_height
-                        )
-                    frames = _judge_frames(sample, source, kbps, roi_level, degrader, config)
+                    frames = memo.frames(sample, kbps, roi_level)
                     pending.append((kbps, roi_level, key, pool.submit(_ask, judge, sample, frames)))
                 else:
                     pending.append((kbps, roi_level, key, rec))

@@ -49,7 +49,7 @@ def make_judge(args: argparse.Namespace) -> tuple[Any, Any]:
 
         if args.grader == "llm":
             raise InputError("--grader llm needs --judge openai (it asks the same server)")
-        return OcrJudge(frames_to_read=args.ocr_frames), ExactMatchGrader()
+        return OcrJudge(frames_to_read=args.ocr_frames), ExactMatchGrader(ignore_spaces=True)
     from artic_rl.mllm.openai_judge import ChatClient, LLMGrader, OpenAIJudge
 
     if not args.base_url or not args.model:
@@ -156,7 +156,7 @@ def register_devibench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=int, default=4, help="judge calls in flight")
     p.add_argument("--judge-fps", type=float, default=2.0, help="frames per second the judge sees")
     p.add_argument("--max-frames", type=int, default=10, help="newest frames sent per question")
-    p.add_argument("--ocr-frames", type=int, default=3, help="OCR judge: frames it reads")
+    p.add_argument("--ocr-frames", type=int, default=1, help="OCR judge: frames it reads")
     p.add_argument("--max-height", type=int, default=1080, help="scale taller videos down")
     p.add_argument("--encoder", choices=("auto", "video", "x264"), default="auto",
                    help="auto: the project's encoder when present, else the x264 stand-in")  # fmt: skip

@@ -102,16 +102,22 @@ class ExactMatchGrader:
     """Normalised exact match; optionally the reference may appear inside a longer answer.
 
     With ``allow_containment`` (default) "The time shown is 61:30" matches "61:30": the reference's
-    tokens must appear contiguously in the answer's. A refusal is always wrong.
+    tokens must appear contiguously in the answer's. With ``ignore_spaces`` the comparison is on
+    the characters alone (OCR often merges or splits words: "PHARMACY894"). A refusal is always
+    wrong.
     """
 
-    def __init__(self, allow_containment: bool = True) -> None:
+    def __init__(self, allow_containment: bool = True, ignore_spaces: bool = False) -> None:
         self.allow_containment = allow_containment
+        self.ignore_spaces = ignore_spaces
 
     def grade(self, question: str, answer: str, reference: str) -> bool:
         ref, ans = normalise(reference), normalise(answer)
         if not ref or is_refusal(answer):
             return False
+        if self.ignore_spaces:
+            r, a = "".join(ref), "".join(ans)
+            return a == r or (self.allow_containment and r in a)
         if ans == ref:
             return True
         if not self.allow_containment or len(ref) > len(ans):
