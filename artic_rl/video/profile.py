@@ -74,7 +74,7 @@ class CodecProfile:
         self._log_p = np.zeros(shape)
         self._log_i = np.zeros(shape)
         self._payback = np.ones(shape)
-        self._resid: dict[tuple[int, int, int], np.ndarray] = {}
+        self._resid: dict[tuple[int, int, int], np.ndarray] = {}  # multiplicative noise pools
         groups: dict[tuple[int, int, int], list[dict]] = defaultdict(list)
         for c in cells:
             groups[self._index(c)].append(c)
@@ -106,7 +106,7 @@ class CodecProfile:
             self._log_i[idx] = math.log(max(float(np.mean(k_all)) if len(k_all) else p_mean, 1.0))
             self._payback[idx] = float(np.mean(e_all)) / p_mean if len(e_all) else 1.0
             pool = np.concatenate(resid) if resid else np.zeros(1)
-            self._resid[idx] = pool - math.log(float(np.mean(np.exp(pool))))  # E[exp] = 1
+            self._resid[idx] = np.exp(pool) / float(np.mean(np.exp(pool)))  # factors, mean 1
 
     def _build_quality(self, cells: list[dict], clips: dict[str, dict]) -> None:
         """Equivalent-kbps tables: log(eq / kbps) = a + b * log(area), for hit and miss."""
@@ -145,6 +145,9 @@ class CodecProfile:
                         miss.append((area, rho))
             self._hit_a[idx], self._hit_b[idx] = _fit_line(hit)
             self._miss_a[idx], self._miss_b[idx] = _fit_line(miss or hit)
+            if self.roi_levels[m] == 0 and j == len(self.fps_grid) - 1:
+                self._hit_a[idx] = self._hit_b[idx] = 0.0  # the definition: eq = kbps
+                self._miss_a[idx] = self._miss_b[idx] = 0.0
 
     def _log_ratio(self, curve: np.ndarray, psnr: float, i: int) -> float:
         """log(equivalent kbps / grid kbps i) for a region PSNR on a uniform curve."""
@@ -218,7 +221,7 @@ class CodecProfile:
         log_p = (1 - w) * self._log_p[i, j, m] + w * self._log_p[i1, j, m]
         pool = self._resid[(i1 if w >= 0.5 else i, j, m)]
         noise = pool[np_random.integers(0, len(pool), size=n)]
-        sizes = np.exp(log_p + noise)
+        sizes = math.exp(log_p) * noise
         if keyframe is not None and np.any(keyframe):
             key = np.asarray(keyframe, dtype=bool)
             log_i = (1 - w) * self._log_i[i, j, m] + w * self._log_i[i1, j, m]
@@ -228,7 +231,7 @@ class CodecProfile:
             settle = max(1, round(PAYBACK_S * self.fps_grid[j]))
             after = (last_key >= 0) & (pos > last_key) & (pos - last_key < settle)
             sizes[after] *= payback
-            sizes[key] = np.exp(log_i + noise[key])
+            sizes[key] = math.exp(log_i) * noise[key]
         return np.maximum(np.rint(sizes), 1).astype(np.int64)
 
     def mean_frame_bytes(self, kbps: float, fps: float, roi_level: int) -> float:
