@@ -113,6 +113,10 @@ class FrameAssembler:
         except RtpError:
             self.stats.malformed += 1
             return self.poll(now_ms)
+        return self.push_packet(pkt, now_ms)
+
+    def push_packet(self, pkt: RtpPacket, now_ms: float) -> list[AssembledFrame]:
+        """Like :meth:`push` for a packet already parsed (not counted again in ``stats.packets``)."""
         self._add(pkt, now_ms)
         return self.poll(now_ms)
 

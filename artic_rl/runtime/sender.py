@@ -1,0 +1,225 @@
+"""The streamer's sender: video file in real time -> policy -> encoder -> RTP -> paced UDP.
+
+One thread. Every capture tick it takes the next source frame, every control interval it turns the
+receiver's feedback into a :class:`~artic_rl.sender.feedback.FeedbackReport`
+(:class:`~artic_rl.runtime.feedback.FeedbackCollector`), builds the observation with the
+simulator's :class:`~artic_rl.sender.observation.ObservationBuilder`, asks the agent, and applies
+bitrate, frame rate and ROI level live to the project's encoder. Encoded frames are packetised
+(RFC 6184) and paced at ``pacing_factor`` x the target bitrate, as in the simulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from artic_rl.agents.base import Agent
+from artic_rl.runtime import rtcp
+from artic_rl.runtime.feedback import FeedbackCollector
+from artic_rl.runtime.relay import Clock
+from artic_rl.runtime.rtp import H264Packetizer
+from artic_rl.sender.actions import SenderAction
+from artic_rl.sender.observation import ObservationBuilder
+
+MS_PER_S = 1000.0
+
+
+def video_frames(
+    path: str | Path, width: int, height: int, loop: bool = True
+) -> Iterator[np.ndarray]:
+    """yuv420p frames (``(height * 3 // 2, width)`` uint8) of a video file, resized, looping forever
+    when ``loop``. Raises ``FileNotFoundError`` / ``ValueError`` for a missing or empty file."""
+    import av
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such video file")
+    while True:
+        n = 0
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                n += 1
+                yield frame.reformat(width=width, height=height, format="yuv420p").to_ndarray()
+        if n == 0:
+            raise ValueError(f"{path}: no decodable video frames")
+        if not loop:
+            return
+
+
+@dataclass
+class SenderLog:
+    """What the sender did, for the report (bounded by the run's length)."""
+
+    frames_captured: int = 0
+    frames_encoded: int = 0
+    keyframes: int = 0
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    late_ticks: int = 0  # capture ticks handled more than one frame interval late
+    busy_s: float = 0.0  # wall time spent working (not sleeping)
+    feedback_errors: int = 0
+    decisions: list[dict[str, float]] = field(default_factory=list)
+
+
+class Sender:
+    """Streams ``frames`` through ``agent``'s decisions to ``media_addr``; feedback on ``sock``.
+
+    Args:
+        agent: any agent (``predict``), ONNX policy or heuristic.
+        encoder: the project's :class:`artic_rl.video.encoder.Encoder` (duck-typed: ``set_bitrate``,
+            ``set_fps``, ``set_roi``, ``request_keyframe``, ``encode``).
+        frames: source frames in capture order at ``capture_fps``.
+        region_of: maps the cloud's ROI box (frame fractions) to an encoder region, None = no box.
+    """
+
+    def __init__(
+        self,
+        agent: Agent,
+        encoder: object,
+        frames: Iterator[np.ndarray],
+        media_addr: tuple[str, int],
+        clock: Clock,
+        interval_ms: float = 200.0,
+        capture_fps: float = 30.0,
+        pacing_factor: float = 2.5,
+        initial_action: SenderAction | None = None,
+        region_of: object = None,
+        host: str = "127.0.0.1",
+        ssrc: int = 0x4152_5443,
+    ) -> None:
+        self.agent, self.encoder, self.frames = agent, encoder, frames
+        self.media_addr, self.clock = media_addr, clock
+        self.interval_ms, self.capture_fps, self.pacing_factor = (
+            interval_ms,
+            capture_fps,
+            pacing_factor,
+        )
+        self.action = initial_action or SenderAction(400.0, 0, capture_fps)
+        self.region_of = region_of
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.sock.setblocking(False)
+        self.packetizer = H264Packetizer(ssrc)
+        self.collector = FeedbackCollector(interval_ms)
+        self.builder = ObservationBuilder(interval_ms)
+        self.log = SenderLog()
+        self._queue: deque[tuple[bytes, int]] = deque()  # (datagram, seq) awaiting the pacer
+        self._next_send_ms = 0.0
+        self._last_key_ms = 0.0
+        self._frame_id = 0
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.sock.getsockname()[:2]
+        return str(host), int(port)
+
+    def run(self, stop: threading.Event, duration_ms: float) -> None:
+        """Stream until ``stop`` is set or ``duration_ms`` of capture time has passed."""
+        frame_ms = MS_PER_S / self.capture_fps
+        start = self.clock.now_ms()
+        next_tick, next_decision = start, start + self.interval_ms
+        self._apply(self.action, start)
+        while not stop.is_set() and next_tick - start < duration_ms:
+            self._wait(min(next_tick, self._next_due()), stop)
+            t0 = time.perf_counter()
+            now = self.clock.now_ms()
+            self._read_feedback()
+            if now >= next_decision:
+                self._decide(now)
+                next_decision += self.interval_ms
+            if now >= next_tick:
+                if now - next_tick > frame_ms:
+                    self.log.late_ticks += 1
+                self._capture(next_tick, now)
+                next_tick += frame_ms
+            self._pace(self.clock.now_ms())
+            self.log.busy_s += time.perf_counter() - t0
+        self.sock.close()
+
+    def _next_due(self) -> float:
+        return self._next_send_ms if self._queue else float("inf")
+
+    def _wait(self, t_ms: float, stop: threading.Event) -> None:
+        delay_s = (t_ms - self.clock.now_ms()) / MS_PER_S
+        if delay_s > 0:
+            stop.wait(min(delay_s, 0.05))
+
+    def _read_feedback(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65_535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue
+            try:
+                self.collector.on_messages(rtcp.decode(data))
+            except rtcp.RtcpError:
+                self.log.feedback_errors += 1
+
+    def _decide(self, now: float) -> None:
+        report = self.collector.report(now)
+        obs = self.builder.update(report, self.action, now - self._last_key_ms)
+        self.agent.observe(report)
+        action, _ = self.agent.predict(obs, deterministic=True)
+        self._apply(self.agent.codec.decode(action), now)
+        if report.keyframe_request:
+            self.encoder.request_keyframe()  # type: ignore[attr-defined]
+        self.log.decisions.append(
+            {
+                "now_ms": now,
+                "rate_kbps": self.action.rate_kbps,
+                "roi_level": float(self.action.roi_level),
+                "fps": self.action.fps,
+                "sent_kbps": report.sent_bytes * 8.0 / self.interval_ms,
+                "keyframe_request": float(report.keyframe_request),
+            }
+        )
+
+    def _apply(self, action: SenderAction, now: float) -> None:
+        self.action = action
+        enc = self.encoder
+        enc.set_bitrate(action.rate_kbps)  # type: ignore[attr-defined]
+        enc.set_fps(min(action.fps, self.capture_fps))  # type: ignore[attr-defined]
+        region = None
+        cloud = self.collector.cloud
+        if callable(self.region_of) and cloud.roi_known and cloud.roi_box is not None:
+            region = self.region_of(cloud.roi_box)
+        enc.set_roi(action.roi_level if region is not None else 0, region)  # type: ignore[attr-defined]
+
+    def _capture(self, capture_ms: float, now: float) -> None:
+        frame = next(self.frames)
+        self.log.frames_captured += 1
+        out = self.encoder.encode(frame, capture_ms)  # type: ignore[attr-defined]
+        if out is None or not out.data:
+            return
+        self.log.frames_encoded += 1
+        if out.record.keyframe:
+            self.log.keyframes += 1
+            self._last_key_ms = capture_ms
+        packets = self.packetizer.packetize(out.data, capture_ms)
+        self.collector.on_frame_sent(self._frame_id, packets[0].timestamp, capture_ms)
+        self._frame_id += 1
+        self._queue.extend((p.pack(), p.sequence) for p in packets)
+        self._next_send_ms = max(self._next_send_ms, now)
+
+    def _pace(self, now: float) -> None:
+        rate_bytes_per_ms = self.action.rate_kbps * self.pacing_factor / 8.0
+        while self._queue and self._next_send_ms <= now:
+            data, seq = self._queue.popleft()
+            with contextlib.suppress(OSError):
+                self.sock.sendto(data, self.media_addr)
+            send_ms = self.clock.now_ms()
+            self.collector.on_packet_sent(seq, send_ms, len(data))
+            self.log.packets_sent += 1
+            self.log.bytes_sent += len(data)
+            self._next_send_ms = (
+                max(self._next_send_ms, send_ms - 5.0) + len(data) / rate_bytes_per_ms
+            )

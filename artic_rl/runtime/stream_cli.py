@@ -1,0 +1,184 @@
+"""The library behind ``python stream.py``: build the parts from the config, stream, write the report.
+
+SIGINT / SIGTERM stop the session cleanly: the threads wind down and the report is still written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from artic_rl.agents.base import Agent
+from artic_rl.runtime.streamer import StreamSettings, load_questions, run_stream
+from artic_rl.sender.actions import ActionCodec
+
+SETTINGS_KEYS = tuple(StreamSettings.__dataclass_fields__)
+
+
+def make_agent_from(
+    policy: str | None, agent: str | None, kwargs: dict[str, Any], interval_ms: float
+) -> Agent:
+    """An exported ONNX policy, or a registered agent by name."""
+    if policy:
+        from artic_rl.runtime.policy import OnnxPolicy
+
+        return OnnxPolicy(policy, interval_ms=interval_ms)
+    if not agent:
+        raise ValueError("give policy=FILE.onnx or agent=NAME")
+    from artic_rl.agents.registry import make_agent
+
+    return make_agent(agent, codec=ActionCodec(), interval_ms=interval_ms, **kwargs)
+
+
+def make_judge(name: str, kwargs: dict[str, Any]) -> Any:
+    """``ocr`` (offline, warmed up so model loading does not land on the first question),
+    ``openai`` (OpenAI-compatible chat backend) or ``none``."""
+    if name == "none":
+        return None
+    if name == "ocr":
+        from artic_rl.mllm.ocr_judge import OcrJudge
+
+        judge = OcrJudge(**{"threads": 1, **kwargs})
+        judge.answer([np.zeros((64, 64, 3), np.uint8)], "warm-up")
+        return judge
+    if name == "openai":
+        from artic_rl.mllm.openai_judge import OpenAIJudge
+
+        return OpenAIJudge(**kwargs)
+    raise ValueError(f"unknown judge {name!r}: ocr, openai or none")
+
+
+def make_paths(cfg: DictConfig) -> tuple[Any, Any]:
+    """The uplink (trace-driven :class:`~artic_rl.net.Link`) and the feedback path."""
+    from artic_rl.net import FeedbackPath, Link, load_trace
+
+    rng = np.random.default_rng(int(cfg.seed))
+    loss = float(cfg.loss_rate) or None
+    uplink = Link(
+        load_trace(str(cfg.trace)),
+        delay_ms=float(cfg.delay_ms),
+        queue_packets=cfg.queue_packets,
+        loss=loss,
+        start_ms=float(cfg.trace_start_ms),
+        np_random=rng,
+    )
+    down = load_trace(str(cfg.downlink_trace)) if cfg.get("downlink_trace") else None
+    return uplink, FeedbackPath(float(cfg.feedback_delay_ms), trace=down)
+
+
+def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]:
+    """Run one session from a composed ``conf/stream.yaml``; writes ``report.json`` and
+    ``report.png`` into ``out_dir`` (default: hydra's output directory)."""
+    settings = StreamSettings(**{k: cfg[k] for k in SETTINGS_KEYS if k in cfg})
+    agent = make_agent_from(
+        cfg.get("policy"),
+        cfg.get("agent"),
+        dict(cfg.get("agent_kwargs") or {}),
+        settings.interval_ms,
+    )
+    video = Path(str(cfg.video))
+    qpath = cfg.get("questions") or video.with_suffix(".json")
+    from artic_rl.mllm.judges import ExactMatchGrader
+
+    judge = make_judge(str(cfg.judge), dict(cfg.get("judge_kwargs") or {}))
+    uplink, downlink = make_paths(cfg)
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        report = run_stream(
+            agent,
+            video,
+            uplink,
+            downlink,
+            settings,
+            load_questions(qpath, settings),
+            judge,
+            ExactMatchGrader(ignore_spaces=True),
+            stop,
+        )
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    report["config"] = OmegaConf.to_container(cfg, resolve=True)
+    out = Path(out_dir) if out_dir is not None else _hydra_dir()
+    write_report(report, out)
+    print_summary(report, out)
+    return report
+
+
+def _hydra_dir() -> Path:
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def write_report(report: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1, default=_json_default) + "\n")
+    try:
+        plot_report(report, out / "report.png")
+    except Exception as err:  # a plot must never cost the report
+        print(f"plot skipped: {err}")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def plot_report(report: dict[str, Any], path: Path) -> None:
+    """Bitrate decisions and frame delay over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    dec = report["bitrate"]["decisions"]
+    if dec:
+        t = np.array([d["now_ms"] for d in dec]) / 1000.0
+        ax1.step(t, [d["rate_kbps"] for d in dec], where="post", label="target")
+        ax1.plot(t, [d["sent_kbps"] for d in dec], label="sent")
+    ax1.set_ylabel("kbps")
+    ax1.legend()
+    series = report.get("series", {})
+    ax2.plot(
+        np.asarray(series.get("decoded_at_ms", [])) / 1000.0,
+        series.get("frame_delay_ms", []),
+        ".",
+        ms=2,
+    )
+    for q in report["questions"]["items"]:
+        ax2.axvline(q["asked_ms"] / 1000.0, color="grey" if q["correct"] else "red", lw=0.5)
+    ax2.set_ylabel("frame delay (ms)")
+    ax2.set_xlabel("time (s)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def print_summary(report: dict[str, Any], out: Path) -> None:
+    f, q, c = report["frames"], report["questions"], report["cpu"]
+    fd = report["frame_delay_ms"]
+    print(
+        f"frames sent {f['sent']}, delivered {f['delivered']}, substituted {f['substituted']}; "
+        f"frame delay mean {fd['mean']:.1f} ms, p95 {fd['p95']:.1f} ms"
+    )
+    acc = q["accuracy_pct"]
+    print(
+        f"questions {q['asked']}, accuracy {'n/a' if math.isnan(acc) else f'{acc:.1f}%'}, "
+        f"response latency mean {q['response_latency_ms']['mean']:.0f} ms "
+        f"(network {q['network_latency_ms']['mean']:.0f} ms)"
+    )
+    print(
+        f"sent {report['bitrate']['sent_kbps']:.0f} kbps; CPU {c['process_cpu_s']:.1f} s for "
+        f"{c['media_s']:.1f} s of video (real-time factor {c['realtime_factor']:.2f}); report in {out}"
+    )
