@@ -76,7 +76,8 @@ def _cmd_fit_ocr(args: argparse.Namespace) -> int:
     mix = json.loads(shipped_params_path("artic").read_text(encoding="utf-8"))["category_mix"]
     source = (
         "fitted by `artic-rl accuracy fit-ocr` to the offline OCR judge (rapidocr PP-OCRv4) on "
-        f"the project's synthetic chat scenes ({args.results}); bitrates are 1080p-equivalent; "
+        "the project's synthetic chat scenes (artic-rl accuracy synth-bench, then artic-rl devibench "
+        "--judge ocr --roi-levels 0); bitrates are 1080p-equivalent (same bits per pixel); "
         "category mix: DeViBench's"
     )
     doc = fit_ocr_params(read_results(args.results), mix, source)
