@@ -80,7 +80,7 @@ def run_episode(
     while True:
         agent.observe(info["feedback"])
         if privileged:
-            agent.observe_privileged(info)  # type: ignore[attr-defined]
+            agent.observe_privileged(info)
         action, _ = agent.predict(obs, deterministic=True)
         obs, reward, terminated, truncated, info = env.step(action)
         result.reward += float(reward)

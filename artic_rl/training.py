@@ -140,6 +140,7 @@ def train_ppo(
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import configure
+    from stable_baselines3.common.running_mean_std import RunningMeanStd
     from stable_baselines3.common.vec_env import (
         DummyVecEnv,
         SubprocVecEnv,
@@ -192,6 +193,7 @@ def train_ppo(
         model.save(run_dir / "model.zip")
         venv.save(str(run_dir / "vecnormalize.pkl"))
         rms = venv.obs_rms
+        assert isinstance(rms, RunningMeanStd)
         save_obs_norm(run_dir / "obs_norm.npz", rms.mean, rms.var, venv.clip_obs, venv.epsilon)
         venv.close()
     final = evaluate_policy(
@@ -249,8 +251,7 @@ def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
 
     if run_dir is None:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
-    config = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(config, dict)
+    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     env_kwargs = dict(config["env"]["kwargs"])
     settings = TrainSettings(seed=int(config["seed"]), **config["train"])
     logger = LoggerSettings(**config["logger"])

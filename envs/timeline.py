@@ -351,9 +351,11 @@ class Timeline:
         )
         ready = [r for r in self.fr_pending if r[0] <= t_ms]
         if ready:
-            self.fr_pending = self.fr_pending[len(ready) :] if ready == self.fr_pending[: len(ready)] else [
-                r for r in self.fr_pending if r[0] > t_ms
-            ]
+            self.fr_pending = (
+                self.fr_pending[len(ready) :]
+                if ready == self.fr_pending[: len(ready)]
+                else [r for r in self.fr_pending if r[0] > t_ms]
+            )
             _, ids, caps, decs = zip(*ready, strict=True)
             frames = FrameReports(
                 frame_id=np.array(ids, dtype=np.int64),

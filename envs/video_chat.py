@@ -11,7 +11,8 @@ import numpy as np
 from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
 
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
-from artic_rl.net import Link, Trace, generate_trace, load_trace_dir
+from artic_rl.net import Link, Trace, load_trace_dir
+from artic_rl.net.synth import generate_trace
 from artic_rl.sender.actions import ActionCodec, SenderAction
 from artic_rl.sender.observation import ObservationBuilder, observation_space
 from artic_rl.video import CodecProfile
@@ -137,7 +138,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             )
         self.interval_ms = float(interval_ms)
         self.episode_ms = float(episode_s) * MS_PER_S
-        self.link_kwargs = {"delay_ms": delay_ms, "queue_packets": queue_packets}
+        self.delay_ms = float(delay_ms)
+        self.queue_packets = queue_packets
         self.loss_rate = float(loss_rate)
         self.feedback_delay_ms = float(feedback_delay_ms)
         self.capture_fps = float(capture_fps)
@@ -156,7 +158,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.weights = (
             reward if isinstance(reward, RewardWeights) else RewardWeights(**(reward or {}))
         )
-        self.accuracy_model: AccuracyModel = load_accuracy_model(accuracy) if isinstance(accuracy, str) else accuracy
+        self.accuracy_model: AccuracyModel = (
+            load_accuracy_model(accuracy) if isinstance(accuracy, str) else accuracy
+        )
         if profile is None:
             self.profile = CodecProfile.default()
         else:
@@ -203,14 +207,14 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         )
         self._plan = plan
         dynamics_rng = np.random.default_rng(plan.dynamics_seed)
-        loss = None
-        if self.loss_rate > 0.0:
-            from artic_rl.net import BernoulliLoss
-
-            loss = BernoulliLoss(self.loss_rate)
         trace = self.traces[plan.trace_index]
         link = Link(
-            trace, loss=loss, start_ms=plan.start_ms, np_random=dynamics_rng, **self.link_kwargs
+            trace,
+            delay_ms=self.delay_ms,
+            queue_packets=self.queue_packets,
+            loss=self.loss_rate if self.loss_rate > 0.0 else None,
+            start_ms=plan.start_ms,
+            np_random=dynamics_rng,
         )
         self._timeline = Timeline(
             env=self, plan=plan, link=link, trace=trace, np_random=dynamics_rng
