@@ -1,0 +1,324 @@
+"""``artic-rl traces {stats,convert,generate,fit,download}`` and ``artic-rl link``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from artic_rl.errors import InputError
+from artic_rl.net.formats import FORMATS, atomic_write, load_trace, save_trace
+from artic_rl.net.link import Link
+from artic_rl.net.stats import trace_stats
+from artic_rl.net.trace import MTU_BYTES, Trace
+
+LINK_CHUNK = 512  # packets per batch in the replay command
+
+
+def register(subparsers: Any) -> None:
+    """Add ``traces`` and ``link`` to the ``artic-rl`` dispatcher."""
+    traces = subparsers.add_parser(
+        "traces",
+        help="read, convert, describe, generate and download network traces",
+        description="Network traces: Mahimahi (.up/.down/.pps), Pensieve cooked, OpenNetLab JSON.",
+    )
+    sub = traces.add_subparsers(dest="traces_command", metavar="ACTION", required=True)
+    _register_stats(sub)
+    _register_convert(sub)
+    _register_generate(sub)
+    _register_fit(sub)
+    _register_download(sub)
+    _register_link(subparsers)
+
+
+def _format_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, help="input format (default: detected)")
+
+
+def _register_stats(sub: Any) -> None:
+    p = sub.add_parser(
+        "stats",
+        help="one JSON object of per-second statistics per trace",
+        description="Per-second capacity windows: mean, p10/p50/p90 (Mbps), outage seconds.",
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="trace files or folders")
+    _format_arg(p)
+    p.set_defaults(func=cmd_stats)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    files: list[Path] = []
+    for path in args.paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.is_file()
+                    and not p.name.startswith(".")
+                    and not p.name.upper().startswith("README")
+                )
+            )
+        else:
+            files.append(path)
+    for path in files:
+        trace = load_trace(path, args.format)
+        stats = {"path": str(path), "format": trace.meta.get("format", args.format)}
+        stats.update(trace_stats(trace))
+        print(json.dumps(stats))
+    return 0
+
+
+def _register_convert(sub: Any) -> None:
+    p = sub.add_parser(
+        "convert",
+        help="convert a trace between formats",
+        description="Convert SRC to DST. Mahimahi <-> cooked/json is exact with --window-ms 1.",
+    )
+    p.add_argument("src", type=Path, metavar="SRC")
+    p.add_argument("dst", type=Path, metavar="DST")
+    p.add_argument("--to", choices=FORMATS, required=True, help="output format")
+    p.add_argument("--window-ms", type=int, default=1000, help="cooked/json window (default 1000)")
+    _format_arg(p)
+    p.set_defaults(func=cmd_convert)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    if args.window_ms < 1:
+        raise InputError("--window-ms must be >= 1")
+    trace = load_trace(args.src, args.format)
+    if args.to == "mahimahi" and trace.period_ms > int(trace.opportunities_ms[-1]):
+        print(
+            f"warning: {args.src}: a trailing {trace.period_ms - int(trace.opportunities_ms[-1])} ms "
+            "without capacity cannot be expressed in Mahimahi format",
+            file=sys.stderr,
+        )
+    save_trace(trace, args.dst, args.to, args.window_ms)
+    return 0
+
+
+def _register_generate(sub: Any) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="generate a deterministic train/test set of synthetic traces",
+        description="Write OUT/train/<preset>-NN.up and OUT/test/<preset>-NN.up from a preset.",
+    )
+    p.add_argument("--preset", required=True, help="lte, 3g, 5g, wifi or a preset JSON file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the whole set")
+    p.add_argument("--train", type=int, default=8, help="number of training traces")
+    p.add_argument("--test", type=int, default=4, help="number of test traces")
+    p.add_argument("--duration-s", type=float, default=120.0, help="length of each trace")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.set_defaults(func=cmd_generate)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from artic_rl.net.synth import generate_set, load_preset
+
+    if args.train < 0 or args.test < 0 or args.duration_s <= 0:
+        raise InputError("--train/--test must be >= 0 and --duration-s > 0")
+    preset = load_preset(args.preset)
+    for split, count, stream in (("train", args.train, 0), ("test", args.test, 1)):
+        if count == 0:
+            continue
+        rng = np.random.default_rng([args.seed, stream])
+        folder = args.out / split
+        folder.mkdir(parents=True, exist_ok=True)
+        for trace in generate_set(preset, count, args.duration_s, rng):
+            save_trace(trace, folder / f"{trace.name}.up")
+            print(json.dumps({"path": str(folder / f"{trace.name}.up"), **trace_stats(trace)}))
+    return 0
+
+
+def _register_fit(sub: Any) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="fit a synthetic-trace preset on your own traces",
+        description="Fit the Markov-modulated rate model (one regime per trace) on FILES.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--name", required=True, help="preset name")
+    p.add_argument("--out", type=Path, required=True, help="output JSON file")
+    p.add_argument("--levels", type=int, default=16, help="capacity levels per regime")
+    p.set_defaults(func=cmd_fit)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from artic_rl.net.fit import fit_preset
+
+    doc = fit_preset(args.name, sorted(args.files), args.levels)
+    with atomic_write(args.out) as handle:
+        json.dump(doc, handle, indent=1)
+        handle.write("\n")
+    print(json.dumps(doc["target_stats"]))
+    return 0
+
+
+def _register_download(sub: Any) -> None:
+    p = sub.add_parser(
+        "download",
+        help="download public traces (needs internet, or a mirror via --url)",
+        description="Fetch a public trace set. --url accepts https://, file:// or a folder.",
+    )
+    p.add_argument("dataset", choices=["mahimahi"])
+    p.add_argument("--out", type=Path, default=Path("data/mahimahi"), help="destination folder")
+    p.add_argument("--url", help="base URL or folder (default: the canonical repository)")
+    p.add_argument("--files", nargs="*", help="only these file names")
+    p.set_defaults(func=cmd_download)
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from artic_rl.net.download import download
+
+    for path in download(args.dataset, args.out, args.url, args.files):
+        print(path)
+    return 0
+
+
+def _register_link(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "link",
+        help="replay a packet schedule through the trace-driven link emulator",
+        description=(
+            "Replay SENDS.csv (send_ms,size_bytes) through an mm-link bottleneck; write "
+            "DELIVERIES.csv (send_ms,size_bytes,arrival_ms; empty arrival = dropped or lost)."
+        ),
+    )
+    p.add_argument("--trace", type=Path, required=True, help="trace file")
+    _format_arg(p)
+    p.add_argument("--delay-ms", type=float, default=0.0, help="one-way delay after the bottleneck")
+    p.add_argument("--queue-packets", type=int, help="drop-tail limit in packets")
+    p.add_argument("--queue-bytes", type=int, help="drop-tail limit in bytes")
+    p.add_argument("--loss", type=float, default=0.0, help="independent loss probability")
+    p.add_argument("--seed", type=int, default=0, help="seed of the loss")
+    p.add_argument("--start-ms", type=float, default=0.0, help="offset into the trace")
+    p.add_argument("--input", type=Path, required=True, help="SENDS.csv")
+    p.add_argument("--output", type=Path, required=True, help="DELIVERIES.csv")
+    p.set_defaults(func=cmd_link)
+
+
+def read_sends(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The data lines, send times and sizes of a SENDS.csv; errors name the line."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read: {err}", path) from None
+    lines = text.splitlines()
+    if not lines or lines[0].replace(" ", "") != "send_ms,size_bytes":
+        raise InputError("expected the header 'send_ms,size_bytes'", path, 1)
+    rows = lines[1:]
+    while rows and not rows[-1].strip():
+        rows.pop()
+    body = "\n".join(rows)
+    tokens = body.replace(",", "\n").split()
+    values: np.ndarray | None = None
+    if len(tokens) == 2 * len(rows) and body.count(",") == len(rows):
+        try:
+            values = np.array(tokens, dtype=np.float64).reshape(-1, 2)
+        except ValueError:
+            values = None
+    if values is None:
+        raise _bad_send_line(rows, path)
+    send, size = values[:, 0], values[:, 1]
+    _check_sends(send, size, path)
+    return rows, send, size.astype(np.int64)
+
+
+def _check_sends(send: np.ndarray, size: np.ndarray, path: Path) -> None:
+    bad = ~np.isfinite(send) | (send < 0)
+    if bad.any():
+        raise InputError(
+            "send_ms must be a finite number >= 0", path, int(np.argmax(bad)) + 2, "send_ms"
+        )
+    if send.size > 1 and bool(np.any(np.diff(send) < 0)):
+        line = int(np.argmax(np.diff(send) < 0)) + 3
+        raise InputError("send_ms must be non-decreasing", path, line, "send_ms")
+    bad = (size != np.floor(size)) | (size < 1) | (size > MTU_BYTES)
+    if bad.any():
+        raise InputError(
+            f"size_bytes must be an integer in 1..{MTU_BYTES}",
+            path,
+            int(np.argmax(bad)) + 2,
+            "size_bytes",
+        )
+
+
+def _bad_send_line(rows: list[str], path: Path) -> InputError:
+    for i, row in enumerate(rows):
+        fields = row.split(",")
+        if len(fields) != 2:
+            return InputError(f"expected 2 comma-separated fields, got {len(fields)}", path, i + 2)
+        for name, field in zip(("send_ms", "size_bytes"), fields, strict=True):
+            try:
+                float(field)
+            except ValueError:
+                return InputError(f"not a number: {field.strip()!r}", path, i + 2, name)
+    return InputError("malformed file", path)
+
+
+def replay(link: Link, send: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Arrival of every packet, fed to the link in batches of ``LINK_CHUNK``."""
+    out = np.empty(send.size, dtype=np.float64)
+    for lo in range(0, send.size, LINK_CHUNK):
+        hi = lo + LINK_CHUNK
+        out[lo:hi] = link.send(send[lo:hi], size[lo:hi])
+    return out
+
+
+def _format_ms(values: np.ndarray) -> list[str]:
+    finite = values[np.isfinite(values)]
+    if (
+        finite.size
+        and bool(np.all(finite == np.round(finite)))
+        and float(np.abs(finite).max()) < 2**53
+    ):
+        text = [str(v) for v in np.nan_to_num(values, nan=0).astype(np.int64).tolist()]
+    else:
+        text = [repr(v) for v in values.tolist()]
+    return ["" if math.isnan(v) else t for v, t in zip(values.tolist(), text, strict=True)]
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    trace: Trace = load_trace(args.trace, args.format)
+    if not 0.0 <= args.loss <= 1.0:
+        raise InputError("--loss must be in [0, 1]")
+    for name in ("queue_packets", "queue_bytes"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 1")
+    if args.delay_ms < 0 or args.start_ms < 0:
+        raise InputError("--delay-ms and --start-ms must be >= 0")
+    rows, send, size = read_sends(args.input)
+    link = Link(
+        trace,
+        delay_ms=args.delay_ms,
+        queue_packets=args.queue_packets,
+        queue_bytes=args.queue_bytes,
+        loss=args.loss or None,
+        start_ms=args.start_ms,
+        np_random=np.random.default_rng(args.seed),
+    )
+    arrival = replay(link, send, size)
+    out = [f"{row.strip()},{a}" for row, a in zip(rows, _format_ms(arrival), strict=True)]
+    with atomic_write(args.output) as handle:
+        handle.write("send_ms,size_bytes,arrival_ms\n")
+        if out:
+            handle.write("\n".join(out))
+            handle.write("\n")
+    print(
+        json.dumps(
+            {
+                "packets": int(send.size),
+                "dropped": link.packets_dropped,
+                "lost": link.packets_lost,
+                "output": str(args.output),
+            }
+        ),
+        file=sys.stderr,
+    )
+    return 0
