@@ -1,0 +1,248 @@
+"""GCC's delay-based congestion detector: packet groups, trendline filter, overuse detector.
+
+Follows the Google Congestion Control draft (draft-ietf-rmcat-gcc-02, section 5) and the
+send-side variant deployed in libwebrtc (``inter_arrival_delta``, ``trendline_estimator``):
+
+1. :class:`InterArrival` groups packets sent within 5 ms of a group's first packet (one burst,
+   typically one video frame) and, when a group completes, emits the *inter-group delay
+   variation* ``d = (arrival_i - arrival_{i-1}) - (send_i - send_{i-1})``. Packets that arrive
+   within 5 ms of the group's last one while the gradient is negative also join it (a burst
+   that queued behind the previous one), as long as the group lasts under 100 ms.
+2. :class:`TrendlineEstimator` accumulates ``d`` into a delay curve, smooths it exponentially
+   (coefficient 0.9), and fits a least-squares line over the last 20 groups; the slope is the
+   queue's growth rate ((send rate - capacity) / capacity).
+3. Its overuse detector compares ``slope * min(n, 60) * 4`` with an adaptive threshold
+   (starts at 12.5, grows with ``k_up = 0.0087`` and shrinks with ``k_down = 0.039`` per ms,
+   clamped to [6, 600]); *overusing* is declared once the signal stays above the threshold
+   for more than 10 ms over at least two groups and is not decreasing.
+
+Everything is clock-injected: times are the packets' own ``send_ms`` / ``arrival_ms``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+BURST_MS = 5.0  # packets sent within this of a group's first one form one group
+MAX_BURST_MS = 100.0  # a burst group never spans more than this on arrival
+REORDER_RESET = 3  # this many groups arriving out of order reset the grouping
+
+
+class BandwidthUsage(Enum):
+    """The detector's hypothesis about the bottleneck queue."""
+
+    NORMAL = "normal"
+    UNDERUSING = "underusing"
+    OVERUSING = "overusing"
+
+
+@dataclass(frozen=True)
+class GroupDelta:
+    """Deltas between two consecutive packet groups (ms), emitted when the later one completes."""
+
+    send_delta_ms: float
+    arrival_delta_ms: float
+    arrival_ms: float  # arrival of the completed group's last packet
+
+    @property
+    def delay_variation_ms(self) -> float:
+        return self.arrival_delta_ms - self.send_delta_ms
+
+
+@dataclass
+class _Group:
+    first_send_ms: float
+    send_ms: float
+    first_arrival_ms: float
+    arrival_ms: float
+
+
+class InterArrival:
+    """Groups packets into send bursts and yields the delay variation between groups.
+
+    Args:
+        group_ms: length of a send-time group (5 ms in GCC).
+    """
+
+    def __init__(self, group_ms: float = BURST_MS) -> None:
+        self.group_ms = group_ms
+        self.reset()
+
+    def reset(self) -> None:
+        self._current: _Group | None = None
+        self._previous: _Group | None = None
+        self._reordered = 0
+
+    def packet(self, send_ms: float, arrival_ms: float) -> GroupDelta | None:
+        """Add one received packet (in arrival order); returns deltas when a group completes."""
+        cur = self._current
+        if cur is None:
+            self._current = _Group(send_ms, send_ms, arrival_ms, arrival_ms)
+            return None
+        if send_ms < cur.first_send_ms:
+            return None  # reordered into an older group: ignored, as libwebrtc does
+        out: GroupDelta | None = None
+        if self._starts_new_group(cur, send_ms, arrival_ms):
+            prev = self._previous
+            if prev is not None:
+                send_delta = cur.send_ms - prev.send_ms
+                arrival_delta = cur.arrival_ms - prev.arrival_ms
+                if arrival_delta < 0:
+                    self._reordered += 1
+                    if self._reordered >= REORDER_RESET:
+                        self.reset()
+                        self._current = _Group(send_ms, send_ms, arrival_ms, arrival_ms)
+                        return None
+                else:
+                    self._reordered = 0
+                    out = GroupDelta(send_delta, arrival_delta, cur.arrival_ms)
+            self._previous = cur
+            self._current = _Group(send_ms, send_ms, arrival_ms, arrival_ms)
+            return out
+        cur.send_ms = max(cur.send_ms, send_ms)
+        cur.arrival_ms = max(cur.arrival_ms, arrival_ms)
+        return None
+
+    def _starts_new_group(self, cur: _Group, send_ms: float, arrival_ms: float) -> bool:
+        if self._belongs_to_burst(cur, send_ms, arrival_ms):
+            return False
+        return send_ms - cur.first_send_ms > self.group_ms
+
+    @staticmethod
+    def _belongs_to_burst(cur: _Group, send_ms: float, arrival_ms: float) -> bool:
+        arrival_delta = arrival_ms - cur.arrival_ms
+        send_delta = send_ms - cur.send_ms
+        if send_delta == 0:
+            return True
+        propagation_delta = arrival_delta - send_delta
+        return (
+            propagation_delta < 0
+            and arrival_delta <= BURST_MS
+            and arrival_ms - cur.first_arrival_ms < MAX_BURST_MS
+        )
+
+
+class TrendlineEstimator:
+    """Trendline filter plus adaptive-threshold overuse detector (GCC's delay-based detector).
+
+    Args:
+        window: number of groups in the least-squares fit (20).
+        smoothing: exponential smoothing coefficient of the accumulated delay (0.9).
+        gain: threshold gain applied to the slope (4).
+        k_up: threshold adaptation rate when the signal is above it (per ms).
+        k_down: threshold adaptation rate when the signal is below it (per ms).
+        overuse_ms: how long the signal must stay above the threshold (10 ms).
+        initial_threshold: starting threshold (12.5).
+    """
+
+    MIN_DELTAS = 60  # the slope is scaled by min(number of deltas, 60)
+    MAX_DELTAS = 1000
+    MAX_ADAPT_OFFSET = 15.0  # spikes beyond threshold + this do not adapt the threshold
+    MAX_ADAPT_MS = 100.0
+    THRESHOLD_MIN, THRESHOLD_MAX = 6.0, 600.0
+
+    def __init__(
+        self,
+        window: int = 20,
+        smoothing: float = 0.9,
+        gain: float = 4.0,
+        k_up: float = 0.0087,
+        k_down: float = 0.039,
+        overuse_ms: float = 10.0,
+        initial_threshold: float = 12.5,
+    ) -> None:
+        self.window = window
+        self.smoothing = smoothing
+        self.gain = gain
+        self.k_up = k_up
+        self.k_down = k_down
+        self.overuse_ms = overuse_ms
+        self.initial_threshold = initial_threshold
+        self.reset()
+
+    def reset(self) -> None:
+        self.num_deltas = 0
+        self.accumulated_ms = 0.0
+        self.smoothed_ms = 0.0
+        self.trend = 0.0
+        self.modified_trend = 0.0
+        self.threshold = self.initial_threshold
+        self.state = BandwidthUsage.NORMAL
+        self._first_arrival_ms: float | None = None
+        self._history: deque[tuple[float, float]] = deque(maxlen=self.window)
+        self._last_threshold_ms: float | None = None
+        self._time_over_ms = -1.0
+        self._overuse_count = 0
+
+    def update(self, delta: GroupDelta) -> BandwidthUsage:
+        """Absorb one inter-group delta and return the (possibly new) hypothesis."""
+        self.num_deltas = min(self.num_deltas + 1, self.MAX_DELTAS)
+        if self._first_arrival_ms is None:
+            self._first_arrival_ms = delta.arrival_ms
+        self.accumulated_ms += delta.delay_variation_ms
+        self.smoothed_ms = (
+            self.smoothing * self.smoothed_ms + (1.0 - self.smoothing) * self.accumulated_ms
+        )
+        self._history.append((delta.arrival_ms - self._first_arrival_ms, self.smoothed_ms))
+        trend = self.trend
+        if len(self._history) == self.window:
+            slope = _linear_fit_slope(self._history)
+            trend = trend if slope is None else slope
+        self._detect(trend, delta.send_delta_ms, delta.arrival_ms)
+        return self.state
+
+    def _detect(self, trend: float, send_delta_ms: float, now_ms: float) -> None:
+        if self.num_deltas < 2:
+            self.state = BandwidthUsage.NORMAL
+            return
+        modified = min(self.num_deltas, self.MIN_DELTAS) * trend * self.gain
+        self.modified_trend = modified
+        if modified > self.threshold:
+            if self._time_over_ms < 0:
+                self._time_over_ms = send_delta_ms / 2.0  # assume over half the last gap
+            else:
+                self._time_over_ms += send_delta_ms
+            self._overuse_count += 1
+            if (
+                self._time_over_ms > self.overuse_ms
+                and self._overuse_count > 1
+                and trend >= self.trend
+            ):
+                self._time_over_ms = 0.0
+                self._overuse_count = 0
+                self.state = BandwidthUsage.OVERUSING
+        elif modified < -self.threshold:
+            self._time_over_ms = -1.0
+            self._overuse_count = 0
+            self.state = BandwidthUsage.UNDERUSING
+        else:
+            self._time_over_ms = -1.0
+            self._overuse_count = 0
+            self.state = BandwidthUsage.NORMAL
+        self.trend = trend
+        self._update_threshold(modified, now_ms)
+
+    def _update_threshold(self, modified: float, now_ms: float) -> None:
+        if self._last_threshold_ms is None:
+            self._last_threshold_ms = now_ms
+        if abs(modified) > self.threshold + self.MAX_ADAPT_OFFSET:
+            self._last_threshold_ms = now_ms  # a sudden spike: do not chase it
+            return
+        k = self.k_down if abs(modified) < self.threshold else self.k_up
+        dt_ms = min(now_ms - self._last_threshold_ms, self.MAX_ADAPT_MS)
+        self.threshold += k * (abs(modified) - self.threshold) * dt_ms
+        self.threshold = min(max(self.threshold, self.THRESHOLD_MIN), self.THRESHOLD_MAX)
+        self._last_threshold_ms = now_ms
+
+
+def _linear_fit_slope(points: deque[tuple[float, float]]) -> float | None:
+    """Least-squares slope of y on x; ``None`` when all x are equal."""
+    n = len(points)
+    x_avg = math.fsum(p[0] for p in points) / n
+    y_avg = math.fsum(p[1] for p in points) / n
+    num = math.fsum((x - x_avg) * (y - y_avg) for x, y in points)
+    den = math.fsum((x - x_avg) ** 2 for x, _ in points)
+    return None if den == 0.0 else num / den

@@ -1,0 +1,115 @@
+"""Throughput estimators over transport feedback: acknowledged rate, harmonic mean, prediction error.
+
+All clock-injected: times are the packets' ``arrival_ms`` and the caller's ``now_ms``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from artic_rl.sender.feedback import PacketReports
+
+BITS_PER_BYTE = 8.0
+
+
+def harmonic_mean(samples_kbps: list[float] | np.ndarray) -> float:
+    """Harmonic mean of positive samples (0 when there are none or any is not positive)."""
+    x = np.asarray(samples_kbps, dtype=np.float64)
+    if x.size == 0 or np.any(x <= 0):
+        return 0.0
+    return float(x.size / np.sum(1.0 / x))
+
+
+def delivered_kbps(packets: PacketReports, interval_ms: float) -> float:
+    """Bytes that arrived in the report, over the report's interval (kbps = bits per ms)."""
+    ok = ~np.isnan(packets.arrival_ms)
+    return float(packets.size_bytes[ok].sum()) * BITS_PER_BYTE / interval_ms
+
+
+def busy_kbps(packets: PacketReports, min_pairs: int = 3) -> float | None:
+    """Bottleneck rate measured while its queue was busy.
+
+    When a packet reaches the bottleneck before the previous one has left, they leave spaced by
+    the link's service time: their arrival gap exceeds their send gap. Over all such consecutive
+    pairs, ``(bits of the later packets) / (sum of their arrival gaps)`` measures the link's rate
+    whatever the sender's pacing. Returns ``None`` with fewer than ``min_pairs`` busy pairs (the
+    sender never filled the link: its throughput is only a lower bound on the capacity).
+    """
+    ok = ~np.isnan(packets.arrival_ms)
+    send, arrival, size = packets.send_ms[ok], packets.arrival_ms[ok], packets.size_bytes[ok]
+    order = np.argsort(send, kind="stable")
+    send, arrival, size = send[order], arrival[order], size[order]
+    d_arrival = np.diff(arrival)
+    busy = d_arrival > np.diff(send) + 1e-9
+    if int(busy.sum()) < min_pairs:
+        return None
+    span_ms = float(d_arrival[busy].sum())
+    return float(size[1:][busy].sum()) * BITS_PER_BYTE / span_ms if span_ms > 0 else None
+
+
+class AckedThroughput:
+    """Received bitrate over a sliding window of arrival times (GCC's acknowledged bitrate).
+
+    Args:
+        window_ms: averaging window (500 ms).
+    """
+
+    def __init__(self, window_ms: float = 500.0) -> None:
+        self.window_ms = window_ms
+        self.reset()
+
+    def reset(self) -> None:
+        self._arrivals: deque[tuple[float, int]] = deque()
+        self._bytes = 0
+        self._first_ms: float | None = None
+
+    def update(self, packets: PacketReports, now_ms: float) -> float | None:
+        """Absorb the received packets of one report; returns the rate in kbps, or ``None`` before any."""
+        ok = ~np.isnan(packets.arrival_ms)
+        for t, b in zip(packets.arrival_ms[ok], packets.size_bytes[ok], strict=True):
+            self._arrivals.append((float(t), int(b)))
+            self._bytes += int(b)
+            if self._first_ms is None:
+                self._first_ms = float(t)
+        while self._arrivals and self._arrivals[0][0] <= now_ms - self.window_ms:
+            self._bytes -= self._arrivals.popleft()[1]
+        if self._first_ms is None:
+            return None
+        span_ms = min(self.window_ms, max(now_ms - self._first_ms, self.window_ms / 4))
+        return self._bytes * BITS_PER_BYTE / span_ms
+
+
+class ThroughputHistory:
+    """Recent per-interval throughput samples and the errors of past predictions (robust MPC).
+
+    Args:
+        window: samples in the harmonic mean and in the error window (5, as in Pensieve's MPC).
+    """
+
+    def __init__(self, window: int = 5) -> None:
+        self.window = window
+        self.reset()
+
+    def reset(self) -> None:
+        self.samples: deque[float] = deque(maxlen=self.window)
+        self.errors: deque[float] = deque(maxlen=self.window)
+        self._last_prediction: float | None = None
+
+    def add(self, sample_kbps: float) -> None:
+        """Record one measured throughput; scores the prediction made before it."""
+        if self._last_prediction is not None and sample_kbps > 0:
+            self.errors.append(abs(self._last_prediction - sample_kbps) / sample_kbps)
+        if sample_kbps > 0:
+            self.samples.append(sample_kbps)
+        self._last_prediction = harmonic_mean(list(self.samples)) or None
+
+    def predict(self) -> float:
+        """Harmonic mean of the recent samples (0 before any)."""
+        return harmonic_mean(list(self.samples))
+
+    def robust_predict(self) -> float:
+        """The prediction discounted by the largest recent relative error: ``hm / (1 + max_err)``."""
+        max_err = max(self.errors, default=0.0)
+        return self.predict() / (1.0 + max_err)
