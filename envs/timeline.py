@@ -178,7 +178,7 @@ class Timeline:
             self.last_key_ms = times[0]
         for i, c in enumerate(times if self.pli else ()):
             due = [p for p in self.pli if p[0] <= c]
-            if any(lost > self.last_key_idx for _, lost in due):
+            if any(lost >= self.last_key_idx for _, lost in due):
                 key[i] = True
                 self.last_key_idx = first + i
                 self.last_key_ms = c
