@@ -10,6 +10,13 @@ from artic_rl.agents.base import Agent
 
 AGENTS: dict[str, str] = {
     "ppo": "artic_rl.agents.ppo:PPOAgent",
+    "fixed": "artic_rl.agents.fixed:FixedAgent",
+    "gcc": "artic_rl.agents.gcc:GccAgent",
+    "rate": "artic_rl.agents.rate:RateAgent",
+    "mpc": "artic_rl.agents.mpc:MpcAgent",
+    "recap": "artic_rl.agents.recap:RecapAgent",
+    "artic": "artic_rl.agents.artic:ArticAgent",
+    "oracle": "artic_rl.agents.oracle:OracleAgent",
 }
 
 

@@ -28,27 +28,6 @@ def delivered_kbps(packets: PacketReports, interval_ms: float) -> float:
     return float(packets.size_bytes[ok].sum()) * BITS_PER_BYTE / interval_ms
 
 
-def busy_kbps(packets: PacketReports, min_pairs: int = 3) -> float | None:
-    """Bottleneck rate measured while its queue was busy.
-
-    When a packet reaches the bottleneck before the previous one has left, they leave spaced by
-    the link's service time: their arrival gap exceeds their send gap. Over all such consecutive
-    pairs, ``(bits of the later packets) / (sum of their arrival gaps)`` measures the link's rate
-    whatever the sender's pacing. Returns ``None`` with fewer than ``min_pairs`` busy pairs (the
-    sender never filled the link: its throughput is only a lower bound on the capacity).
-    """
-    ok = ~np.isnan(packets.arrival_ms)
-    send, arrival, size = packets.send_ms[ok], packets.arrival_ms[ok], packets.size_bytes[ok]
-    order = np.argsort(send, kind="stable")
-    send, arrival, size = send[order], arrival[order], size[order]
-    d_arrival = np.diff(arrival)
-    busy = d_arrival > np.diff(send) + 1e-9
-    if int(busy.sum()) < min_pairs:
-        return None
-    span_ms = float(d_arrival[busy].sum())
-    return float(size[1:][busy].sum()) * BITS_PER_BYTE / span_ms if span_ms > 0 else None
-
-
 class AckedThroughput:
     """Received bitrate over a sliding window of arrival times (GCC's acknowledged bitrate).
 

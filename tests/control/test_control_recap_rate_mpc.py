@@ -13,7 +13,6 @@ from artic_rl.control.recap import confidence_at, recap_kbps
 from artic_rl.control.throughput import (
     AckedThroughput,
     ThroughputHistory,
-    busy_kbps,
     delivered_kbps,
     harmonic_mean,
 )
@@ -71,14 +70,6 @@ def test_harmonic_mean_and_delivered_rate() -> None:
     assert harmonic_mean([]) == 0.0
     pk = _packets([0, 1, 2], [10, float("nan"), 12], [1000, 1000, 500])
     assert delivered_kbps(pk, 100.0) == pytest.approx(1500 * 8 / 100.0)  # 120 kbps
-
-
-def test_busy_rate_uses_only_pairs_that_queued() -> None:
-    # sent 1 ms apart, leave the bottleneck 2 ms apart (1000 bytes per 2 ms = 4000 kbps); the last
-    # one is sent 10 ms later onto an idle link and tells nothing about the capacity
-    pk = _packets([0, 1, 2, 3, 13], [20, 22, 24, 26, 33], [1000] * 5)
-    assert busy_kbps(pk) == pytest.approx(3 * 1000 * 8 / 6.0)
-    assert busy_kbps(_packets([0, 10], [20, 30], [1000, 1000])) is None
 
 
 def test_acked_throughput_window() -> None:
