@@ -168,7 +168,8 @@ def _jobs(sample: Sample, config: HarnessConfig, result: HarnessResult) -> list[
         if roi_level > 0 and sample.roi is None:
             result.skipped_roi += 1
             continue
-        jobs.extend((float(kbps), roi_level) for kbps in config.kbps)
+        # the original (kbps 0) is not encoded: it is asked once, at level 0
+        jobs.extend((float(k), roi_level) for k in config.kbps if k > 0 or roi_level == 0)
     return jobs
 
 
