@@ -142,14 +142,19 @@ def run_evaluation(
     return {name: sorted(res, key=lambda r: r.seed) for name, res in out.items()}
 
 
+def flat(episodes: list[EpisodeResult], attr: str) -> np.ndarray:
+    """One per-question / per-frame / per-step list of ``EpisodeResult`` over several episodes."""
+    return np.asarray([x for e in episodes for x in getattr(e, attr)], dtype=np.float64)
+
+
 def pooled_metrics(episodes: list[EpisodeResult]) -> dict[str, float]:
     """Metrics over all questions / frames / steps of a set of episodes (NaN where there is none)."""
-    acc = np.concatenate([np.asarray(e.accuracy, dtype=np.float64) for e in episodes] or [[]])
-    lat = np.concatenate([np.asarray(e.latency_ms, dtype=np.float64) for e in episodes] or [[]])
-    fd = np.concatenate([np.asarray(e.frame_delay_ms, dtype=np.float64) for e in episodes] or [[]])
-    rate = np.concatenate([np.asarray(e.bitrate_kbps, dtype=np.float64) for e in episodes] or [[]])
-    cap = np.concatenate([np.asarray(e.capacity_kbps, dtype=np.float64) for e in episodes] or [[]])
-    stale = np.concatenate([np.asarray(e.stale_frames, dtype=np.float64) for e in episodes] or [[]])
+    acc = flat(episodes, "accuracy")
+    lat = flat(episodes, "latency_ms")
+    fd = flat(episodes, "frame_delay_ms")
+    rate = flat(episodes, "bitrate_kbps")
+    cap = flat(episodes, "capacity_kbps")
+    stale = flat(episodes, "stale_frames")
 
     def mean(x: np.ndarray) -> float:
         return float(x.mean()) if x.size else math.nan

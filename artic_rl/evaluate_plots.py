@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from artic_rl.evaluate import flat
 from artic_rl.rollout import EpisodeResult
 
 
@@ -24,7 +25,7 @@ def plot_latency_cdf(path: Path, results: dict[str, list[EpisodeResult]]) -> Non
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, eps in results.items():
-        lat = np.sort(np.concatenate([np.asarray(e.latency_ms, dtype=float) for e in eps] or [[]]))
+        lat = np.sort(flat(eps, "latency_ms"))
         if lat.size:
             ax.step(lat, np.arange(1, lat.size + 1) / lat.size, where="post", label=name)
     ax.set_xscale("log")
@@ -46,8 +47,8 @@ def plot_accuracy_vs_bitrate(path: Path, results: dict[str, list[EpisodeResult]]
         x = np.array([r["bitrate_kbps"] for r in rows])
         y = np.array([r["accuracy_pct"] for r in rows])
         pts = ax.scatter(x, y, s=10, alpha=0.35)
-        acc = np.concatenate([np.asarray(e.accuracy, dtype=float) for e in eps] or [[]])
-        rate = np.concatenate([np.asarray(e.bitrate_kbps, dtype=float) for e in eps] or [[]])
+        acc = flat(eps, "accuracy")
+        rate = flat(eps, "bitrate_kbps")
         if acc.size and rate.size:
             ax.scatter(
                 [rate.mean()], [100 * acc.mean()], s=80, color=pts.get_facecolor()[0], label=name

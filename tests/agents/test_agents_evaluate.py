@@ -1,0 +1,98 @@
+"""evaluate: pairing, bootstrap CIs with hand-made episodes, outputs of a tiny run through hydra."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from artic_rl.evaluate import (
+    headline,
+    paired_bootstrap_ci,
+    pooled_metrics,
+    summarise,
+)
+from artic_rl.rollout import EpisodeResult
+
+
+def _ep(seed: int, acc: list[float], lat: list[float], rate: float = 500.0) -> EpisodeResult:
+    return EpisodeResult(
+        seed=seed,
+        trace="t",
+        start_ms=0.0,
+        reward=sum(acc),
+        steps=2,
+        accuracy=acc,
+        latency_ms=lat,
+        frame_delay_ms=[50.0, 70.0],
+        bitrate_kbps=[rate, rate],
+        capacity_kbps=[1000.0, 1000.0],
+        stale_frames=[0.0, 0.5],
+    )
+
+
+def test_pooled_metrics_by_hand() -> None:
+    m = pooled_metrics([_ep(0, [1.0, 0.0], [100.0, 300.0]), _ep(1, [1.0], [200.0])])
+    assert m["accuracy_pct"] == pytest.approx(200.0 / 3.0)
+    assert m["latency_mean_ms"] == pytest.approx(200.0)
+    assert m["latency_p50_ms"] == pytest.approx(200.0)
+    assert m["frame_delay_ms"] == pytest.approx(60.0)
+    assert m["utilisation"] == pytest.approx(0.5)
+    assert m["stale_share"] == pytest.approx(0.25)
+
+
+def test_paired_bootstrap_of_a_constant_difference_is_a_point() -> None:
+    import numpy as np
+
+    ref = [_ep(s, [0.5, 0.5], [400.0, 400.0]) for s in range(5)]
+    sys_ = [_ep(s, [1.0, 1.0], [300.0, 300.0]) for s in range(5)]
+    d, lo, hi = paired_bootstrap_ci(sys_, ref, "accuracy_pct", 50, np.random.default_rng(0))
+    assert (d, lo, hi) == pytest.approx((50.0, 50.0, 50.0))
+    d, lo, hi = paired_bootstrap_ci(sys_, ref, "latency_mean_ms", 50, np.random.default_rng(0))
+    assert (d, lo, hi) == pytest.approx((-100.0, -100.0, -100.0))
+    with pytest.raises(ValueError):
+        paired_bootstrap_ci(sys_[1:], ref[:-1], "accuracy_pct", 5, np.random.default_rng(0))
+
+
+def test_summary_and_headline() -> None:
+    results = {
+        "gcc": [_ep(s, [0.5, 0.5], [400.0, 400.0]) for s in range(3)],
+        "artic": [_ep(s, [1.0, 0.5], [300.0, 250.0]) for s in range(3)],
+    }
+    summary = summarise(results, "gcc", n_boot=20)
+    assert "vs_gcc" not in summary["gcc"]
+    assert summary["artic"]["vs_gcc"]["accuracy_pct"]["diff"] == pytest.approx(25.0)
+    text = headline(summary, "artic", "gcc")
+    assert "accuracy +25.00 pp" in text and "mean latency -125.00 ms" in text
+
+
+def test_evaluate_py_writes_everything(tmp_path: Path, repo_root: Path) -> None:
+    from hydra import compose, initialize_config_dir
+
+    from artic_rl.evaluate import evaluate
+
+    with initialize_config_dir(config_dir=str(repo_root / "conf"), version_base="1.3"):
+        cfg = compose(
+            config_name="evaluate",
+            overrides=[
+                "env=lte",
+                "agents=[gcc,recap,artic]",
+                "eval.episodes=2",
+                "eval.n_jobs=1",
+                "eval.bootstrap=20",
+                "eval.progress_bar=false",
+                "env.kwargs.episode_s=4",
+            ],
+        )
+    summary = evaluate(cfg, run_dir=tmp_path)
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert set(saved) == {"gcc", "recap", "artic"}
+    for key in ("accuracy_pct", "latency_mean_ms", "latency_p95_ms", "bitrate_kbps", "reward"):
+        assert key in saved["artic"]
+    assert "vs_gcc" in saved["artic"]
+    assert summary["gcc"]["episodes"] == 2
+    for name in ("episodes.csv", "episodes.json", "summary.md", "headline.txt", "config.yaml"):
+        assert (tmp_path / name).is_file()
+    for name in ("latency_cdf.png", "accuracy_vs_bitrate.png", "timeline.png"):
+        assert (tmp_path / name).stat().st_size > 1000

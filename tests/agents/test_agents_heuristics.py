@@ -1,0 +1,84 @@
+"""Heuristic agents: golden ReCapABR decisions on the tier grid, and one episode of every preset each."""
+
+from __future__ import annotations
+
+import artic_rl.envs  # noqa: F401
+import gymnasium as gym
+import numpy as np
+import pytest
+from artic_rl.agents.artic import ArticAgent
+from artic_rl.agents.recap import RecapAgent
+from artic_rl.agents.registry import AGENTS, make_agent
+
+from artic_rl.evaluate import load_agent_spec
+from artic_rl.rollout import run_episode
+from artic_rl.sender.feedback import FeedbackReport
+
+HEURISTICS = ["fixed", "gcc", "rate", "mpc", "recap", "artic", "oracle"]
+PRESETS = ["lte", "3g", "5g", "wifi"]
+# saturates exactly at the 610 kbps tier (0.8 reached there)
+CONF = np.array([0.2, 0.5, 0.8, 0.9, 0.95, 0.98])
+
+
+def _report(confidence: np.ndarray | None, roi_known: bool = False) -> FeedbackReport:
+    return FeedbackReport(
+        now_ms=0.0, interval_ms=200.0, sent_bytes=0, confidence=confidence, roi_known=roi_known
+    )
+
+
+def test_recap_agent_follows_the_rule_on_the_tier_grid() -> None:
+    agent = RecapAgent()
+    agent.observe(_report(CONF))  # no packets: GCC's target stays where it is set below
+    agent.current_kbps = 264.0
+    agent.gcc.target_kbps = 2000.0  # controller tier: 1840
+    # confidence at 264 = 0.2 + 0.3 * log2(1.32) = 0.32 < 0.8 -> saturation 610 -> ceil tier 697
+    assert agent.choose_kbps() == 697.0
+    # at 697 the confidence is >= 0.8: keep it although GCC allows 1840
+    assert agent.choose_kbps() == 697.0
+    agent.gcc.target_kbps = 500.0  # controller tier 473 < 697: drop to it
+    assert agent.choose_kbps() == 473.0
+    agent.gcc.target_kbps = 2000.0  # 473 has confidence 0.62: jump to 697 again
+    assert agent.choose_kbps() == 697.0
+    agent.observe(_report(None))  # no confidence: GCC's tier
+    assert agent.choose_kbps() == 1840.0
+    action = agent.act(np.zeros(33, dtype=np.float32))
+    assert agent.codec.decode(action).rate_kbps == 1840.0
+    assert agent.codec.decode(action).fps == 30.0
+
+
+def test_artic_uses_roi_only_when_the_region_is_known_and_a_low_frame_rate() -> None:
+    agent = ArticAgent(fps=10.0, roi_level=3)
+    obs = np.zeros(33, dtype=np.float32)
+    agent.observe(_report(CONF, roi_known=True))
+    a = agent.codec.decode(agent.act(obs))
+    assert (a.roi_level, a.fps) == (3, 10.0)
+    agent.observe(_report(CONF, roi_known=False))
+    assert agent.codec.decode(agent.act(obs)).roi_level == 0
+
+
+def test_oracle_is_privileged_and_reads_next_capacity() -> None:
+    oracle = make_agent("oracle")
+    assert getattr(oracle, "privileged", False)
+    oracle.observe(_report(None))
+    oracle.observe_privileged({"capacity_kbps_next": 1000.0})  # type: ignore[attr-defined]
+    # 0.9 x 1000 = 900, empty queue -> floor tier 846
+    assert oracle.codec.decode(oracle.act(np.zeros(33, dtype=np.float32))).rate_kbps == 846.0
+
+
+def test_every_heuristic_is_registered_with_a_config() -> None:
+    for name in HEURISTICS:
+        assert name in AGENTS
+        spec = load_agent_spec(name)
+        assert spec.target.rsplit(".", 1)[-1] == AGENTS[name].split(":")[1]
+        spec.build(200.0)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_heuristic_runs_one_episode_of_every_preset(preset: str) -> None:
+    env = gym.make("artic/VideoChat-v0", preset=preset, split="test", episode_s=6.0)
+    for name in HEURISTICS:
+        result = run_episode(env, load_agent_spec(name).build(200.0), seed=7)
+        assert result.steps == 30
+        assert np.isfinite(result.reward)
+        assert all(r > 0 for r in result.bitrate_kbps[5:]) or name == "oracle"
+    env.close()
