@@ -104,7 +104,8 @@ def _cmd_devibench(args: argparse.Namespace) -> int:
     )
     out = Path(args.out)
     cache = AnswerCache(args.cache or out / "answers.jsonl")
-    total = len(samples) * len(config.kbps) * len(config.roi_levels)
+    per_sample = sum(1 for k in config.kbps for lvl in config.roi_levels if k > 0 or lvl == 0)
+    total = len(samples) * per_sample  # an upper bound: ROI levels need a region
     bar = tqdm(total=total, unit="answer", disable=args.quiet, dynamic_ncols=True)
 
     def progress(done: int, calls: int) -> None:
