@@ -32,7 +32,8 @@ class TrainSettings:
     """The ``train:`` block of ``conf/config.yaml``."""
 
     total_timesteps: int = 300_000
-    n_envs: int = 2
+    n_envs: int = 8
+    vec_env: str = "dummy"
     eval_every_steps: int = 50_000
     eval_episodes: int = 6
     checkpoint_every_steps: int = 50_000
@@ -157,7 +158,13 @@ def train_ppo(
     if config is not None:
         (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
     fns = [make_env_fn(env_id, env_kwargs, settings.seed + i) for i in range(settings.n_envs)]
-    vec = SubprocVecEnv(fns) if settings.n_envs > 1 else DummyVecEnv(fns)
+    if settings.vec_env not in ("dummy", "subproc"):
+        raise ValueError(f"train.vec_env must be dummy or subproc, got {settings.vec_env!r}")
+    vec = (
+        SubprocVecEnv(fns)
+        if settings.vec_env == "subproc" and settings.n_envs > 1
+        else DummyVecEnv(fns)
+    )
     venv: VecNormalize = VecNormalize(
         VecMonitor(vec), norm_obs=True, norm_reward=True, clip_obs=10.0
     )
