@@ -1,0 +1,100 @@
+"""Semantic fingerprint of artic/VideoChat-v0: speed work must not change a single simulated number.
+
+A short rollout per preset (fixed seeds, a fixed action sequence) is hashed: observations, rewards,
+every info scalar and list, and the full feedback report. The pinned hashes were computed from the
+code before the speed work of issue #5; if one changes, the environment's semantics changed.
+(Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
+reference is this repository's locked environment.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import Any
+
+import artic_rl.envs  # noqa: F401  (registers the id)
+import gymnasium as gym
+import numpy as np
+import pytest
+from artic_rl.envs import ENV_ID
+
+INFO_KEYS = (
+    "accuracy",
+    "latency_ms",
+    "sample_accuracy",
+    "frame_delay_ms",
+    "bitrate_kbps",
+    "target_kbps",
+    "roi_level",
+    "fps",
+    "loss",
+    "stale_frames",
+    "capacity_kbps",
+    "capacity_kbps_next",
+)
+
+#: (preset, extra constructor arguments) -> hash; ``lossy`` also covers the random-loss path.
+CASES: dict[str, tuple[str, dict[str, float]]] = {
+    "lte": ("lte", {}),
+    "3g": ("3g", {}),
+    "lte-lossy": ("lte", {"loss_rate": 0.05}),
+}
+PINNED = {
+    "lte": "366527e471faf914610e11982b7c012787aa309eff17b5f7d81cc286339e92cc",
+    "3g": "30bf4184845422e41497b3bb084651976ff4dc33a23df61fba53db67b4d1e227",
+    "lte-lossy": "41b31b10b52e81f92cc130dce27899ee094d35e50dbfcb38bf815e6599b05288",
+}
+
+
+def _update(h: Any, x: object) -> None:
+    if isinstance(x, np.ndarray):
+        h.update(f"{x.dtype}{x.shape}".encode())
+        h.update(np.ascontiguousarray(x).tobytes())
+    elif isinstance(x, list | tuple):
+        h.update(b"L%d" % len(x))
+        for y in x:
+            _update(h, y)
+    elif isinstance(x, bool) or x is None:
+        h.update(repr(x).encode())
+    elif isinstance(x, int | np.integer):
+        h.update(b"i" + repr(int(x)).encode())
+    elif isinstance(x, float | np.floating):
+        h.update(b"f" + struct.pack("<d", float(x)))
+    else:
+        raise TypeError(type(x))
+
+
+def _feedback(h: Any, r: Any) -> None:
+    _update(h, [r.now_ms, r.interval_ms, r.sent_bytes, r.keyframe_request])
+    _update(h, [r.question_active, r.roi_known, r.roi_area, r.confidence])
+    _update(h, [r.packets.seq, r.packets.send_ms, r.packets.arrival_ms, r.packets.size_bytes])
+    _update(h, [r.frames.frame_id, r.frames.capture_ms, r.frames.decodable_ms])
+
+
+def rollout_hash(
+    preset: str, seeds: tuple[int, ...] = (0, 1, 2), episode_s: float = 12.0, **kwargs: float
+) -> str:
+    """SHA-256 over short episodes with a fixed pseudo-random action sequence."""
+    h = hashlib.sha256()
+    env = gym.make(ENV_ID, preset=preset, episode_s=episode_s, **kwargs).unwrapped
+    rng = np.random.default_rng(1234)
+    for seed in seeds:
+        obs, info = env.reset(seed=seed)
+        _update(h, [obs, info["start_ms"], info["capacity_kbps_next"]])
+        _feedback(h, info["feedback"])
+        truncated = False
+        while not truncated:
+            action = np.array([rng.integers(20), rng.integers(4), rng.integers(6)])
+            obs, reward, terminated, truncated, info = env.step(action)
+            _update(h, [obs, reward, terminated, truncated])
+            for key in INFO_KEYS:
+                _update(h, info[key])
+            _feedback(h, info["feedback"])
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rollout_matches_pinned_fingerprint(case: str) -> None:
+    preset, kwargs = CASES[case]
+    assert rollout_hash(preset, **kwargs) == PINNED[case]
