@@ -33,24 +33,42 @@ MS_PER_S = 1000.0
 
 
 def video_frames(
-    path: str | Path, width: int, height: int, loop: bool = True
+    path: str | Path, width: int, height: int, loop: bool = True, pingpong_max_frames: int = 900
 ) -> Iterator[np.ndarray]:
-    """yuv420p frames (``(height * 3 // 2, width)`` uint8) of a video file, resized, looping forever
-    when ``loop``. Raises ``FileNotFoundError`` / ``ValueError`` for a missing or empty file."""
-    import av
-
+    """yuv420p frames (``(height * 3 // 2, width)`` uint8) of a video file, resized, forever when
+    ``loop``. A clip of at most ``pingpong_max_frames`` frames is held in memory and played forwards
+    then backwards, so that looping never makes a scene cut (a cut is a huge P-frame, which a
+    simulator fed with a steady codec profile never sees); a longer file restarts from its start.
+    Raises ``FileNotFoundError`` / ``ValueError`` for a missing or empty file."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such video file")
-    while True:
-        n = 0
-        with av.open(str(path)) as container:
-            for frame in container.decode(video=0):
-                n += 1
-                yield frame.reformat(width=width, height=height, format="yuv420p").to_ndarray()
-        if n == 0:
-            raise ValueError(f"{path}: no decodable video frames")
+    head: list[np.ndarray] = []
+    first_pass = _decode(path, width, height)
+    for frame in first_pass:
+        head.append(frame)
+        yield frame
+        if len(head) > pingpong_max_frames:
+            break
+    if not head:
+        raise ValueError(f"{path}: no decodable video frames")
+    if len(head) <= pingpong_max_frames:
         if not loop:
             return
+        cycle = head[-2:0:-1] + head
+        while True:
+            yield from cycle
+    head.clear()
+    yield from first_pass
+    while loop:
+        yield from _decode(path, width, height)
+
+
+def _decode(path: str | Path, width: int, height: int) -> Iterator[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            yield frame.reformat(width=width, height=height, format="yuv420p").to_ndarray()
 
 
 @dataclass

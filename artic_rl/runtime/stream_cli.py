@@ -107,10 +107,34 @@ def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]
         for s, handler in previous.items():
             signal.signal(s, handler)
     report["config"] = OmegaConf.to_container(cfg, resolve=True)
+    if cfg.get("compare_sim"):
+        compare_with_simulator(cfg, agent, settings, report)
     out = Path(out_dir) if out_dir is not None else _hydra_dir()
     write_report(report, out)
     print_summary(report, out)
     return report
+
+
+def compare_with_simulator(
+    cfg: DictConfig, agent: Agent, settings: StreamSettings, report: dict[str, Any]
+) -> None:
+    """Run the simulator with the same policy, trace and question times; adds ``report["fidelity"]``."""
+    from artic_rl.net import load_trace
+    from artic_rl.runtime.fidelity import format_table, side_by_side, simulate
+
+    asked = [q["asked_ms"] for q in report["questions"]["items"]]
+    sim = simulate(
+        agent,
+        load_trace(str(cfg.trace)),
+        settings,
+        asked,
+        float(cfg.trace_start_ms),
+        str(cfg.get("sim_accuracy", "ocr")),
+        int(cfg.seed),
+    )
+    cmp = side_by_side(report, sim)
+    report["fidelity"] = {"simulator": sim, **cmp}
+    print(format_table(cmp))
 
 
 def _hydra_dir() -> Path:

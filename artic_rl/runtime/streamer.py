@@ -142,6 +142,8 @@ def run_stream(
     cpu0, wall0 = time.process_time(), time.perf_counter()
     rx = threading.Thread(target=receiver.run, args=(stop,), name="receiver", daemon=True)
     rx.start()
+    # session time 0 = the first capture, as in the simulator (questions and the trace share it)
+    clock.epoch_s = time.monotonic()
     try:
         sender.run(stop, settings.seconds * 1000.0)
         time.sleep(0.3)  # let the last frames drain through the link

@@ -1,0 +1,96 @@
+"""Simulator fidelity: the same policy, trace and question times in ``artic/VideoChat-v0`` and in
+the real-time streamer, side by side.
+
+What is compared like for like: the response latency's network part (question -> first decodable
+frame captured at or after it; the simulator is run with zero inference time for this) and the
+frame delay; the full response latency adds each side's own inference (the simulator's model,
+the streamer's measured judge time). Accuracy: the simulator's accuracy model (``ocr`` by default:
+fitted to the OCR judge's measurements) against the judge's graded answers on the real clip.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from artic_rl.agents.base import Agent
+from artic_rl.net import Trace
+from artic_rl.runtime.streamer import StreamSettings
+
+GOAL_ACCURACY_POINTS = 10.0
+GOAL_LATENCY_REL = 0.25
+
+
+def simulate(
+    agent: Agent,
+    trace: Trace,
+    settings: StreamSettings,
+    question_ms: list[float],
+    trace_start_ms: float = 0.0,
+    accuracy: str = "ocr",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """One episode of the simulator configured like the streaming session."""
+    from artic_rl.envs.video_chat import VideoChatEnv
+    from artic_rl.rollout import run_episode
+
+    env = VideoChatEnv(
+        traces=[trace],
+        interval_ms=settings.interval_ms,
+        episode_s=settings.seconds,
+        delay_ms=settings.delay_ms,
+        feedback_delay_ms=settings.feedback_delay_ms,
+        queue_packets=settings.queue_packets,
+        loss_rate=settings.loss_rate,
+        capture_fps=settings.capture_fps,
+        pacing_factor=settings.pacing_factor,
+        mllm_fps=settings.mllm_fps,
+        roi_lead_ms=settings.roi_lead_ms,
+        inference_ms=0.0,
+        inference_jitter_ms=0.0,
+        accuracy=accuracy,
+    )
+    options = {"start_ms": trace_start_ms, "question_ms": list(question_ms), "trace_index": 0}
+    result = run_episode(env, agent, seed, options)
+    summary = result.summary()
+    summary["frame_delay_p50_ms"] = (
+        float(np.median(result.frame_delay_ms)) if result.frame_delay_ms else math.nan
+    )
+    return summary
+
+
+def side_by_side(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
+    """The compared figures, their differences and whether the goals are met."""
+    q = stream["questions"]
+    rows = {
+        "accuracy_pct": (q["accuracy_pct"], sim["accuracy_pct"]),
+        "network_latency_mean_ms": (q["network_latency_ms"]["mean"], sim["latency_mean_ms"]),
+        "network_latency_p95_ms": (q["network_latency_ms"]["p95"], sim["latency_p95_ms"]),
+        "frame_delay_mean_ms": (stream["frame_delay_ms"]["mean"], sim["frame_delay_ms"]),
+        "frame_delay_p50_ms": (stream["frame_delay_ms"]["p50"], sim["frame_delay_p50_ms"]),
+        "bitrate_kbps": (stream["bitrate"]["sent_kbps"], sim["bitrate_kbps"]),
+        "questions": (q["asked"], sim["questions"]),
+    }
+    acc_gap = abs(rows["accuracy_pct"][0] - rows["accuracy_pct"][1])
+    lat_s, lat_sim = rows["network_latency_mean_ms"]
+    lat_rel = abs(lat_s - lat_sim) / lat_sim if lat_sim > 0 else math.nan
+    return {
+        "rows": {k: {"stream": a, "simulator": b} for k, (a, b) in rows.items()},
+        "accuracy_gap_points": acc_gap,
+        "latency_gap_rel": lat_rel,
+        "accuracy_goal_met": bool(acc_gap <= GOAL_ACCURACY_POINTS),
+        "latency_goal_met": bool(lat_rel <= GOAL_LATENCY_REL),
+    }
+
+
+def format_table(cmp: dict[str, Any]) -> str:
+    lines = [f"{'':28s} {'stream.py':>12s} {'simulator':>12s}"]
+    for k, row in cmp["rows"].items():
+        lines.append(f"{k:28s} {row['stream']:12.1f} {row['simulator']:12.1f}")
+    lines.append(
+        f"accuracy gap {cmp['accuracy_gap_points']:.1f} points (goal <= {GOAL_ACCURACY_POINTS:.0f}), "
+        f"mean network latency gap {100 * cmp['latency_gap_rel']:.0f}% (goal <= {100 * GOAL_LATENCY_REL:.0f}%)"
+    )
+    return "\n".join(lines)
