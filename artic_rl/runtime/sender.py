@@ -30,6 +30,7 @@ from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.observation import ObservationBuilder
 
 MS_PER_S = 1000.0
+MAX_PACER_PACKETS = 2000  # ~2.4 MB: beyond it the oldest unsent packets are dropped
 
 
 def video_frames(
@@ -39,7 +40,11 @@ def video_frames(
     ``loop``. A clip of at most ``pingpong_max_frames`` frames is held in memory and played forwards
     then backwards, so that looping never makes a scene cut (a cut is a huge P-frame, which a
     simulator fed with a steady codec profile never sees); a longer file restarts from its start.
-    Raises ``FileNotFoundError`` / ``ValueError`` for a missing or empty file."""
+    A ``/dev/...`` path is opened as a V4L2 camera. Raises ``FileNotFoundError`` / ``ValueError``
+    for a missing or empty file."""
+    if str(path).startswith("/dev/"):  # a camera (V4L2): live, never looped
+        yield from _decode(path, width, height, fmt="v4l2")
+        return
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such video file")
     head: list[np.ndarray] = []
@@ -63,10 +68,12 @@ def video_frames(
         yield from _decode(path, width, height)
 
 
-def _decode(path: str | Path, width: int, height: int) -> Iterator[np.ndarray]:
+def _decode(
+    path: str | Path, width: int, height: int, fmt: str | None = None
+) -> Iterator[np.ndarray]:
     import av
 
-    with av.open(str(path)) as container:
+    with av.open(str(path), format=fmt) as container:
         for frame in container.decode(video=0):
             yield frame.reformat(width=width, height=height, format="yuv420p").to_ndarray()
 
@@ -83,6 +90,7 @@ class SenderLog:
     late_ticks: int = 0  # capture ticks handled more than one frame interval late
     busy_s: float = 0.0  # wall time spent working (not sleeping)
     feedback_errors: int = 0
+    pacer_drops: int = 0
     decisions: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -226,6 +234,11 @@ class Sender:
         self.collector.on_frame_sent(self._frame_id, packets[0].timestamp, capture_ms)
         self._frame_id += 1
         self._queue.extend((p.pack(), p.sequence) for p in packets)
+        while (
+            len(self._queue) > MAX_PACER_PACKETS
+        ):  # bounded: the receiver sees a loss, asks for a key
+            self._queue.popleft()
+            self.log.pacer_drops += 1
         self._next_send_ms = max(self._next_send_ms, now)
 
     def _pace(self, now: float) -> None:

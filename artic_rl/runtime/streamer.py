@@ -235,6 +235,7 @@ def build_report(
             "delivered": relay.media.stats.delivered,
             "relay_lateness_ms_mean": relay.media.stats.mean_lateness_ms,
             "relay_lateness_ms_max": relay.media.stats.max_lateness_ms,
+            "pacer_drops": s.pacer_drops,
             "plis": r.plis,
             "malformed": r.malformed,
             "assembler": asdict(receiver.assembler.stats),

@@ -1,0 +1,96 @@
+"""Smaller runtime parts: the looping video source, the fidelity table, the ONNX metadata guard."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from artic_rl.runtime.fidelity import format_table, side_by_side
+from artic_rl.runtime.sender import video_frames
+
+
+def _write_video(path: Path, n: int) -> None:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(
+            "libx264", rate=30, options={"crf": "0", "preset": "ultrafast"}
+        )
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for i in range(n):
+            arr = np.full((48, 32), 10 + 20 * i, dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(arr, format="yuv420p")))
+        container.mux(stream.encode(None))
+
+
+def test_short_clip_loops_forwards_then_backwards(tmp_path: Path) -> None:
+    video = tmp_path / "v.mp4"
+    _write_video(video, 5)
+    luma = [int(round(f[:32].mean())) for f in itertools.islice(video_frames(video, 32, 32), 14)]
+    # forwards 0..4, backwards 3..1, forwards 0..4, ...: never a jump between consecutive frames
+    assert luma == [10, 30, 50, 70, 90, 70, 50, 30, 10, 30, 50, 70, 90, 70]
+    assert len(list(video_frames(video, 32, 32, loop=False))) == 5
+    long = [
+        int(round(f[:32].mean()))
+        for f in itertools.islice(video_frames(video, 32, 32, pingpong_max_frames=2), 7)
+    ]
+    assert long == [10, 30, 50, 70, 90, 10, 30]  # longer than the ping-pong limit: restarts
+    with pytest.raises(FileNotFoundError):
+        next(video_frames(tmp_path / "missing.mp4", 32, 32))
+
+
+def test_side_by_side_goals() -> None:
+    stream = {
+        "questions": {
+            "accuracy_pct": 80.0,
+            "asked": 5,
+            "network_latency_ms": {"mean": 110.0, "p95": 150.0},
+        },
+        "frame_delay_ms": {"mean": 70.0, "p50": 60.0},
+        "bitrate": {"sent_kbps": 500.0},
+    }
+    sim = {
+        "accuracy_pct": 75.0,
+        "latency_mean_ms": 100.0,
+        "latency_p95_ms": 140.0,
+        "frame_delay_ms": 65.0,
+        "frame_delay_p50_ms": 58.0,
+        "bitrate_kbps": 490.0,
+        "questions": 5,
+    }
+    cmp = side_by_side(stream, sim)
+    assert cmp["accuracy_gap_points"] == 5.0 and cmp["latency_gap_rel"] == pytest.approx(0.1)
+    assert cmp["accuracy_goal_met"] and cmp["latency_goal_met"]
+    assert not side_by_side(
+        {**stream, "questions": {**stream["questions"], "accuracy_pct": 50.0}}, sim
+    )["accuracy_goal_met"]
+    assert "accuracy gap 5.0 points" in format_table(cmp)
+
+
+def test_onnx_policy_refuses_foreign_layout(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from artic_rl.runtime.policy import OnnxPolicy
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["obs"], ["action"])],
+        "g",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("action", TensorProto.FLOAT, [1, 3])],
+    )
+    model = helper.make_model(graph)
+    meta = {"observation": {"names": ["a", "b", "c"]}, "action": {"nvec": [20, 4, 6]}}
+    helper.set_model_props(model, {"artic_rl": json.dumps(meta)})
+    onnx.save(model, tmp_path / "x.onnx")
+    with pytest.raises(ValueError, match="observation layout"):
+        OnnxPolicy(tmp_path / "x.onnx")
+    helper.set_model_props(model, {})
+    del model.metadata_props[:]
+    onnx.save(model, tmp_path / "y.onnx")
+    with pytest.raises(Exception, match="no 'artic_rl' metadata"):
+        OnnxPolicy(tmp_path / "y.onnx")
