@@ -17,10 +17,17 @@ continues from the first overflowing packet in a plain loop.
 
 Because FIFO departures never depend on later packets, every packet's departure and arrival are
 known at enqueue time: the same object schedules the simulator and a real-time relay.
+
+Small batches (a frame's packets, up to ``PLAIN_MAX_PACKETS``) skip numpy: the same recursion and
+drop-tail, packet by packet on Python numbers, is several times cheaper than numpy's per-call
+overhead there, and gives the very same floats (integer byte arithmetic, then one subtraction and
+one addition per packet, as in the vectorised path).
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
 
@@ -31,6 +38,10 @@ from artic_rl.net.trace import MTU_BYTES, Trace
 
 _min = np.minimum.reduce
 _max = np.maximum.reduce
+
+PLAIN_MAX_PACKETS = 24  # batches up to this size take the plain-Python path (same results)
+PLAIN_MAX_QUEUE = 512  # ... when at most this many packets wait (else numpy is cheaper)
+_INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -184,11 +195,30 @@ class Link:
             send_ms: Non-decreasing send times, not before the previous batch's last.
             size_bytes: Packet sizes, 1..``MTU_BYTES``.
         """
-        return self._run(send_ms, size_bytes)[1]
+        send = np.asarray(send_ms, dtype=np.float64)
+        size = np.asarray(size_bytes, dtype=np.int64)
+        if 0 < send.size <= PLAIN_MAX_PACKETS and send.ndim == 1 and send.shape == size.shape:
+            plain = self._run_plain(send.tolist(), size.tolist())
+            if plain is not None:
+                return np.array(plain, dtype=np.float64)
+        return self._run(send, size)[1]
+
+    def send_list(self, send_ms: list[float], size_bytes: list[int]) -> list[float]:
+        """:meth:`send` on plain lists (a frame's packets): the same arrivals, as a list.
+
+        Args:
+            send_ms: Non-decreasing send times (float or int), not before the previous batch's last.
+            size_bytes: Packet sizes (int), 1..``MTU_BYTES``.
+        """
+        if 0 < len(send_ms) <= PLAIN_MAX_PACKETS and len(send_ms) == len(size_bytes):
+            plain = self._run_plain(send_ms, size_bytes)
+            if plain is not None:
+                return plain
+        return self.send(send_ms, size_bytes).tolist()  # type: ignore[arg-type]
 
     def send_one(self, send_ms: float, size_bytes: int) -> float:
         """One packet (the real-time relay's path): its arrival time, NaN if dropped or lost."""
-        return float(self._run(np.array([send_ms]), np.array([size_bytes]))[1][0])
+        return self.send_list([send_ms], [size_bytes])[0]
 
     def transmit(self, send_ms: np.ndarray, size_bytes: np.ndarray) -> Delivery:
         """Like :meth:`send`, with departures and the drop / loss masks."""
@@ -228,6 +258,135 @@ class Link:
         self._last_send_ms = float(send[-1])
         self.packets_sent += send.size
         return departure, arrival, dropped, lost
+
+    def _run_plain(self, send: list[float], size: list[int]) -> list[float] | None:
+        """Arrivals of a small batch computed packet by packet; None: let :meth:`_run` handle it.
+
+        Declines (before touching any state) what the vectorised path must decide: invalid input
+        (it raises the error), per-segment loss or RTT, and a long queue under a drop-tail limit.
+        """
+        if self._segment_loss is not None or self._segment_rtt is not None:
+            return None
+        prev = self._last_send_ms
+        for s, z in zip(send, size, strict=True):
+            if not prev <= s < _INF or z.__class__ is not int or not 0 < z <= MTU_BYTES:
+                return None  # decreasing, NaN or infinite time; a bad size
+            prev = s
+        limited = self.queue_packets is not None or self.queue_bytes is not None
+        if limited and self._tail - self._head > PLAIN_MAX_QUEUE:
+            return None
+        self._reserve(len(send))
+        head, tail = self._head, self._tail
+        firsts = self._plain_first_bytes(send)
+        if limited:
+            arrival, starts, sizes, popped = self._plain_droptail(firsts, size)
+        else:
+            arrival, starts, sizes = self._plain_fifo(firsts, size)
+        m = len(starts)
+        if m:
+            self._q_start[tail : tail + m] = starts
+            self._q_size[tail : tail + m] = sizes
+            self._end_byte = starts[-1] + sizes[-1]
+        self._tail = tail + m
+        if limited:
+            self._head = head + popped
+        else:  # the packets whose first byte is not served by the last packet's first byte
+            self._head = bisect_left(self._q_start, firsts[-1], head, self._tail)
+        dropped = len(send) - m
+        self.packets_dropped += dropped
+        self._last_send_ms = float(send[-1])
+        self.packets_sent += len(send)
+        if self.np_random is not None and self.loss is not None:
+            arr = np.array(arrival, dtype=np.float64)
+            self._apply_loss(arr, np.isnan(arr) if dropped else None, arr)
+            return arr.tolist()
+        return arrival
+
+    def _plain_first_bytes(self, send: list[float]) -> list[int]:
+        """First byte each packet may use (``MTU_BYTES`` x the first opportunity after it)."""
+        start_ms, period, n_opps = self.start_ms, self._period_ms, self._n_opps
+        trace_ms = [int(s + start_ms) for s in send]
+        wraps = trace_ms[0] // period
+        if self._table is not None and trace_ms[-1] // period == wraps:  # one period
+            item, offset, base = self._table.item, wraps * period, wraps * n_opps
+            return [(item(t - offset) + base) * MTU_BYTES for t in trace_ms]
+        w = [t // period for t in trace_ms]
+        phase = [t - x * period for t, x in zip(trace_ms, w, strict=True)]
+        if self._table is not None:
+            k = [self._table.item(p) for p in phase]
+        else:
+            k = np.searchsorted(self._opps, phase, side="right").tolist()
+        return [(i + x * n_opps) * MTU_BYTES for i, x in zip(k, w, strict=True)]
+
+    def _plain_departure(self, end: int) -> float:
+        """Arrival (departure + delay) of a packet whose last byte is ``end - 1``."""
+        last = (end - 1) // MTU_BYTES
+        if last < self._n_opps:
+            return self._opps.item(last) - self.start_ms + self.delay_ms
+        w, i = divmod(last, self._n_opps)
+        return (self._opps.item(i) + w * self._period_ms) - self.start_ms + self.delay_ms
+
+    def _plain_fifo(
+        self, firsts: list[int], size: list[int]
+    ) -> tuple[list[float], list[int], list[int]]:
+        """Lindley's recursion without a queue limit: arrivals, first bytes, sizes."""
+        end = self._end_byte
+        departure = self._plain_departure
+        starts: list[int] = []
+        arrival: list[float] = []
+        last_opp, last_arrival = -1, 0.0
+        for a, z in zip(firsts, size, strict=True):
+            if end < a:
+                end = a
+            starts.append(end)
+            end += z
+            last = (end - 1) // MTU_BYTES
+            if last != last_opp:  # a new opportunity: look its time up
+                last_opp = last
+                last_arrival = departure(end)
+            arrival.append(last_arrival)
+        return arrival, starts, size
+
+    def _plain_droptail(
+        self, firsts: list[int], size: list[int]
+    ) -> tuple[list[float], list[int], list[int], int]:
+        """Drop-tail FIFO: arrivals (NaN = dropped), accepted first bytes and sizes, packets served."""
+        head, tail = self._head, self._tail
+        limit_p = self.queue_packets if self.queue_packets is not None else 1 << 62
+        by_bytes = self.queue_bytes is not None
+        limit_b = self.queue_bytes if self.queue_bytes is not None else 1 << 62
+        queue: list[int] = self._q_start[head:tail].tolist()
+        q_size: list[int] = self._q_size[head:tail].tolist() if by_bytes else []
+        q_bytes = sum(q_size)
+        popped = 0
+        end = self._end_byte
+        starts: list[int] = []
+        sizes: list[int] = []
+        arrival: list[float] = []
+        departure = self._plain_departure
+        last_opp, last_arrival = -1, 0.0
+        for a, z in zip(firsts, size, strict=True):
+            while popped < len(queue) and queue[popped] < a:
+                if by_bytes:
+                    q_bytes -= q_size[popped]
+                popped += 1
+            if len(queue) - popped >= limit_p or q_bytes + z > limit_b:
+                arrival.append(math.nan)
+                continue
+            st = end if end > a else a
+            end = st + z
+            queue.append(st)
+            starts.append(st)
+            sizes.append(z)
+            if by_bytes:
+                q_size.append(z)
+                q_bytes += z
+            last = (end - 1) // MTU_BYTES
+            if last != last_opp:  # a new opportunity: look its time up
+                last_opp = last
+                last_arrival = departure(end)
+            arrival.append(last_arrival)
+        return arrival, starts, sizes, popped
 
     def _departure_with_drops(self, last_opp: np.ndarray, accepted: np.ndarray) -> np.ndarray:
         departure = np.full(last_opp.size, np.nan)
