@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -40,8 +40,10 @@ from artic_rl.video.roi import ROI_LEVELS, Region, roi_rings
 
 MS_PER_S = 1000.0
 BITS_PER_BYTE = 8
+BITS_PER_KBIT = 1000
 _TIME_BASE = Fraction(1, 1000)  # pts in milliseconds
 _START_CODE = b"\x00\x00\x01"
+QP_BLOCK = 16  # the QP map's block size (H.264 macroblocks)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,11 @@ class EncoderSettings:
     codec: str = "libx264"  # libx264 honours ROI; libx265 / libvpx-vp9 encode without it
     preset: str = "veryfast"
     nominal_fps: float = 30.0  # source frame rate the rate controller budgets by
-    vbv_buffer_s: float = 0.5  # VBV buffer in seconds of the bitrate at opening
+    vbv_buffer_s: float = 0.5  # VBV buffer in real seconds of the bitrate at opening ...
+    vbv_min_frames: float = 2.0  # ... but at least this many frame intervals at the sent rate
+    vbv_init: float = 1.0  # initial VBV fill (x264 vbv-init)
+    qcomp: float = 0.0  # x264 qcomp: 0 = every frame gets the budget (CBR), 0.6 = x264's default
+    x264_params: str = ""  # extra x264 parameters, "key=value:key=value" (libx264 only)
     rate_headroom: float = 1.0  # opening ceiling = headroom x bitrate; above it -> re-open (IDR)
     intra_refresh: bool = False  # periodic intra refresh instead of IDR frames
     keyint: int = 0  # frames between periodic keyframes; 0 = only on request / re-open
@@ -70,8 +76,8 @@ class FrameRecord:
     index: int  # encoded frame number from 0
     pts_ms: float
     size_bytes: int
-    frame_type: str  # "I" or "P"
-    keyframe: bool
+    frame_type: str  # "I" (IDR / intra frame) or "P"
+    keyframe: bool  # a random-access point: an IDR, or the start of an intra-refresh wave
     encode_ms: float  # wall time of the encode call (a measurement, not used in logic)
     kbps: float  # target bitrate when encoded
     fps: float
@@ -116,6 +122,23 @@ def split_nals(data: bytes) -> list[bytes]:
             nal = nal[:-1]  # the leading zero of a 4-byte start code
         nals.append(nal)
     return nals
+
+
+def achieved_kbps(sizes_bytes: Sequence[int], sent_fps: float) -> float:
+    """Bitrate of a run of sent frames: their bits over the time they cover, ``n / sent_fps``.
+
+    Each frame sent at ``sent_fps`` stands for one frame interval, so this is the clip duration
+    when the interval divides it, and it does not charge a short clip for a partial last interval.
+    """
+    if not sizes_bytes:
+        return 0.0
+    return sum(sizes_bytes) * BITS_PER_BYTE / (len(sizes_bytes) / sent_fps) / BITS_PER_KBIT
+
+
+def _has_idr(data: bytes) -> bool:
+    """Whether an H.264 access unit holds an IDR slice (NAL type 5). With intra refresh, x264 also
+    flags the non-IDR frame that starts a refresh wave (recovery point SEI) as a keyframe."""
+    return any(nal and nal[0] & 0x1F == 5 for nal in split_nals(data))
 
 
 class FrameRateGate:
@@ -196,9 +219,14 @@ class Encoder:
         self._want_key = True
 
     @property
+    def sent_fps(self) -> float:
+        """Frames per second actually sent: the target, at most the source's nominal rate."""
+        return min(self.fps, self.settings.nominal_fps)
+
+    @property
     def encoder_kbps(self) -> float:
         """The bitrate given to the rate controller (compensated for the frame rate)."""
-        return self.kbps * self.settings.nominal_fps / self.fps
+        return self.kbps * self.settings.nominal_fps / self.sent_fps
 
     # -- encoding --------------------------------------------------------------------------
     def encode(self, frame: np.ndarray | av.VideoFrame, now_ms: float) -> EncodedFrame | None:
@@ -226,12 +254,13 @@ class Encoder:
         packets = list(self._ctx.encode(vframe))
         encode_ms = (time.perf_counter() - start) * MS_PER_S
         data = b"".join(bytes(p) for p in packets)
-        keyframe = any(p.is_keyframe for p in packets)
+        keyframe = any(p.is_keyframe for p in packets)  # a random-access point
+        intra = keyframe and (self.settings.codec != "libx264" or _has_idr(data))
         record = FrameRecord(
             index=self._count,
             pts_ms=float(now_ms),
             size_bytes=len(data),
-            frame_type="I" if keyframe else "P",
+            frame_type="I" if intra else "P",
             keyframe=keyframe,
             encode_ms=encode_ms,
             kbps=self.kbps,
@@ -250,7 +279,7 @@ class Encoder:
             return False
         s = self.settings
         self._ceiling_kbps = self.encoder_kbps * max(1.0, s.rate_headroom)
-        self._ctx = _open_codec(s, self._ceiling_kbps)
+        self._ctx = _open_codec(s, self._ceiling_kbps, self.sent_fps)
         return True
 
     def _measure(self, data: bytes, ref_y: np.ndarray, record: FrameRecord) -> EncodedFrame:
@@ -281,7 +310,7 @@ class Encoder:
             if qp is not None:
                 fields["qp_frame"] = float(qp.mean())
                 if self.region is not None:
-                    fields["qp_roi"] = float(_region_mean(qp, self.region, 16))
+                    fields["qp_roi"] = float(_region_mean(qp, self.region, QP_BLOCK))
         return EncodedFrame(data, _replace(record, fields), dec_y)
 
     def close(self) -> None:
@@ -290,12 +319,30 @@ class Encoder:
         self._decoder = None
 
 
-def qp_map(frame: av.VideoFrame) -> np.ndarray | None:
-    """The per-macroblock QP map a decoder exported (``export_side_data=venc_params``), if any."""
+def qp_map(frame: av.VideoFrame, block: int = QP_BLOCK) -> np.ndarray | None:
+    """The QP per ``block`` x ``block`` block a decoder exported (``venc_params``), if any.
+
+    H.264 exports one entry per 16x16 macroblock; VP9 exports blocks of several sizes, which are
+    painted onto the ``block`` grid (each cell takes the block covering its top-left pixel).
+    """
     for sd in _side_data(frame):
-        if hasattr(sd, "qp_map"):
+        if not hasattr(sd, "qp_map"):
+            continue
+        try:
             return np.asarray(sd.qp_map(), dtype=np.float64)
+        except RuntimeError:  # blocks of varying size
+            return _paint_blocks(sd, frame.width, frame.height, block)
     return None
+
+
+def _paint_blocks(params: Any, width: int, height: int, block: int) -> np.ndarray:
+    grid = np.full((-(-height // block), -(-width // block)), float(params.qp))
+    for i in range(params.nb_blocks):
+        b = params.block_params(i)
+        y0, x0 = -(-b.src_y // block), -(-b.src_x // block)
+        y1, x1 = -(-(b.src_y + b.h) // block), -(-(b.src_x + b.w) // block)
+        grid[y0:y1, x0:x1] = params.qp + b.delta_qp
+    return grid
 
 
 def _side_data(frame: av.VideoFrame) -> Iterator[object]:
@@ -321,8 +368,13 @@ def _decoder_name(codec: str) -> str:
     return {"libx264": "h264", "libx265": "hevc", "libvpx-vp9": "vp9"}.get(codec, codec)
 
 
-def _open_codec(s: EncoderSettings, ceiling_kbps: float) -> Any:
-    """A CBR low-delay encoder whose bitrate and maxrate are ``ceiling_kbps``."""
+def _open_codec(s: EncoderSettings, ceiling_kbps: float, sent_fps: float) -> Any:
+    """A CBR low-delay encoder whose bitrate and maxrate are ``ceiling_kbps``.
+
+    ``ceiling_kbps`` is in the rate controller's units (compensated for the frame rate). The VBV
+    buffer is sized in real time: ``max(vbv_buffer_s, vbv_min_frames / sent_fps)`` seconds of the
+    real bitrate, i.e. that many seconds of ``ceiling_kbps * sent_fps / nominal_fps``.
+    """
     ctx: Any = av.CodecContext.create(s.codec, "w")
     ctx.width, ctx.height, ctx.pix_fmt = s.width, s.height, "yuv420p"
     ctx.time_base = _TIME_BASE
@@ -332,10 +384,14 @@ def _open_codec(s: EncoderSettings, ceiling_kbps: float) -> Any:
     ctx.gop_size = s.keyint if s.keyint > 0 else 1_000_000
     ctx.max_b_frames = 0
     ctx.thread_count = s.threads
-    buf = max(1, int(rate * s.vbv_buffer_s))
+    buffer_s = max(s.vbv_buffer_s, s.vbv_min_frames / sent_fps)
+    buf = max(1, int(rate * sent_fps / s.nominal_fps * buffer_s))
     opts = {"maxrate": f"{rate}k", "bufsize": f"{buf}k"}
     if s.codec == "libx264":
-        params = "scenecut=0" + (":intra-refresh=1" if s.intra_refresh else "")
+        params = f"scenecut=0:vbv-init={s.vbv_init}:qcomp={s.qcomp}" + (
+            ":intra-refresh=1" if s.intra_refresh else ""
+        )
+        params += f":{s.x264_params}" if s.x264_params else ""
         opts.update(preset=s.preset, tune="zerolatency", **{"aq-mode": "1", "forced-idr": "1"})
         opts["x264-params"] = params
     elif s.codec == "libx265":
