@@ -39,6 +39,9 @@ class TrainSettings:
     checkpoint_every_steps: int = 50_000
     resume: str | None = None
     progress_bar: bool = True
+    pretrain: str | None = "artic"
+    pretrain_steps: int = 60_000
+    pretrain_epochs: int = 10
     seed: int = 0
 
 
@@ -183,6 +186,9 @@ def train_ppo(
             policy_kwargs={"net_arch": list(net_arch)},
             **kwargs,
         )
+        if settings.pretrain:
+            gamma = float(kwargs.get("gamma", 0.99))
+            _warm_start(model, venv, run_dir, env_id, env_kwargs, settings, gamma)
     run = wandb_run(logger, run_dir, config)
     formats = ["csv"] + (["stdout"] if not settings.progress_bar else [])
     sb3_logger = configure(str(run_dir), formats)
@@ -215,6 +221,30 @@ def train_ppo(
         run.summary.update({f"final/{k}": v for k, v in final.items() if not math.isnan(v)})
         run.finish()
     return final
+
+
+def _warm_start(
+    model: Any,
+    venv: Any,
+    run_dir: Path,
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    settings: TrainSettings,
+    gamma: float,
+) -> None:
+    """Behaviour-clone ``settings.pretrain`` (a registered agent) before PPO (artic_rl.pretrain)."""
+    from artic_rl.pretrain import collect, warm_start
+
+    assert settings.pretrain is not None
+    seed = settings.seed + 500_000
+    demos = collect(env_id, env_kwargs, settings.pretrain, {}, settings.pretrain_steps, gamma, seed)
+    stats: dict[str, Any] = warm_start(
+        model, venv, demos, settings.pretrain_epochs, 512, 1e-3, settings.seed
+    )
+    stats["teacher"] = settings.pretrain
+    stats["steps"] = len(demos.rewards)
+    stats["teacher_reward_per_step"] = float(demos.rewards.mean())
+    (run_dir / "pretrain.json").write_text(json.dumps(stats, indent=2) + "\n")
 
 
 def _policy_fn(
