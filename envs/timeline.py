@@ -8,7 +8,7 @@ enqueue time, FIFO), so the sender side runs once per control interval and the r
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -93,7 +93,13 @@ class SampleStats:
 
 
 class Timeline:
-    """Sender, link, receiver and MLLM state of one episode (owned by :class:`VideoChatEnv`)."""
+    """Sender, link, receiver and MLLM state of one episode (owned by :class:`VideoChatEnv`).
+
+    Per-step work runs on Python lists and floats: an interval holds a handful of frames and a few
+    dozen packets, where numpy's per-call overhead costs more than the arithmetic. Every number is
+    computed with the same floating-point operations, in the same order, as the vectorised form
+    written in the comments.
+    """
 
     def __init__(
         self,
@@ -109,17 +115,18 @@ class Timeline:
         self.trace = trace
         self.rng = np_random
         self.now_ms = 0.0
-        cap = int(env.episode_ms / MS_PER_S * env.capture_fps) + 64
-        self.f_capture = np.zeros(cap)
-        self.f_decodable = np.full(cap, np.nan)
-        self.f_rate = np.zeros(cap)
-        self.f_fps = np.zeros(cap)
-        self.f_roi = np.zeros(cap, dtype=np.int64)
-        self.f_region = np.full(cap, -1, dtype=np.int64)
+        # per frame, indexed by frame id
+        self.f_capture: list[float] = []
+        self.f_decodable: list[float] = []  # NaN: never decodable
+        self.f_rate: list[float] = []
+        self.f_fps: list[float] = []
+        self.f_roi: list[int] = []
+        self.f_region: list[int] = []  # question whose region the ROI covered (-1: none / missed)
         self.n_frames = 0
-        self.d_idx = np.zeros(cap, dtype=np.int64)  # decodable frames, in decoding order
-        self.d_ms = np.zeros(cap)
-        self.d_capture = np.zeros(cap)
+        # decodable frames, in decoding order
+        self.d_idx: list[int] = []
+        self.d_ms: list[float] = []
+        self.d_capture: list[float] = []
         self.n_dec = 0
         self.chain_ok = False
         self.last_dec_ms = -math.inf
@@ -131,7 +138,12 @@ class Timeline:
         self.seq = 0
         self.pli: list[tuple[float, int]] = []  # (arrival at sender, lost frame index)
         self.pli_reports: list[float] = []  # PLI arrival times not yet reported in a FeedbackReport
-        self.pk_pending = np.zeros((5, 0))  # rows: known_ms, seq, send_ms, arrival_ms, size
+        # packet feedback not yet reported: known_ms, seq, send_ms, arrival_ms, size (parallel)
+        self.pk_known: list[float] = []
+        self.pk_seq: list[int] = []
+        self.pk_send: list[float] = []
+        self.pk_arrival: list[float] = []
+        self.pk_size: list[int] = []
         self.fr_pending: list[
             tuple[float, int, float, float]
         ] = []  # known_ms, idx, capture, decodable
@@ -141,7 +153,13 @@ class Timeline:
         self.interval_loss = 0.0
         self.keyframe_requested = False
         self._cap_opps = np.asarray(trace.opportunities_ms, dtype=np.float64)
+        self._cap_table = trace.opportunities_through
         self._region_start = (plan.question_ms - env.roi_lead_ms).tolist()
+        self._question_ms: list[float] = plan.question_ms.tolist()
+        self._inference_ms: list[float] = plan.inference_ms.tolist()
+        self._roi_hit: list[bool] = plan.roi_hit.tolist()
+        # one row object per question, so the observation builder's per-question cache holds
+        self._confidence: list[np.ndarray] = list(plan.confidence)
 
     # --- sender -------------------------------------------------------------------------------
     def _frame_times(self, fps: float, t0: float, t1: float) -> list[float]:
@@ -162,6 +180,26 @@ class Timeline:
         """Index of the question whose predicted region the sender holds at ``t_ms`` (-1: none)."""
         return bisect_right(self._region_start, t_ms) - 1
 
+    def _keyframes(self, times: list[float]) -> list[bool] | None:
+        """Which of the interval's frames are keyframes (first frame, or a due PLI); None: none."""
+        first = self.n_frames
+        key: list[bool] | None = None
+        if first == 0:
+            key = [False] * len(times)
+            key[0] = True
+            self.last_key_idx = 0
+            self.last_key_ms = times[0]
+        for i, c in enumerate(times if self.pli else ()):
+            due = [p for p in self.pli if p[0] <= c]
+            if any(lost >= self.last_key_idx for _, lost in due):
+                if key is None:
+                    key = [False] * len(times)
+                key[i] = True
+                self.last_key_idx = first + i
+                self.last_key_ms = c
+            self.pli = [p for p in self.pli if p[0] > c]
+        return key
+
     def send_interval(self, act: SenderAction, t0: float, t1: float) -> int:
         """Encode, packetise, pace and send the interval's frames; returns the bytes put on the wire."""
         env = self.env
@@ -170,105 +208,132 @@ class Timeline:
         n = len(times)
         if n == 0:
             return 0
-        first = self.n_frames
-        key = np.zeros(n, dtype=bool)
-        if first == 0:
-            key[0] = True
-            self.last_key_idx = 0
-            self.last_key_ms = times[0]
-        for i, c in enumerate(times if self.pli else ()):
-            due = [p for p in self.pli if p[0] <= c]
-            if any(lost >= self.last_key_idx for _, lost in due):
-                key[i] = True
-                self.last_key_idx = first + i
-                self.last_key_ms = c
-            self.pli = [p for p in self.pli if p[0] > c]
+        key = self._keyframes(times)
         sizes = env.profile.frame_sizes_bytes(
-            act.rate_kbps, act.fps, act.roi_level, n, self.rng, keyframe=key
+            act.rate_kbps,
+            act.fps,
+            act.roi_level,
+            n,
+            self.rng,
+            keyframe=None if key is None else np.array(key, dtype=bool),
         )
-        sizes = np.maximum(np.asarray(sizes, dtype=np.int64), 1)
-        n_pk = -(-sizes // env.payload_bytes)
-        frame_of = np.repeat(np.arange(n), n_pk)
-        starts = np.concatenate(([0], np.cumsum(n_pk)[:-1]))
-        last = starts + n_pk - 1
-        pk_size = np.full(frame_of.shape[0], env.payload_bytes + env.header_bytes, dtype=np.int64)
-        pk_size[last] = sizes - (n_pk - 1) * env.payload_bytes + env.header_bytes
-        ready = np.asarray(times)[frame_of] + env.encode_ms
+        # packetise: full payloads, the remainder in the frame's last packet
+        payload, header, encode_ms = env.payload_bytes, env.header_bytes, env.encode_ms
+        full = payload + header
+        pk_size: list[int] = []
+        ready: list[float] = []
+        starts: list[int] = []
+        for c, size in zip(times, np.asarray(sizes, dtype=np.int64).tolist(), strict=True):
+            size = max(size, 1)
+            n_pk = -(-size // payload)
+            starts.append(len(pk_size))
+            pk_size += [full] * (n_pk - 1)
+            pk_size.append(size - (n_pk - 1) * payload + header)
+            ready += [c + encode_ms] * n_pk
         ready[0] = max(ready[0], self.pacer_free_ms)
-        tx = pk_size * 8.0 / (env.pacing_factor * act.rate_kbps)
-        before = np.concatenate(([0.0], np.cumsum(tx)[:-1]))
-        send = before + np.maximum.accumulate(ready - before)
-        self.pacer_free_ms = float(send[-1] + tx[-1])
-        arrival = self.link.send(send, pk_size)
-        self._receive(times, key, arrival, starts, act, first)
+        # pacing: send = before + maximum.accumulate(ready - before), before = exclusive cumsum(tx)
+        rate = env.pacing_factor * act.rate_kbps
+        send: list[float] = []
+        before = 0.0
+        lead = -math.inf
+        tx = 0.0
+        for size, r in zip(pk_size, ready, strict=True):
+            d = r - before
+            if d > lead:
+                lead = d
+            send.append(before + lead)
+            tx = size * 8.0 / rate
+            before += tx
+        self.pacer_free_ms = send[-1] + tx
+        arrival = self.link.send_list(send, pk_size)
+        self._receive(times, key, arrival, starts, act)
         self._queue_packet_reports(send, arrival, pk_size, t1)
-        return int(pk_size.sum())
+        return sum(pk_size)
 
     def _receive(
         self,
         times: list[float],
-        key: np.ndarray,
-        arrival: np.ndarray,
-        starts: np.ndarray,
+        key: list[bool] | None,
+        arrival: list[float],
+        starts: list[int],
         act: SenderAction,
-        first: int,
     ) -> None:
         """Receiver side for the interval's frames: completeness, reference chain, PLI, decodable times."""
         env = self.env
-        frame_arr = np.maximum.reduceat(arrival, starts)
-        ends = np.append(starts[1:], arrival.shape[0])
-        arr_inf = np.where(np.isnan(arrival), np.inf, arrival)
+        fb_ms = env.feedback_delay_ms
+        ends = [*starts[1:], len(arrival)]
         for i, c in enumerate(times):
-            f = first + i
-            self.f_capture[f] = c
-            self.f_rate[f] = act.rate_kbps
-            self.f_fps[f] = act.fps
-            self.f_roi[f] = act.roi_level
+            f = self.n_frames
+            self.n_frames += 1
+            self.f_capture.append(c)
+            self.f_rate.append(act.rate_kbps)
+            self.f_fps.append(act.fps)
+            self.f_roi.append(act.roi_level)
             region = self._region_at(c)
-            self.f_region[f] = region if region >= 0 and self.plan.roi_hit[region] else -1
-            complete = not math.isnan(frame_arr[i])
-            if complete and (key[i] or self.chain_ok):
-                dec = max(float(frame_arr[i]), self.last_dec_ms)
+            self.f_region.append(region if region >= 0 and self._roi_hit[region] else -1)
+            # the frame's arrival: its packets' maximum, NaN when one is missing
+            frame_arr = -math.inf
+            first_lost = -1
+            for k in range(starts[i], ends[i]):
+                x = arrival[k]
+                if x != x:
+                    first_lost = k
+                    break
+                if x > frame_arr:
+                    frame_arr = x
+            complete = first_lost < 0
+            if complete and ((key is not None and key[i]) or self.chain_ok):
+                dec = max(frame_arr, self.last_dec_ms)
                 self.chain_ok = True
                 self.last_dec_ms = dec
-                self.f_decodable[f] = dec
-                k = self.n_dec
-                self.d_idx[k], self.d_ms[k], self.d_capture[k] = f, dec, c
+                self.f_decodable.append(dec)
+                self.d_idx.append(f)
+                self.d_ms.append(dec)
+                self.d_capture.append(c)
                 self.n_dec += 1
-                self.fr_pending.append((dec + env.feedback_delay_ms, f, c, dec))
+                self.fr_pending.append((dec + fb_ms, f, c, dec))
                 continue
+            self.f_decodable.append(math.nan)
             self.chain_ok = False
             if complete:
-                known = float(frame_arr[i])
+                known = frame_arr
             else:
                 # the receiver notices the gap when the next packet after the first lost one arrives
-                first_lost = int(starts[i] + np.argmax(np.isinf(arr_inf[starts[i] : ends[i]])))
-                after = arr_inf[first_lost + 1 :]
-                after = after[np.isfinite(after)]
-                known = float(after.min()) if after.size else self.now_ms + 2 * env.interval_ms
-                self.pli.append((known + env.feedback_delay_ms, f))
-                self.pli_reports.append(known + env.feedback_delay_ms)
-            self.fr_pending.append((known + env.feedback_delay_ms, f, c, math.nan))
-        self.n_frames = first + len(times)
+                after = [x for x in arrival[first_lost + 1 :] if x == x]
+                known = min(after) if after else self.now_ms + 2 * env.interval_ms
+                self.pli.append((known + fb_ms, f))
+                self.pli_reports.append(known + fb_ms)
+            self.fr_pending.append((known + fb_ms, f, c, math.nan))
 
     def _queue_packet_reports(
-        self, send: np.ndarray, arrival: np.ndarray, size: np.ndarray, t1: float
+        self, send: list[float], arrival: list[float], size: list[int], t1: float
     ) -> None:
+        """When the sender learns each packet's fate: its arrival, or the next arrival after it."""
         env = self.env
-        lost = np.isnan(arrival)
-        self.interval_loss = float(lost.mean())
-        arr_inf = np.where(lost, np.inf, arrival)
-        next_arr = np.minimum.accumulate(arr_inf[::-1])[::-1]
-        fallback = t1 + 2 * env.interval_ms
-        known = (
-            np.where(lost, np.where(np.isinf(next_arr), fallback, next_arr), arrival)
-            + env.feedback_delay_ms
-        )
-        seq = np.arange(self.seq, self.seq + send.shape[0], dtype=np.float64)
-        self.seq += send.shape[0]
-        self.pk_pending = np.concatenate(
-            (self.pk_pending, np.stack((known, seq, send, arrival, size))), axis=1
-        )
+        fb_ms = env.feedback_delay_ms
+        n = len(arrival)
+        n_lost = sum(1 for x in arrival if x != x)
+        self.interval_loss = n_lost / n
+        if n_lost:
+            fallback = t1 + 2 * env.interval_ms
+            known = [0.0] * n
+            next_arr = math.inf  # minimum arrival after the packet (minimum.accumulate, reversed)
+            for i in range(n - 1, -1, -1):
+                x = arrival[i]
+                if x == x:
+                    known[i] = x + fb_ms
+                    if x < next_arr:
+                        next_arr = x
+                else:
+                    known[i] = (fallback if next_arr == math.inf else next_arr) + fb_ms
+        else:
+            known = [x + fb_ms for x in arrival]
+        self.pk_known += known
+        self.pk_seq += range(self.seq, self.seq + n)
+        self.seq += n
+        self.pk_send += send
+        self.pk_arrival += arrival
+        self.pk_size += size
 
     def since_keyframe_ms(self, t_ms: float) -> float:
         return t_ms - self.last_key_ms
@@ -278,32 +343,30 @@ class Timeline:
         """Accuracy of question ``j`` answered from frame ``f`` seen at ``at_ms``."""
         env = self.env
         q = self.plan.questions[j]
-        hit = bool(self.f_roi[f] > 0 and self.f_region[f] == j)
+        roi = self.f_roi[f]
+        hit = roi > 0 and self.f_region[f] == j
         eq = env.profile.equivalent_kbps(
-            self.f_rate[f], self.f_fps[f], int(self.f_roi[f]), q.roi_area, roi_hit=hit
+            self.f_rate[f], self.f_fps[f], roi, q.roi_area, roi_hit=hit
         )
         return env.accuracy_model.p_correct(q, eq, at_ms - self.f_capture[f], self.f_fps[f])
 
     def answer_questions(self, t1: float, final: bool) -> list[tuple[float, float]]:
         """Questions whose answer is ready by ``t1``: (accuracy, response latency ms) each, in order."""
-        plan = self.plan
         out: list[tuple[float, float]] = []
-        caps = self.d_capture[: self.n_dec]
-        while self.answered < len(plan.questions) and plan.question_ms[self.answered] < t1:
+        question_ms, inference_ms = self._question_ms, self._inference_ms
+        while self.answered < len(question_ms) and question_ms[self.answered] < t1:
             j = self.answered
-            qt = float(plan.question_ms[j])
-            k = int(np.searchsorted(caps, qt, side="left"))
-            ready = k < self.n_dec and self.d_ms[k] + plan.inference_ms[j] <= t1
+            qt = question_ms[j]
+            k = bisect_left(self.d_capture, qt)
+            ready = k < self.n_dec and self.d_ms[k] + inference_ms[j] <= t1
             if not ready:
                 if final:
-                    out.append((0.0, t1 - qt + float(plan.inference_ms[j])))
+                    out.append((0.0, t1 - qt + inference_ms[j]))
                     self.answered += 1
                     continue
                 break
-            dec = float(self.d_ms[k])
-            out.append(
-                (self._accuracy(int(self.d_idx[k]), j, dec), dec - qt + float(plan.inference_ms[j]))
-            )
+            dec = self.d_ms[k]
+            out.append((self._accuracy(self.d_idx[k], j, dec), dec - qt + inference_ms[j]))
             self.answered += 1
         return out
 
@@ -317,38 +380,56 @@ class Timeline:
             s = self.next_sample_ms
             self.next_sample_ms += period
             n += 1
-            k = int(np.searchsorted(self.d_ms[: self.n_dec], s, side="right")) - 1
+            k = bisect_right(self.d_ms, s) - 1
             if k < 0:
                 stale += 1
                 continue
-            f = int(self.d_idx[k])
+            f = self.d_idx[k]
             if f == self.last_sample_frame:
                 stale += 1
             self.last_sample_frame = f
             j = self._region_at(s)
             if j >= 0:
                 acc.append(self._accuracy(f, j, s))
-        return SampleStats(float(np.mean(acc)) if acc else 0.0, stale / n if n else 0.0)
+        # np.mean's own summation order for more than one sample
+        mean = (acc[0] if len(acc) == 1 else float(np.mean(acc))) if acc else 0.0
+        return SampleStats(mean, stale / n if n else 0.0)
 
     def frame_delays_ms(self, t0: float, t1: float) -> list[float]:
         """Capture-to-decodable delays of the frames that became decodable in [t0, t1)."""
-        d = self.d_ms[: self.n_dec]
-        lo, hi = np.searchsorted(d, t0, side="left"), np.searchsorted(d, t1, side="left")
-        return (d[lo:hi] - self.d_capture[lo:hi]).tolist()
+        d, cap = self.d_ms, self.d_capture
+        lo, hi = bisect_left(d, t0), bisect_left(d, t1)
+        return [d[k] - cap[k] for k in range(lo, hi)]
 
     # --- feedback -----------------------------------------------------------------------------
+    def _due_packets(self, t_ms: float) -> PacketReports:
+        """Packet feedback known by ``t_ms``, in sequence order; the rest stays pending."""
+        known = self.pk_known
+        due = [i for i, k in enumerate(known) if k <= t_ms]
+        nd = len(due)
+        columns = (self.pk_seq, self.pk_send, self.pk_arrival, self.pk_size)
+        if not nd or due[-1] == nd - 1:  # a prefix (the usual case)
+            rep = [col[:nd] for col in columns]
+            self.pk_known = known[nd:]
+            self.pk_seq, self.pk_send, self.pk_arrival, self.pk_size = (col[nd:] for col in columns)
+        else:
+            keep = [i for i, k in enumerate(known) if k > t_ms]
+            rep = [[col[i] for i in due] for col in columns]
+            self.pk_known = [known[i] for i in keep]
+            self.pk_seq, self.pk_send, self.pk_arrival, self.pk_size = (
+                [col[i] for i in keep] for col in columns
+            )
+        return PacketReports(
+            seq=np.array(rep[0], dtype=np.int64),
+            send_ms=np.array(rep[1], dtype=np.float64),
+            arrival_ms=np.array(rep[2], dtype=np.float64),
+            size_bytes=np.array(rep[3], dtype=np.int64),
+        )
+
     def feedback(self, t_ms: float, sent_bytes: int) -> FeedbackReport:
         """What the sender has learned by ``t_ms`` since the previous report."""
         env = self.env
-        due = self.pk_pending[0] <= t_ms
-        rep = self.pk_pending[:, due]
-        self.pk_pending = self.pk_pending[:, ~due]
-        packets = PacketReports(
-            seq=rep[1].astype(np.int64),
-            send_ms=rep[2],
-            arrival_ms=rep[3],
-            size_bytes=rep[4].astype(np.int64),
-        )
+        packets = self._due_packets(t_ms)
         ready = [r for r in self.fr_pending if r[0] <= t_ms]
         if ready:
             self.fr_pending = (
@@ -369,10 +450,7 @@ class Timeline:
             kf = any(p <= t_ms for p in self.pli_reports)
             self.pli_reports = [p for p in self.pli_reports if p > t_ms]
         j = self._region_at(t_ms - env.feedback_delay_ms)
-        active = (
-            self.answered < len(self.plan.questions)
-            and self.plan.question_ms[self.answered] <= t_ms
-        )
+        active = self.answered < len(self._question_ms) and self._question_ms[self.answered] <= t_ms
         return FeedbackReport(
             now_ms=t_ms,
             interval_ms=env.interval_ms,
@@ -380,22 +458,28 @@ class Timeline:
             packets=packets,
             frames=frames,
             keyframe_request=kf,
-            question_active=bool(active),
+            question_active=active,
             roi_known=j >= 0,
             roi_area=self.plan.questions[j].roi_area if j >= 0 else 0.0,
-            confidence=self.plan.confidence[j] if j >= 0 else None,
+            confidence=self._confidence[j] if j >= 0 else None,
         )
 
     def capacity_kbps(self, t0: float, t1: float) -> float:
         """Link capacity over [t0, t1) of episode time (privileged: plots and the oracle only)."""
         opps = self._cap_opps
+        table = self._cap_table
         period = float(self.trace.period_ms)
         start = self.plan.start_ms
 
         def count(x: float) -> float:
             x += start
-            return (x // period) * opps.shape[0] + float(
-                np.searchsorted(opps, x % period, side="right")
+            # opportunities are whole ms: those <= x are those <= floor(x), one table lookup
+            phase = x % period
+            through = (
+                table.item(int(phase))
+                if table is not None
+                else np.searchsorted(opps, phase, side="right")
             )
+            return (x // period) * opps.shape[0] + float(through)
 
         return (count(t1) - count(t0)) * MTU_BYTES * 8.0 / (t1 - t0)
