@@ -407,24 +407,30 @@ class Timeline:
         known = self.pk_known
         due = [i for i, k in enumerate(known) if k <= t_ms]
         nd = len(due)
-        columns = (self.pk_seq, self.pk_send, self.pk_arrival, self.pk_size)
+        seq, send, arrival, size = self.pk_seq, self.pk_send, self.pk_arrival, self.pk_size
         if not nd or due[-1] == nd - 1:  # a prefix (the usual case)
-            rep = [col[:nd] for col in columns]
-            self.pk_known = known[nd:]
-            self.pk_seq, self.pk_send, self.pk_arrival, self.pk_size = (col[nd:] for col in columns)
-        else:
-            keep = [i for i, k in enumerate(known) if k > t_ms]
-            rep = [[col[i] for i in due] for col in columns]
-            self.pk_known = [known[i] for i in keep]
-            self.pk_seq, self.pk_send, self.pk_arrival, self.pk_size = (
-                [col[i] for i in keep] for col in columns
+            packets = PacketReports(
+                seq=np.array(seq[:nd], dtype=np.int64),
+                send_ms=np.array(send[:nd], dtype=np.float64),
+                arrival_ms=np.array(arrival[:nd], dtype=np.float64),
+                size_bytes=np.array(size[:nd], dtype=np.int64),
             )
-        return PacketReports(
-            seq=np.array(rep[0], dtype=np.int64),
-            send_ms=np.array(rep[1], dtype=np.float64),
-            arrival_ms=np.array(rep[2], dtype=np.float64),
-            size_bytes=np.array(rep[3], dtype=np.int64),
-        )
+            keep: list[int] | range = range(nd, len(known))
+        else:
+            packets = PacketReports(
+                seq=np.array([seq[i] for i in due], dtype=np.int64),
+                send_ms=np.array([send[i] for i in due], dtype=np.float64),
+                arrival_ms=np.array([arrival[i] for i in due], dtype=np.float64),
+                size_bytes=np.array([size[i] for i in due], dtype=np.int64),
+            )
+            keep = [i for i, k in enumerate(known) if k > t_ms]
+        if nd:
+            self.pk_known = [known[i] for i in keep]
+            self.pk_seq = [seq[i] for i in keep]
+            self.pk_send = [send[i] for i in keep]
+            self.pk_arrival = [arrival[i] for i in keep]
+            self.pk_size = [size[i] for i in keep]
+        return packets
 
     def feedback(self, t_ms: float, sent_bytes: int) -> FeedbackReport:
         """What the sender has learned by ``t_ms`` since the previous report."""
