@@ -5,7 +5,9 @@ What is compared like for like: the response latency's network part (question ->
 frame captured at or after it; the simulator is run with zero inference time for this) and the
 frame delay; the full response latency adds each side's own inference (the simulator's model,
 the streamer's measured judge time). Accuracy: the simulator's accuracy model (``ocr`` by default:
-fitted to the OCR judge's measurements) against the judge's graded answers on the real clip.
+fitted to the OCR judge's measurements, bitrates 1080p-equivalent, so scaled by bits per pixel to
+the stream's resolution: :class:`ResolutionScaled`) against the judge's graded answers on the
+real clip.
 """
 
 from __future__ import annotations
@@ -21,6 +23,27 @@ from artic_rl.runtime.streamer import StreamSettings
 
 GOAL_ACCURACY_POINTS = 10.0
 GOAL_LATENCY_REL = 0.25
+REFERENCE_PIXELS = 1920 * 1080  # the accuracy models' bitrates are 1080p-equivalent
+
+
+class ResolutionScaled:
+    """An accuracy model whose bitrates mean 1080p-equivalent (same bits per pixel), applied to a
+    stream of ``width`` x ``height``: a bitrate is multiplied by 1080p's pixels over the stream's."""
+
+    def __init__(self, model: Any, width: int, height: int) -> None:
+        self.model = model
+        self.ratio = REFERENCE_PIXELS / float(width * height)
+
+    def sample_question(self, np_random: np.random.Generator) -> Any:
+        return self.model.sample_question(np_random)
+
+    def p_correct(
+        self, q: Any, equivalent_kbps: float, staleness_ms: float = 0.0, fps: float = 30.0
+    ) -> float:
+        return float(self.model.p_correct(q, equivalent_kbps * self.ratio, staleness_ms, fps))
+
+    def confidence_at(self, q: Any, kbps: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.confidence_at(q, np.asarray(kbps) * self.ratio))
 
 
 def simulate(
@@ -34,7 +57,10 @@ def simulate(
 ) -> dict[str, Any]:
     """One episode of the simulator configured like the streaming session."""
     from artic_rl.envs.video_chat import VideoChatEnv
+    from artic_rl.mllm import load_accuracy_model
     from artic_rl.rollout import run_episode
+
+    model = ResolutionScaled(load_accuracy_model(accuracy), settings.width, settings.height)
 
     env = VideoChatEnv(
         traces=[trace],
@@ -50,7 +76,7 @@ def simulate(
         roi_lead_ms=settings.roi_lead_ms,
         inference_ms=0.0,
         inference_jitter_ms=0.0,
-        accuracy=accuracy,
+        accuracy=model,
     )
     options = {"start_ms": trace_start_ms, "question_ms": list(question_ms), "trace_index": 0}
     result = run_episode(env, agent, seed, options)

@@ -81,7 +81,7 @@ class FrameAssembler:
         max_bytes: int = 4 << 20,
         max_packets_per_frame: int = 2048,
         reorder_wait_ms: float = 20.0,
-        max_age_ms: float = 1000.0,
+        max_age_ms: float = 5000.0,
     ) -> None:
         self.ssrc = ssrc
         self.payload_type = payload_type

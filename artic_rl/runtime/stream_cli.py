@@ -22,19 +22,20 @@ from artic_rl.sender.actions import ActionCodec
 SETTINGS_KEYS = tuple(StreamSettings.__dataclass_fields__)
 
 
-def make_agent_from(
-    policy: str | None, agent: str | None, kwargs: dict[str, Any], interval_ms: float
-) -> Agent:
-    """An exported ONNX policy, or a registered agent by name."""
+def make_agent_from(policy: str | None, agent_cfg: Any, interval_ms: float) -> Agent:
+    """An exported ONNX policy, or the agent of ``conf/agent/<name>.yaml`` (``_target_`` + kwargs)."""
     if policy:
         from artic_rl.runtime.policy import OnnxPolicy
 
         return OnnxPolicy(policy, interval_ms=interval_ms)
-    if not agent:
-        raise ValueError("give policy=FILE.onnx or agent=NAME")
-    from artic_rl.agents.registry import make_agent
+    if not agent_cfg:
+        raise ValueError("give policy=FILE.onnx or agent=NAME (conf/agent/NAME.yaml)")
+    from hydra.utils import instantiate
 
-    return make_agent(agent, codec=ActionCodec(), interval_ms=interval_ms, **kwargs)
+    # partial first: hydra would turn a dataclass argument (the codec) into a config node
+    factory = instantiate(agent_cfg, _partial_=True)
+    agent: Agent = factory(codec=ActionCodec(), interval_ms=interval_ms)
+    return agent
 
 
 def make_judge(name: str, kwargs: dict[str, Any]) -> Any:
@@ -77,12 +78,7 @@ def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]
     """Run one session from a composed ``conf/stream.yaml``; writes ``report.json`` and
     ``report.png`` into ``out_dir`` (default: hydra's output directory)."""
     settings = StreamSettings(**{k: cfg[k] for k in SETTINGS_KEYS if k in cfg})
-    agent = make_agent_from(
-        cfg.get("policy"),
-        cfg.get("agent"),
-        dict(cfg.get("agent_kwargs") or {}),
-        settings.interval_ms,
-    )
+    agent = make_agent_from(cfg.get("policy"), cfg.get("agent"), settings.interval_ms)
     video = Path(str(cfg.video))
     qpath = cfg.get("questions") or video.with_suffix(".json")
     from artic_rl.mllm.judges import ExactMatchGrader

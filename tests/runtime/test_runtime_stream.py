@@ -117,11 +117,14 @@ def test_loss_breaks_the_chain_and_pli_recovers(clip: Path) -> None:
     assert f["delivered"] >= 20  # decoding resumed after the keyframes
 
 
-def test_stream_cli_stops_cleanly_on_sigint(clip: Path, tmp_path: Path) -> None:
+def test_stream_cli_stops_cleanly_on_sigint(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from artic_rl.runtime import stream_cli
 
     cfg = OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "stream.yaml")
     cfg.pop("hydra")
+    cfg.pop("defaults")
     overrides = {
         "video": str(clip),
         "trace": "unused",
@@ -132,16 +135,14 @@ def test_stream_cli_stops_cleanly_on_sigint(clip: Path, tmp_path: Path) -> None:
     }
     cfg = OmegaConf.merge(cfg, overrides)
     paths = _paths(2000.0)
-    original = stream_cli.make_paths
-    stream_cli.make_paths = lambda _cfg: paths  # type: ignore[assignment]
-    stream_cli.make_agent_from = lambda *a, **k: _Constant(500.0)  # type: ignore[assignment]
+    monkeypatch.setattr(stream_cli, "make_paths", lambda _cfg: paths)
+    monkeypatch.setattr(stream_cli, "make_agent_from", lambda *a, **k: _Constant(500.0))
     timer = threading.Timer(2.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     try:
         report = stream_cli.stream(cfg, out_dir=tmp_path)
     finally:
         timer.cancel()
-        stream_cli.make_paths = original
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["frames"]["sent"] == report["frames"]["sent"] > 0
     assert saved["cpu"]["media_s"] < 10.0  # stopped long before the 60 s
