@@ -13,7 +13,7 @@ import math
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -292,6 +292,8 @@ def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
     env_kwargs = dict(config["env"]["kwargs"])
     settings = TrainSettings(seed=int(config["seed"]), **config["train"])
     logger = LoggerSettings(**config["logger"])
+    if (config.get("wandb") or {}).get("mode"):
+        logger = replace(logger, mode=str(config["wandb"]["mode"]))
     ppo_kwargs = dict(config["agent"]["ppo"])
     (run_dir).mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))

@@ -24,6 +24,8 @@ TINY = [
     "agent.ppo.batch_size=32",
     "agent.ppo.n_epochs=1",
     "env.kwargs.episode_s=6.0",
+    "train.pretrain_steps=120",
+    "train.pretrain_epochs=1",
 ]
 
 
@@ -34,9 +36,20 @@ def compose_cfg(overrides: list[str]):  # noqa: ANN201
 
 def test_tiny_training_run_writes_its_run_directory(tmp_path: Path) -> None:
     result = train(compose_cfg(["env=lte", "agent=ppo", *TINY]), run_dir=tmp_path)
-    for name in ("model.zip", "vecnormalize.pkl", "obs_norm.npz", "config.yaml", "command.txt", "eval.json"):
+    names = (
+        "model.zip",
+        "vecnormalize.pkl",
+        "obs_norm.npz",
+        "config.yaml",
+        "command.txt",
+        "eval.json",
+        "pretrain.json",
+    )
+    for name in names:
         assert (tmp_path / name).is_file(), name
-    assert json.loads((tmp_path / "eval.json").read_text())["timesteps"] == result["timesteps"] >= 256
+    assert (
+        json.loads((tmp_path / "eval.json").read_text())["timesteps"] == result["timesteps"] >= 256
+    )
     assert 0.0 <= result["accuracy_pct"] <= 100.0
     assert (tmp_path / "eval_history.jsonl").read_text().count("\n") >= 1
     ckpts = sorted((tmp_path / "checkpoints").glob("ckpt_*_steps.zip"))
@@ -55,7 +68,9 @@ def test_resume_continues_from_a_checkpoint(tmp_path: Path) -> None:
     train(compose_cfg(TINY), run_dir=first)
     ckpt = sorted((first / "checkpoints").glob("ckpt_*_steps.zip"))[-1]
     second = tmp_path / "second"
-    result = train(compose_cfg([*TINY, "train.total_timesteps=384", f"train.resume={ckpt}"]), run_dir=second)
+    result = train(
+        compose_cfg([*TINY, "train.total_timesteps=384", f"train.resume={ckpt}"]), run_dir=second
+    )
     assert result["timesteps"] >= 384
 
 
@@ -65,3 +80,10 @@ def test_every_config_option_composes(env_name: str, logger: str) -> None:
     cfg = compose_cfg([f"env={env_name}", f"logger={logger}", "agent=ppo"])
     assert cfg.env.kwargs.preset == env_name
     assert cfg.env.id == "artic/VideoChat-v0"
+
+
+def test_wandb_mode_disabled_turns_tracking_off(tmp_path: Path) -> None:
+    cfg = compose_cfg([*TINY, "logger=wandb", "wandb.mode=disabled", "train.eval_episodes=0"])
+    train(cfg, run_dir=tmp_path)
+    assert not (tmp_path / "wandb").exists()
+    assert (tmp_path / "model.zip").is_file()
