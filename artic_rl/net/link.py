@@ -40,6 +40,8 @@ _min = np.minimum.reduce
 _max = np.maximum.reduce
 
 PLAIN_MAX_PACKETS = 24  # batches up to this size take the plain-Python path (same results)
+PLAIN_MAX_DROPTAIL = 256  # ... up to this size under a drop-tail limit (numpy's drops loop is slow)
+PLAIN_GATHER_PACKETS = 16  # from this size on, the plain path does its look-ups with numpy
 PLAIN_MAX_QUEUE = 512  # ... when at most this many packets wait (else numpy is cheaper)
 _INF = float("inf")
 
@@ -197,11 +199,17 @@ class Link:
         """
         send = np.asarray(send_ms, dtype=np.float64)
         size = np.asarray(size_bytes, dtype=np.int64)
-        if 0 < send.size <= PLAIN_MAX_PACKETS and send.ndim == 1 and send.shape == size.shape:
-            plain = self._run_plain(send.tolist(), size.tolist())
+        if 0 < send.size <= self._plain_max and send.ndim == 1 and send.shape == size.shape:
+            plain = self._run_plain(send.tolist(), size.tolist(), send)
             if plain is not None:
                 return np.array(plain, dtype=np.float64)
         return self._run(send, size)[1]
+
+    @property
+    def _plain_max(self) -> int:
+        """Largest batch the plain path takes (a module setting, so tests can force either path)."""
+        limited = self.queue_packets is not None or self.queue_bytes is not None
+        return PLAIN_MAX_DROPTAIL if limited else PLAIN_MAX_PACKETS
 
     def send_list(self, send_ms: list[float], size_bytes: list[int]) -> list[float]:
         """:meth:`send` on plain lists (a frame's packets): the same arrivals, as a list.
@@ -210,7 +218,7 @@ class Link:
             send_ms: Non-decreasing send times (float or int), not before the previous batch's last.
             size_bytes: Packet sizes (int), 1..``MTU_BYTES``.
         """
-        if 0 < len(send_ms) <= PLAIN_MAX_PACKETS and len(send_ms) == len(size_bytes):
+        if 0 < len(send_ms) <= self._plain_max and len(send_ms) == len(size_bytes):
             plain = self._run_plain(send_ms, size_bytes)
             if plain is not None:
                 return plain
@@ -259,11 +267,15 @@ class Link:
         self.packets_sent += send.size
         return departure, arrival, dropped, lost
 
-    def _run_plain(self, send: list[float], size: list[int]) -> list[float] | None:
+    def _run_plain(
+        self, send: list[float], size: list[int], send_arr: np.ndarray | None = None
+    ) -> list[float] | None:
         """Arrivals of a small batch computed packet by packet; None: let :meth:`_run` handle it.
 
         Declines (before touching any state) what the vectorised path must decide: invalid input
         (it raises the error), per-segment loss or RTT, and a long queue under a drop-tail limit.
+        From ``PLAIN_GATHER_PACKETS`` packets on, the two table look-ups per packet are one numpy
+        gather each (the vectorised path's own functions); the recursion stays a loop.
         """
         if self._segment_loss is not None or self._segment_rtt is not None:
             return None
@@ -275,13 +287,20 @@ class Link:
         limited = self.queue_packets is not None or self.queue_bytes is not None
         if limited and self._tail - self._head > PLAIN_MAX_QUEUE:
             return None
-        self._reserve(len(send))
+        n = len(send)
+        gather = n >= PLAIN_GATHER_PACKETS
+        self._reserve(n)
         head, tail = self._head, self._tail
-        firsts = self._plain_first_bytes(send)
-        if limited:
-            arrival, starts, sizes, popped = self._plain_droptail(firsts, size)
+        if gather:
+            arr = np.array(send, dtype=np.float64) if send_arr is None else send_arr
+            trace_ms = (arr + self.start_ms if self.start_ms else arr).astype(np.int64)
+            firsts: list[int] = (self._first_after(trace_ms) * MTU_BYTES).tolist()
         else:
-            arrival, starts, sizes = self._plain_fifo(firsts, size)
+            firsts = self._plain_first_bytes(send)
+        if limited:
+            starts, sizes, accepted, popped = self._plain_droptail(firsts, size)
+        else:
+            starts, sizes, accepted, popped = self._plain_fifo(firsts, size), size, None, 0
         m = len(starts)
         if m:
             self._q_start[tail : tail + m] = starts
@@ -292,14 +311,26 @@ class Link:
             self._head = head + popped
         else:  # the packets whose first byte is not served by the last packet's first byte
             self._head = bisect_left(self._q_start, firsts[-1], head, self._tail)
-        dropped = len(send) - m
+        if gather and m:
+            last = (
+                np.array(starts, dtype=np.int64) + np.array(sizes, dtype=np.int64) - 1
+            ) // MTU_BYTES
+            served: list[float] = (self.opportunity_ms(last) + self.delay_ms).tolist()
+        else:
+            served = self._plain_arrivals(starts, sizes)
+        if accepted is None:
+            arrival = served
+        else:
+            it = iter(served)
+            arrival = [next(it) if ok else math.nan for ok in accepted]
+        dropped = n - m
         self.packets_dropped += dropped
         self._last_send_ms = float(send[-1])
-        self.packets_sent += len(send)
+        self.packets_sent += n
         if self.np_random is not None and self.loss is not None:
-            arr = np.array(arrival, dtype=np.float64)
-            self._apply_loss(arr, np.isnan(arr) if dropped else None, arr)
-            return arr.tolist()
+            out = np.array(arrival, dtype=np.float64)
+            self._apply_loss(out, np.isnan(out) if dropped else None, out)
+            return out.tolist()
         return arrival
 
     def _plain_first_bytes(self, send: list[float]) -> list[int]:
@@ -318,39 +349,44 @@ class Link:
             k = np.searchsorted(self._opps, phase, side="right").tolist()
         return [(i + x * n_opps) * MTU_BYTES for i, x in zip(k, w, strict=True)]
 
-    def _plain_departure(self, end: int) -> float:
-        """Arrival (departure + delay) of a packet whose last byte is ``end - 1``."""
-        last = (end - 1) // MTU_BYTES
-        if last < self._n_opps:
-            return self._opps.item(last) - self.start_ms + self.delay_ms
-        w, i = divmod(last, self._n_opps)
-        return (self._opps.item(i) + w * self._period_ms) - self.start_ms + self.delay_ms
-
-    def _plain_fifo(
-        self, firsts: list[int], size: list[int]
-    ) -> tuple[list[float], list[int], list[int]]:
-        """Lindley's recursion without a queue limit: arrivals, first bytes, sizes."""
-        end = self._end_byte
-        departure = self._plain_departure
-        starts: list[int] = []
-        arrival: list[float] = []
+    def _plain_arrivals(self, starts: list[int], sizes: list[int]) -> list[float]:
+        """Arrival (departure + delay) of accepted packets from their first bytes and sizes."""
+        start_ms, delay_ms, n_opps, period = (
+            self.start_ms,
+            self.delay_ms,
+            self._n_opps,
+            self._period_ms,
+        )
+        item = self._opps.item
+        out: list[float] = []
         last_opp, last_arrival = -1, 0.0
+        for st, z in zip(starts, sizes, strict=True):
+            last = (st + z - 1) // MTU_BYTES
+            if last != last_opp:  # a new opportunity: look its time up
+                last_opp = last
+                if last < n_opps:
+                    last_arrival = item(last) - start_ms + delay_ms
+                else:
+                    w, i = divmod(last, n_opps)
+                    last_arrival = (item(i) + w * period) - start_ms + delay_ms
+            out.append(last_arrival)
+        return out
+
+    def _plain_fifo(self, firsts: list[int], size: list[int]) -> list[int]:
+        """Lindley's recursion without a queue limit: each packet's first byte."""
+        end = self._end_byte
+        starts: list[int] = []
         for a, z in zip(firsts, size, strict=True):
             if end < a:
                 end = a
             starts.append(end)
             end += z
-            last = (end - 1) // MTU_BYTES
-            if last != last_opp:  # a new opportunity: look its time up
-                last_opp = last
-                last_arrival = departure(end)
-            arrival.append(last_arrival)
-        return arrival, starts, size
+        return starts
 
     def _plain_droptail(
         self, firsts: list[int], size: list[int]
-    ) -> tuple[list[float], list[int], list[int], int]:
-        """Drop-tail FIFO: arrivals (NaN = dropped), accepted first bytes and sizes, packets served."""
+    ) -> tuple[list[int], list[int], list[bool], int]:
+        """Drop-tail FIFO: accepted packets' first bytes and sizes, the accepted mask, packets served."""
         head, tail = self._head, self._tail
         limit_p = self.queue_packets if self.queue_packets is not None else 1 << 62
         by_bytes = self.queue_bytes is not None
@@ -362,17 +398,16 @@ class Link:
         end = self._end_byte
         starts: list[int] = []
         sizes: list[int] = []
-        arrival: list[float] = []
-        departure = self._plain_departure
-        last_opp, last_arrival = -1, 0.0
+        accepted: list[bool] = []
         for a, z in zip(firsts, size, strict=True):
             while popped < len(queue) and queue[popped] < a:
                 if by_bytes:
                     q_bytes -= q_size[popped]
                 popped += 1
             if len(queue) - popped >= limit_p or q_bytes + z > limit_b:
-                arrival.append(math.nan)
+                accepted.append(False)
                 continue
+            accepted.append(True)
             st = end if end > a else a
             end = st + z
             queue.append(st)
@@ -381,12 +416,7 @@ class Link:
             if by_bytes:
                 q_size.append(z)
                 q_bytes += z
-            last = (end - 1) // MTU_BYTES
-            if last != last_opp:  # a new opportunity: look its time up
-                last_opp = last
-                last_arrival = departure(end)
-            arrival.append(last_arrival)
-        return arrival, starts, sizes, popped
+        return starts, sizes, accepted, popped
 
     def _departure_with_drops(self, last_opp: np.ndarray, accepted: np.ndarray) -> np.ndarray:
         departure = np.full(last_opp.size, np.nan)
