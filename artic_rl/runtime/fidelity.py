@@ -13,12 +13,15 @@ real clip.
 from __future__ import annotations
 
 import math
+import zlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from artic_rl.agents.base import Agent
 from artic_rl.net import Trace
+from artic_rl.runtime.receiver import StreamQuestion
 from artic_rl.runtime.streamer import StreamSettings
 
 GOAL_ACCURACY_POINTS = 10.0
@@ -44,6 +47,29 @@ class ResolutionScaled:
 
     def confidence_at(self, q: Any, kbps: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.confidence_at(q, np.asarray(kbps) * self.ratio))
+
+
+def cloud_confidence(
+    accuracy: str, settings: StreamSettings
+) -> Callable[[StreamQuestion], tuple[float, ...]]:
+    """The cloud's readability confidence at ``CONFIDENCE_TIERS_KBPS`` for a streamed question: a
+    question drawn from the accuracy model (seeded by the question's text), scaled to the stream's
+    resolution. What the simulator's cloud reports, for the agents that read it (ReCapABR)."""
+    from artic_rl.mllm import load_accuracy_model
+    from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS
+
+    model = ResolutionScaled(load_accuracy_model(accuracy), settings.width, settings.height)
+    tiers = np.asarray(CONFIDENCE_TIERS_KBPS)
+    cache: dict[str, tuple[float, ...]] = {}
+
+    def confidence(q: StreamQuestion) -> tuple[float, ...]:
+        if q.question not in cache:
+            rng = np.random.default_rng([settings.seed, zlib.crc32(q.question.encode())])
+            drawn = model.sample_question(rng)
+            cache[q.question] = tuple(float(c) for c in model.confidence_at(drawn, tiers))
+        return cache[q.question]
+
+    return confidence
 
 
 def simulate(

@@ -16,6 +16,7 @@ import queue
 import selectors
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,12 +85,14 @@ class Receiver:
         roi_lead_ms: float = 1500.0,
         pli_interval_ms: float = 300.0,
         host: str = "127.0.0.1",
+        confidence_of: Callable[[StreamQuestion], tuple[float, ...] | None] | None = None,
     ) -> None:
         self.clock, self.feedback_addr = clock, feedback_addr
         self.judge, self.grader = judge, grader
         self.questions = sorted(questions, key=lambda q: q.asked_ms)
         self.feedback_interval_ms, self.mllm_fps = feedback_interval_ms, mllm_fps
         self.roi_lead_ms, self.pli_interval_ms = roi_lead_ms, pli_interval_ms
+        self.confidence_of = confidence_of
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((host, 0))
         self.sock.setblocking(False)
@@ -264,7 +267,8 @@ class Receiver:
             self.sock.sendto(rtcp.encode(self.feedback.messages()), self.feedback_addr)
 
     def _cloud_state(self, now: float) -> rtcp.CloudFeedback:
-        """The next unanswered question: active once asked; its region known ``roi_lead_ms`` ahead."""
+        """The next unanswered question: active once asked; its region (and, with ``confidence_of``,
+        the readability confidence at the tiers) known ``roi_lead_ms`` ahead."""
         if self._next_q >= len(self.questions):
             return rtcp.CloudFeedback()
         q = self.questions[self._next_q]
@@ -275,4 +279,5 @@ class Receiver:
             roi_known=known,
             roi_area=area if known else 0.0,
             roi_box=q.box if known else None,
+            confidence=self.confidence_of(q) if self.confidence_of is not None and known else None,
         )

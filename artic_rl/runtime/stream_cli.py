@@ -85,6 +85,11 @@ def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]
 
     judge = make_judge(str(cfg.judge), dict(cfg.get("judge_kwargs") or {}))
     uplink, downlink = make_paths(cfg)
+    confidence_of = None
+    if cfg.get("cloud_confidence"):
+        from artic_rl.runtime.fidelity import cloud_confidence
+
+        confidence_of = cloud_confidence(str(cfg.cloud_confidence), settings)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -98,6 +103,7 @@ def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]
             judge,
             ExactMatchGrader(ignore_spaces=True),
             stop,
+            confidence_of,
         )
     finally:
         for s, handler in previous.items():

@@ -42,6 +42,7 @@ class StreamSettings:
     roi_lead_ms: float = 1500.0
     question_interval_s: float = 4.0
     first_question_s: float = 2.0
+    question_jitter_ms: float = 1000.0
     initial_kbps: float = 400.0
     encoder_preset: str = "veryfast"
     seed: int = 0
@@ -50,7 +51,9 @@ class StreamSettings:
 
 def load_questions(path: str | Path | None, settings: StreamSettings) -> tuple[StreamQuestion, ...]:
     """The clip's questions (``artic-rl clips`` JSON: ``width``, ``height``, ``questions`` with
-    ``question``, ``answer``, ``region`` {x, y, w, h}), asked in turn every ``question_interval_s``."""
+    ``question``, ``answer``, ``region`` {x, y, w, h}), asked in turn every ``question_interval_s``
+    plus a random phase in ``[0, question_jitter_ms)`` (seeded): a user's question falls anywhere
+    between two captured frames."""
     if path is None or not Path(path).is_file():
         return ()
     doc = json.loads(Path(path).read_text())
@@ -59,6 +62,7 @@ def load_questions(path: str | Path | None, settings: StreamSettings) -> tuple[S
     if not items:
         return ()
     out = []
+    rng = np.random.default_rng(settings.seed)
     t_s = settings.first_question_s
     k = 0
     while t_s < settings.seconds - 0.5:
@@ -68,7 +72,8 @@ def load_questions(path: str | Path | None, settings: StreamSettings) -> tuple[S
         if r:
             x0, y0 = max(r["x"] / w, 0.0), max(r["y"] / h, 0.0)
             box = (x0, y0, min((r["x"] + r["w"]) / w, 1.0), min((r["y"] + r["h"]) / h, 1.0))
-        out.append(StreamQuestion(q["question"], str(q["answer"]), t_s * 1000.0, box))
+        asked_ms = t_s * 1000.0 + float(rng.uniform(0.0, settings.question_jitter_ms))
+        out.append(StreamQuestion(q["question"], str(q["answer"]), asked_ms, box))
         t_s += settings.question_interval_s
         k += 1
     return tuple(out)
@@ -108,6 +113,7 @@ def run_stream(
     judge: Any = None,
     grader: Any = None,
     stop: threading.Event | None = None,
+    confidence_of: Any = None,
 ) -> dict[str, Any]:
     """Stream ``video`` for ``settings.seconds`` and return the report (see :func:`build_report`)."""
     stop = stop or threading.Event()
@@ -123,6 +129,7 @@ def run_stream(
         settings.mllm_fps,
         settings.roi_lead_ms,
         host=settings.host,
+        confidence_of=confidence_of,
     )
     sender = Sender(
         agent,

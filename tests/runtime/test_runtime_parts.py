@@ -94,3 +94,18 @@ def test_onnx_policy_refuses_foreign_layout(tmp_path: Path) -> None:
     onnx.save(model, tmp_path / "y.onnx")
     with pytest.raises(Exception, match="no 'artic_rl' metadata"):
         OnnxPolicy(tmp_path / "y.onnx")
+
+
+def test_cloud_confidence_is_seeded_per_question_and_scaled_to_resolution() -> None:
+    from artic_rl.runtime.fidelity import cloud_confidence
+    from artic_rl.runtime.receiver import StreamQuestion
+    from artic_rl.runtime.streamer import StreamSettings
+
+    small = cloud_confidence("ocr", StreamSettings(width=640, height=360))
+    full = cloud_confidence("ocr", StreamSettings(width=1920, height=1080))
+    q = StreamQuestion("What is written on the sign?", "EXIT", 1000.0, (0.1, 0.1, 0.3, 0.2))
+    c = small(q)
+    assert len(c) == 6 and all(0.0 <= v <= 1.0 for v in c)
+    assert c == small(StreamQuestion(q.question, "EXIT", 5000.0))  # same question, same curve
+    assert np.all(np.diff(c) >= -1e-9)  # more bits never read worse
+    assert sum(c) >= sum(full(q))  # the same bitrate on 9x fewer pixels reads at least as well

@@ -72,7 +72,13 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _settings(seconds: float, **kw: float) -> StreamSettings:
     return StreamSettings(
-        seconds=seconds, width=320, height=180, question_interval_s=1.5, first_question_s=1.0, **kw
+        seconds=seconds,
+        question_jitter_ms=0.0,
+        width=320,
+        height=180,
+        question_interval_s=1.5,
+        first_question_s=1.0,
+        **kw,
     )
 
 
