@@ -25,6 +25,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,6 +55,8 @@ class CodecProfile:
         self._log_fps = [math.log(f) for f in self.fps_grid]
         self._build_sizes(cells, source)
         self._build_quality(cells, clips)
+        # (kbps, fps, roi_level) -> grid position, filled by queries (a policy uses few settings)
+        self._cells: dict[tuple[float, float, int], _Cell] = {}
 
     # -- loading ---------------------------------------------------------------------------
     @classmethod
@@ -200,6 +203,40 @@ class CodecProfile:
                 f"ROI level {roi_level} not in profile levels {self.roi_levels}"
             ) from None
 
+    def _cell(self, kbps: float, fps: float, roi_level: int) -> _Cell:
+        """Grid position of a query and the values that depend on it alone (memoised)."""
+        key = (kbps, fps, roi_level)
+        cell = self._cells.get(key)
+        if cell is None:
+            i, w = self._kbps_pos(kbps)
+            j, m = self._fps_index(fps), self._level_index(roi_level)
+            i1 = min(i + 1, len(self.kbps_grid) - 1)
+            log_p = (1 - w) * self._log_p[i, j, m] + w * self._log_p[i1, j, m]
+            cell = _Cell(
+                i,
+                w,
+                j,
+                m,
+                i1,
+                math.exp(log_p),
+                self._resid[(i1 if w >= 0.5 else i, j, m)],
+                (
+                    float(self._hit_a[i, j, m]),
+                    float(self._hit_b[i, j, m]),
+                    float(self._hit_a[i1, j, m]),
+                    float(self._hit_b[i1, j, m]),
+                ),
+                (
+                    float(self._miss_a[i, j, m]),
+                    float(self._miss_b[i, j, m]),
+                    float(self._miss_a[i1, j, m]),
+                    float(self._miss_b[i1, j, m]),
+                ),
+            )
+            if len(self._cells) < _MAX_CELLS:
+                self._cells[key] = cell
+        return cell
+
     def frame_sizes_bytes(
         self,
         kbps: float,
@@ -215,14 +252,12 @@ class CodecProfile:
         measured keyframe size (same residual); frames within ``PAYBACK_S`` after a keyframe in
         this call are scaled by the measured pay-back ratio.
         """
-        i, w = self._kbps_pos(kbps)
-        j, m = self._fps_index(fps), self._level_index(roi_level)
-        i1 = min(i + 1, len(self.kbps_grid) - 1)
-        log_p = (1 - w) * self._log_p[i, j, m] + w * self._log_p[i1, j, m]
-        pool = self._resid[(i1 if w >= 0.5 else i, j, m)]
+        cell = self._cell(kbps, fps, roi_level)
+        pool = cell.pool
         noise = pool[np_random.integers(0, len(pool), size=n)]
-        sizes = math.exp(log_p) * noise
+        sizes = cell.p_bytes * noise
         if keyframe is not None and np.any(keyframe):
+            i, w, j, m, i1 = cell.i, cell.w, cell.j, cell.m, cell.i1
             key = np.asarray(keyframe, dtype=bool)
             log_i = (1 - w) * self._log_i[i, j, m] + w * self._log_i[i1, j, m]
             payback = (1 - w) * self._payback[i, j, m] + w * self._payback[i1, j, m]
@@ -232,7 +267,9 @@ class CodecProfile:
             after = (last_key >= 0) & (pos > last_key) & (pos - last_key < settle)
             sizes[after] *= payback
             sizes[key] = math.exp(log_i) * noise[key]
-        return np.maximum(np.rint(sizes), 1).astype(np.int64)
+        np.rint(sizes, out=sizes)
+        np.maximum(sizes, 1, out=sizes)
+        return sizes.astype(np.int64)
 
     def mean_frame_bytes(self, kbps: float, fps: float, roi_level: int) -> float:
         """Mean steady P-frame size in bytes (no noise)."""
@@ -254,14 +291,30 @@ class CodecProfile:
                 ``ROI_AREA_RANGE``).
             roi_hit: False when the question region lay outside the encoded ROI.
         """
-        i, w = self._kbps_pos(kbps)
-        j, m = self._fps_index(fps), self._level_index(roi_level)
-        i1 = min(i + 1, len(self.kbps_grid) - 1)
+        cell = self._cell(kbps, fps, roi_level)
+        w = cell.w
         lo, hi = ROI_AREA_RANGE
         la = math.log(min(max(roi_area, lo), hi))
-        a, b = (self._hit_a, self._hit_b) if roi_hit else (self._miss_a, self._miss_b)
-        rho = (1 - w) * (a[i, j, m] + b[i, j, m] * la) + w * (a[i1, j, m] + b[i1, j, m] * la)
+        a0, b0, a1, b1 = cell.hit if roi_hit else cell.miss
+        rho = (1 - w) * (a0 + b0 * la) + w * (a1 + b1 * la)
         return float(kbps * math.exp(rho))
+
+
+_MAX_CELLS = 4096  # memoised query positions (the action grid has 480)
+
+
+class _Cell(NamedTuple):
+    """A query's grid position (kbps index and weight, fps and level index) and its constants."""
+
+    i: int
+    w: float
+    j: int
+    m: int
+    i1: int
+    p_bytes: float  # steady P-frame size, exp of the interpolated log size
+    pool: np.ndarray  # residual factors
+    hit: tuple[float, float, float, float]  # a, b at i and at i1 (region inside the ROI)
+    miss: tuple[float, float, float, float]  # the same, region outside the ROI
 
 
 def _clamp_area(area: float) -> float:
