@@ -118,6 +118,7 @@ class ObservationBuilder:
         self._delivered: deque[float] = deque([0.0] * HISTORY, maxlen=HISTORY)
         self._frame_delay: deque[float] = deque([0.0] * HISTORY, maxlen=HISTORY)
         self._trend_pts: deque[tuple[float, float]] = deque(maxlen=_TREND_WINDOW)
+        self._trend: float | None = None  # slope of _trend_pts, None: not computed yet
         self._min_owd_ms = math.inf
         self._queue_ms = 0.0
         self._rtt_ms = 0.0
@@ -132,22 +133,32 @@ class ObservationBuilder:
         pk = report.packets
         loss = 0.0
         delivered_kbps = 0.0
-        if len(pk):
-            ok = pk.arrival_ms == pk.arrival_ms  # not NaN
-            n_ok = int(ok.sum())
-            loss = 1.0 - n_ok / len(pk)
+        n_pk = len(pk)
+        if n_pk:  # a few dozen packets: plain Python beats numpy's per-call cost
+            owd: list[float] = []
+            delivered_bytes = 0
+            last_send_ms = 0.0
+            for arrival, send, size in zip(
+                pk.arrival_ms.tolist(), pk.send_ms.tolist(), pk.size_bytes.tolist(), strict=True
+            ):
+                if arrival == arrival:  # not NaN
+                    owd.append(arrival - send)
+                    delivered_bytes += size
+                    last_send_ms = send
+            n_ok = len(owd)
+            loss = 1.0 - n_ok / n_pk
             if n_ok:
-                delivered_kbps = float(pk.size_bytes[ok].sum()) * 8.0 / report.interval_ms
-                owd = (pk.arrival_ms[ok] - pk.send_ms[ok]).tolist()
+                delivered_kbps = float(delivered_bytes) * 8.0 / report.interval_ms
                 self._min_owd_ms = min(self._min_owd_ms, min(owd))
                 self._queue_ms = owd[-1] - self._min_owd_ms
-                self._rtt_ms = report.now_ms - float(pk.send_ms[ok][-1])
+                self._rtt_ms = report.now_ms - float(last_send_ms)
         fr = report.frames
         if len(fr):
             delays = [d for d in (fr.decodable_ms - fr.capture_ms).tolist() if d == d]
             if delays:
                 self._frame_delay_ms = sum(delays) / len(delays)
                 self._trend_pts.append((report.now_ms, self._frame_delay_ms))
+                self._trend = None
         self._delivered.appendleft(log_rate(delivered_kbps))
         self._frame_delay.appendleft(self._frame_delay_ms / 1000.0)
         if (
@@ -190,8 +201,10 @@ class ObservationBuilder:
         n = len(self._trend_pts)
         if n < 2:
             return 0.0
-        t_mean = sum(p[0] for p in self._trend_pts) / n
-        d_mean = sum(p[1] for p in self._trend_pts) / n
-        num = sum((t - t_mean) * (d - d_mean) for t, d in self._trend_pts)
-        den = sum((t - t_mean) ** 2 for t, _ in self._trend_pts)
-        return 0.0 if den == 0.0 else 1000.0 * num / den
+        if self._trend is None:  # recomputed only when a point came in
+            t_mean = sum(p[0] for p in self._trend_pts) / n
+            d_mean = sum(p[1] for p in self._trend_pts) / n
+            num = sum((t - t_mean) * (d - d_mean) for t, d in self._trend_pts)
+            den = sum((t - t_mean) ** 2 for t, _ in self._trend_pts)
+            self._trend = 0.0 if den == 0.0 else 1000.0 * num / den
+        return self._trend
