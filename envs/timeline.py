@@ -144,6 +144,7 @@ class Timeline:
         self.pk_send: list[float] = []
         self.pk_arrival: list[float] = []
         self.pk_size: list[int] = []
+        self._pk_sorted = True  # pk_known is non-decreasing: the due packets are a prefix
         self.fr_pending: list[
             tuple[float, int, float, float]
         ] = []  # known_ms, idx, capture, decodable
@@ -328,6 +329,10 @@ class Timeline:
                     known[i] = (fallback if next_arr == math.inf else next_arr) + fb_ms
         else:
             known = [x + fb_ms for x in arrival]
+        if self._pk_sorted:
+            self._pk_sorted = (
+                not self.pk_known or self.pk_known[-1] <= known[0]
+            ) and known == sorted(known)
         self.pk_known += known
         self.pk_seq += range(self.seq, self.seq + n)
         self.seq += n
@@ -405,31 +410,32 @@ class Timeline:
     def _due_packets(self, t_ms: float) -> PacketReports:
         """Packet feedback known by ``t_ms``, in sequence order; the rest stays pending."""
         known = self.pk_known
-        due = [i for i, k in enumerate(known) if k <= t_ms]
-        nd = len(due)
         seq, send, arrival, size = self.pk_seq, self.pk_send, self.pk_arrival, self.pk_size
-        if not nd or due[-1] == nd - 1:  # a prefix (the usual case)
+        if self._pk_sorted:  # the known packets are a prefix
+            nd = bisect_right(known, t_ms)
             packets = PacketReports(
                 seq=np.array(seq[:nd], dtype=np.int64),
                 send_ms=np.array(send[:nd], dtype=np.float64),
                 arrival_ms=np.array(arrival[:nd], dtype=np.float64),
                 size_bytes=np.array(size[:nd], dtype=np.int64),
             )
-            keep: list[int] | range = range(nd, len(known))
-        else:
-            packets = PacketReports(
-                seq=np.array([seq[i] for i in due], dtype=np.int64),
-                send_ms=np.array([send[i] for i in due], dtype=np.float64),
-                arrival_ms=np.array([arrival[i] for i in due], dtype=np.float64),
-                size_bytes=np.array([size[i] for i in due], dtype=np.int64),
-            )
-            keep = [i for i, k in enumerate(known) if k > t_ms]
-        if nd:
-            self.pk_known = [known[i] for i in keep]
-            self.pk_seq = [seq[i] for i in keep]
-            self.pk_send = [send[i] for i in keep]
-            self.pk_arrival = [arrival[i] for i in keep]
-            self.pk_size = [size[i] for i in keep]
+            if nd:
+                del known[:nd], seq[:nd], send[:nd], arrival[:nd], size[:nd]
+            return packets
+        due = [i for i, k in enumerate(known) if k <= t_ms]
+        keep = [i for i, k in enumerate(known) if k > t_ms]
+        packets = PacketReports(
+            seq=np.array([seq[i] for i in due], dtype=np.int64),
+            send_ms=np.array([send[i] for i in due], dtype=np.float64),
+            arrival_ms=np.array([arrival[i] for i in due], dtype=np.float64),
+            size_bytes=np.array([size[i] for i in due], dtype=np.int64),
+        )
+        self.pk_known = [known[i] for i in keep]
+        self.pk_seq = [seq[i] for i in keep]
+        self.pk_send = [send[i] for i in keep]
+        self.pk_arrival = [arrival[i] for i in keep]
+        self.pk_size = [size[i] for i in keep]
+        self._pk_sorted = self.pk_known == sorted(self.pk_known)
         return packets
 
     def feedback(self, t_ms: float, sent_bytes: int) -> FeedbackReport:
