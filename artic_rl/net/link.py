@@ -30,6 +30,7 @@ import math
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
+from operator import le
 
 import numpy as np
 
@@ -200,7 +201,7 @@ class Link:
         send = np.asarray(send_ms, dtype=np.float64)
         size = np.asarray(size_bytes, dtype=np.int64)
         if 0 < send.size <= self._plain_max and send.ndim == 1 and send.shape == size.shape:
-            plain = self._run_plain(send.tolist(), size.tolist(), send)
+            plain = self._run_plain(send.tolist(), size.tolist(), send, ints=True)
             if plain is not None:
                 return np.array(plain, dtype=np.float64)
         return self._run(send, size)[1]
@@ -268,7 +269,11 @@ class Link:
         return departure, arrival, dropped, lost
 
     def _run_plain(
-        self, send: list[float], size: list[int], send_arr: np.ndarray | None = None
+        self,
+        send: list[float],
+        size: list[int],
+        send_arr: np.ndarray | None = None,
+        ints: bool = False,
     ) -> list[float] | None:
         """Arrivals of a small batch computed packet by packet; None: let :meth:`_run` handle it.
 
@@ -279,11 +284,15 @@ class Link:
         """
         if self._segment_loss is not None or self._segment_rtt is not None:
             return None
-        prev = self._last_send_ms
-        for s, z in zip(send, size, strict=True):
-            if not prev <= s < _INF or z.__class__ is not int or not 0 < z <= MTU_BYTES:
-                return None  # decreasing, NaN or infinite time; a bad size
-            prev = s
+        if not (
+            self._last_send_ms <= send[0]
+            and send[-1] < _INF
+            and all(map(le, send, send[1:]))  # non-decreasing, no NaN
+            and (ints or all(map(int.__instancecheck__, size)))  # ints (no floats, no np.int64)
+            and min(size) > 0
+            and max(size) <= MTU_BYTES
+        ):
+            return None
         limited = self.queue_packets is not None or self.queue_bytes is not None
         if limited and self._tail - self._head > PLAIN_MAX_QUEUE:
             return None
@@ -395,27 +404,43 @@ class Link:
         q_size: list[int] = self._q_size[head:tail].tolist() if by_bytes else []
         q_bytes = sum(q_size)
         popped = 0
+        q_len = len(queue)
         end = self._end_byte
         starts: list[int] = []
         sizes: list[int] = []
         accepted: list[bool] = []
+        if not by_bytes:  # the usual limit, in packets: no byte bookkeeping
+            for a, z in zip(firsts, size, strict=True):
+                while popped < q_len and queue[popped] < a:
+                    popped += 1
+                if q_len - popped >= limit_p:
+                    accepted.append(False)
+                    continue
+                accepted.append(True)
+                if end < a:
+                    end = a
+                queue.append(end)
+                q_len += 1
+                starts.append(end)
+                sizes.append(z)
+                end += z
+            return starts, sizes, accepted, popped
         for a, z in zip(firsts, size, strict=True):
-            while popped < len(queue) and queue[popped] < a:
-                if by_bytes:
-                    q_bytes -= q_size[popped]
+            while popped < q_len and queue[popped] < a:
+                q_bytes -= q_size[popped]
                 popped += 1
-            if len(queue) - popped >= limit_p or q_bytes + z > limit_b:
+            if q_len - popped >= limit_p or q_bytes + z > limit_b:
                 accepted.append(False)
                 continue
             accepted.append(True)
             st = end if end > a else a
             end = st + z
             queue.append(st)
+            q_len += 1
             starts.append(st)
             sizes.append(z)
-            if by_bytes:
-                q_size.append(z)
-                q_bytes += z
+            q_size.append(z)
+            q_bytes += z
         return starts, sizes, accepted, popped
 
     def _departure_with_drops(self, last_opp: np.ndarray, accepted: np.ndarray) -> np.ndarray:
