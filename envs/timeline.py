@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import compress
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -422,19 +423,19 @@ class Timeline:
             if nd:
                 del known[:nd], seq[:nd], send[:nd], arrival[:nd], size[:nd]
             return packets
-        due = [i for i, k in enumerate(known) if k <= t_ms]
-        keep = [i for i, k in enumerate(known) if k > t_ms]
+        due = [k <= t_ms for k in known]
+        keep = [not d for d in due]
         packets = PacketReports(
-            seq=np.array([seq[i] for i in due], dtype=np.int64),
-            send_ms=np.array([send[i] for i in due], dtype=np.float64),
-            arrival_ms=np.array([arrival[i] for i in due], dtype=np.float64),
-            size_bytes=np.array([size[i] for i in due], dtype=np.int64),
+            seq=np.array(list(compress(seq, due)), dtype=np.int64),
+            send_ms=np.array(list(compress(send, due)), dtype=np.float64),
+            arrival_ms=np.array(list(compress(arrival, due)), dtype=np.float64),
+            size_bytes=np.array(list(compress(size, due)), dtype=np.int64),
         )
-        self.pk_known = [known[i] for i in keep]
-        self.pk_seq = [seq[i] for i in keep]
-        self.pk_send = [send[i] for i in keep]
-        self.pk_arrival = [arrival[i] for i in keep]
-        self.pk_size = [size[i] for i in keep]
+        self.pk_known = list(compress(known, keep))
+        self.pk_seq = list(compress(seq, keep))
+        self.pk_send = list(compress(send, keep))
+        self.pk_arrival = list(compress(arrival, keep))
+        self.pk_size = list(compress(size, keep))
         self._pk_sorted = self.pk_known == sorted(self.pk_known)
         return packets
 
