@@ -10,6 +10,7 @@ its own thread; the cloud predicts each question's region ``roi_lead_ms`` ahead 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import math
 import queue
@@ -93,6 +94,7 @@ class Receiver:
         self.feedback_interval_ms, self.mllm_fps = feedback_interval_ms, mllm_fps
         self.roi_lead_ms, self.pli_interval_ms = roi_lead_ms, pli_interval_ms
         self.confidence_of = confidence_of
+        self._region_start = [q.asked_ms - roi_lead_ms for q in self.questions]
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((host, 0))
         self.sock.setblocking(False)
@@ -267,17 +269,20 @@ class Receiver:
             self.sock.sendto(rtcp.encode(self.feedback.messages()), self.feedback_addr)
 
     def _cloud_state(self, now: float) -> rtcp.CloudFeedback:
-        """The next unanswered question: active once asked; its region (and, with ``confidence_of``,
-        the readability confidence at the tiers) known ``roi_lead_ms`` ahead."""
-        if self._next_q >= len(self.questions):
-            return rtcp.CloudFeedback()
-        q = self.questions[self._next_q]
-        known = q.box is not None and now >= q.asked_ms - self.roi_lead_ms
-        area = 0.0 if q.box is None else (q.box[2] - q.box[0]) * (q.box[3] - q.box[1])
+        """As the simulator's cloud: the region (and, with ``confidence_of``, the readability
+        confidence at the tiers) of the latest question whose region became known ``roi_lead_ms``
+        before it was asked, kept until the next one's; active while a question awaits its answer."""
+        active = self._next_q < len(self.questions) and self.questions[self._next_q].asked_ms <= now
+        j = bisect.bisect_right(self._region_start, now) - 1
+        if j < 0 or self.questions[j].box is None:
+            return rtcp.CloudFeedback(question_active=active)
+        q = self.questions[j]
+        box = q.box
+        assert box is not None
         return rtcp.CloudFeedback(
-            question_active=now >= q.asked_ms,
-            roi_known=known,
-            roi_area=area if known else 0.0,
-            roi_box=q.box if known else None,
-            confidence=self.confidence_of(q) if self.confidence_of is not None and known else None,
+            question_active=active,
+            roi_known=True,
+            roi_area=(box[2] - box[0]) * (box[3] - box[1]),
+            roi_box=box,
+            confidence=self.confidence_of(q) if self.confidence_of is not None else None,
         )

@@ -45,6 +45,9 @@ class StreamSettings:
     question_jitter_ms: float = 1000.0
     initial_kbps: float = 400.0
     encoder_preset: str = "veryfast"
+    rate_headroom: float = (
+        1.0  # encoder re-opens (IDR) only above headroom x the bitrate at opening
+    )
     seed: int = 0
     host: str = "127.0.0.1"
 
@@ -87,6 +90,7 @@ def _make_encoder(settings: StreamSettings) -> Any:
         height=settings.height,
         preset=settings.encoder_preset,
         nominal_fps=settings.capture_fps,
+        rate_headroom=settings.rate_headroom,
         threads=1,
     )
     return Encoder(enc_settings, kbps=settings.initial_kbps, fps=settings.capture_fps)
