@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from itertools import compress
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -139,13 +138,14 @@ class Timeline:
         self.seq = 0
         self.pli: list[tuple[float, int]] = []  # (arrival at sender, lost frame index)
         self.pli_reports: list[float] = []  # PLI arrival times not yet reported in a FeedbackReport
-        # packet feedback not yet reported: known_ms, seq, send_ms, arrival_ms, size (parallel)
+        # packet feedback not yet reported, known_ms non-decreasing: seq, send_ms, arrival_ms, size
         self.pk_known: list[float] = []
         self.pk_seq: list[int] = []
         self.pk_send: list[float] = []
         self.pk_arrival: list[float] = []
         self.pk_size: list[int] = []
-        self._pk_sorted = True  # pk_known is non-decreasing: the due packets are a prefix
+        # ... except the ones learned only at the fallback time: known_ms, seq, send, arrival, size
+        self.pk_late: list[tuple[float, int, float, float, int]] = []
         self.fr_pending: list[
             tuple[float, int, float, float]
         ] = []  # known_ms, idx, capture, decodable
@@ -219,37 +219,43 @@ class Timeline:
             self.rng,
             keyframe=None if key is None else np.array(key, dtype=bool),
         )
-        # packetise: full payloads, the remainder in the frame's last packet
+        # packetise (full payloads, the remainder in the frame's last packet) and pace: with
+        # tx = size * 8 / rate and before = the exclusive cumsum of tx, a packet leaves at
+        # before + maximum.accumulate(ready - before), the first not before the pacer is free
         payload, header, encode_ms = env.payload_bytes, env.header_bytes, env.encode_ms
         full = payload + header
+        rate = env.pacing_factor * act.rate_kbps
+        full_tx = full * 8.0 / rate
         pk_size: list[int] = []
-        ready: list[float] = []
+        send: list[float] = []
         starts: list[int] = []
+        before = 0.0
+        lead = self.pacer_free_ms
         for c, size in zip(times, np.asarray(sizes, dtype=np.int64).tolist(), strict=True):
             size = max(size, 1)
             n_pk = -(-size // payload)
             starts.append(len(pk_size))
-            pk_size += [full] * (n_pk - 1)
-            pk_size.append(size - (n_pk - 1) * payload + header)
-            ready += [c + encode_ms] * n_pk
-        ready[0] = max(ready[0], self.pacer_free_ms)
-        # pacing: send = before + maximum.accumulate(ready - before), before = exclusive cumsum(tx)
-        rate = env.pacing_factor * act.rate_kbps
-        send: list[float] = []
-        before = 0.0
-        lead = -math.inf
-        tx = 0.0
-        for size, r in zip(pk_size, ready, strict=True):
-            d = r - before
+            ready = c + encode_ms
+            for _ in range(n_pk - 1):
+                d = ready - before
+                if d > lead:
+                    lead = d
+                send.append(before + lead)
+                before += full_tx
+            last = size - (n_pk - 1) * payload + header
+            d = ready - before
             if d > lead:
                 lead = d
             send.append(before + lead)
-            tx = size * 8.0 / rate
+            tx = last * 8.0 / rate
             before += tx
+            pk_size += [full] * (n_pk - 1)
+            pk_size.append(last)
         self.pacer_free_ms = send[-1] + tx
         arrival = self.link.send_list(send, pk_size)
-        self._receive(times, key, arrival, starts, act)
-        self._queue_packet_reports(send, arrival, pk_size, t1)
+        n_lost = sum(map(math.isnan, arrival))
+        self._receive(times, key, arrival, starts, act, n_lost)
+        self._queue_packet_reports(send, arrival, pk_size, t1, n_lost)
         return sum(pk_size)
 
     def _receive(
@@ -259,6 +265,7 @@ class Timeline:
         arrival: list[float],
         starts: list[int],
         act: SenderAction,
+        n_lost: int,
     ) -> None:
         """Receiver side for the interval's frames: completeness, reference chain, PLI, decodable times."""
         env = self.env
@@ -276,13 +283,16 @@ class Timeline:
             # the frame's arrival: its packets' maximum, NaN when one is missing
             frame_arr = -math.inf
             first_lost = -1
-            for k in range(starts[i], ends[i]):
-                x = arrival[k]
-                if x != x:
-                    first_lost = k
-                    break
-                if x > frame_arr:
-                    frame_arr = x
+            if not n_lost:
+                frame_arr = max(arrival[starts[i] : ends[i]])
+            else:
+                for k in range(starts[i], ends[i]):
+                    x = arrival[k]
+                    if x != x:
+                        first_lost = k
+                        break
+                    if x > frame_arr:
+                        frame_arr = x
             complete = first_lost < 0
             if complete and ((key is not None and key[i]) or self.chain_ok):
                 dec = max(frame_arr, self.last_dec_ms)
@@ -308,13 +318,12 @@ class Timeline:
             self.fr_pending.append((known + fb_ms, f, c, math.nan))
 
     def _queue_packet_reports(
-        self, send: list[float], arrival: list[float], size: list[int], t1: float
+        self, send: list[float], arrival: list[float], size: list[int], t1: float, n_lost: int
     ) -> None:
         """When the sender learns each packet's fate: its arrival, or the next arrival after it."""
         env = self.env
         fb_ms = env.feedback_delay_ms
         n = len(arrival)
-        n_lost = sum(1 for x in arrival if x != x)
         self.interval_loss = n_lost / n
         if n_lost:
             fallback = t1 + 2 * env.interval_ms
@@ -330,16 +339,26 @@ class Timeline:
                     known[i] = (fallback if next_arr == math.inf else next_arr) + fb_ms
         else:
             known = [x + fb_ms for x in arrival]
-        if self._pk_sorted:
-            self._pk_sorted = (
-                not self.pk_known or self.pk_known[-1] <= known[0]
-            ) and known == sorted(known)
-        self.pk_known += known
-        self.pk_seq += range(self.seq, self.seq + n)
+        seq = range(self.seq, self.seq + n)
         self.seq += n
-        self.pk_send += send
-        self.pk_arrival += arrival
-        self.pk_size += size
+        # packets with no later arrival in the batch got the fallback time: out of order, they wait
+        # in a short side list; every other known time follows the FIFO arrivals, non-decreasing
+        j = n
+        while n_lost and j and arrival[j - 1] != arrival[j - 1]:
+            j -= 1
+        main = known[:j] if j < n else known
+        if main and not (
+            (not self.pk_known or self.pk_known[-1] <= main[0]) and main == sorted(main)
+        ):
+            j = 0  # not expected; the side list is correct for any order
+        if j:
+            self.pk_known += known[:j]
+            self.pk_seq += seq[:j]
+            self.pk_send += send[:j]
+            self.pk_arrival += arrival[:j]
+            self.pk_size += size[:j]
+        if j < n:
+            self.pk_late += zip(known[j:], seq[j:], send[j:], arrival[j:], size[j:], strict=True)
 
     def since_keyframe_ms(self, t_ms: float) -> float:
         return t_ms - self.last_key_ms
@@ -411,33 +430,24 @@ class Timeline:
     def _due_packets(self, t_ms: float) -> PacketReports:
         """Packet feedback known by ``t_ms``, in sequence order; the rest stays pending."""
         known = self.pk_known
-        seq, send, arrival, size = self.pk_seq, self.pk_send, self.pk_arrival, self.pk_size
-        if self._pk_sorted:  # the known packets are a prefix
-            nd = bisect_right(known, t_ms)
-            packets = PacketReports(
-                seq=np.array(seq[:nd], dtype=np.int64),
-                send_ms=np.array(send[:nd], dtype=np.float64),
-                arrival_ms=np.array(arrival[:nd], dtype=np.float64),
-                size_bytes=np.array(size[:nd], dtype=np.int64),
-            )
-            if nd:
-                del known[:nd], seq[:nd], send[:nd], arrival[:nd], size[:nd]
-            return packets
-        due = [k <= t_ms for k in known]
-        keep = [not d for d in due]
-        packets = PacketReports(
-            seq=np.array(list(compress(seq, due)), dtype=np.int64),
-            send_ms=np.array(list(compress(send, due)), dtype=np.float64),
-            arrival_ms=np.array(list(compress(arrival, due)), dtype=np.float64),
-            size_bytes=np.array(list(compress(size, due)), dtype=np.int64),
+        nd = bisect_right(known, t_ms)  # non-decreasing: the known packets are a prefix
+        seq, send = self.pk_seq[:nd], self.pk_send[:nd]
+        arrival, size = self.pk_arrival[:nd], self.pk_size[:nd]
+        if nd:
+            del known[:nd], self.pk_seq[:nd], self.pk_send[:nd]
+            del self.pk_arrival[:nd], self.pk_size[:nd]
+        if self.pk_late:
+            late = [p for p in self.pk_late if p[0] <= t_ms]
+            if late:
+                self.pk_late = [p for p in self.pk_late if p[0] > t_ms]
+                rows = sorted([*zip(seq, send, arrival, size, strict=True), *(p[1:] for p in late)])
+                seq, send, arrival, size = (list(col) for col in zip(*rows, strict=True))
+        return PacketReports(
+            seq=np.array(seq, dtype=np.int64),
+            send_ms=np.array(send, dtype=np.float64),
+            arrival_ms=np.array(arrival, dtype=np.float64),
+            size_bytes=np.array(size, dtype=np.int64),
         )
-        self.pk_known = list(compress(known, keep))
-        self.pk_seq = list(compress(seq, keep))
-        self.pk_send = list(compress(send, keep))
-        self.pk_arrival = list(compress(arrival, keep))
-        self.pk_size = list(compress(size, keep))
-        self._pk_sorted = self.pk_known == sorted(self.pk_known)
-        return packets
 
     def feedback(self, t_ms: float, sent_bytes: int) -> FeedbackReport:
         """What the sender has learned by ``t_ms`` since the previous report."""
