@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from itertools import compress
+from operator import eq, sub
 
 import numpy as np
 from gymnasium import spaces
@@ -135,23 +137,20 @@ class ObservationBuilder:
         delivered_kbps = 0.0
         n_pk = len(pk)
         if n_pk:  # a few dozen packets: plain Python beats numpy's per-call cost
-            owd: list[float] = []
-            delivered_bytes = 0
-            last_send_ms = 0.0
-            for arrival, send, size in zip(
-                pk.arrival_ms.tolist(), pk.send_ms.tolist(), pk.size_bytes.tolist(), strict=True
-            ):
-                if arrival == arrival:  # not NaN
-                    owd.append(arrival - send)
-                    delivered_bytes += size
-                    last_send_ms = send
-            n_ok = len(owd)
+            arrival = pk.arrival_ms.tolist()
+            send = pk.send_ms.tolist()
+            size = pk.size_bytes.tolist()
+            n_ok = n_pk - sum(map(math.isnan, arrival))
+            if n_ok < n_pk:  # keep the delivered ones
+                ok = list(map(eq, arrival, arrival))
+                arrival, send, size = (list(compress(x, ok)) for x in (arrival, send, size))
             loss = 1.0 - n_ok / n_pk
             if n_ok:
-                delivered_kbps = float(delivered_bytes) * 8.0 / report.interval_ms
+                delivered_kbps = float(sum(size)) * 8.0 / report.interval_ms
+                owd = list(map(sub, arrival, send))
                 self._min_owd_ms = min(self._min_owd_ms, min(owd))
                 self._queue_ms = owd[-1] - self._min_owd_ms
-                self._rtt_ms = report.now_ms - float(last_send_ms)
+                self._rtt_ms = report.now_ms - float(send[-1])
         fr = report.frames
         if len(fr):
             delays = [d for d in (fr.decodable_ms - fr.capture_ms).tolist() if d == d]
@@ -193,7 +192,7 @@ class ObservationBuilder:
             ],
             dtype=np.float32,
         )
-        np.clip(obs, OBS_LOW, OBS_HIGH, out=obs)
+        obs.clip(OBS_LOW, OBS_HIGH, out=obs)
         return obs
 
     def _trend_per_s(self) -> float:
