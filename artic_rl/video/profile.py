@@ -212,6 +212,7 @@ class CodecProfile:
             j, m = self._fps_index(fps), self._level_index(roi_level)
             i1 = min(i + 1, len(self.kbps_grid) - 1)
             log_p = (1 - w) * self._log_p[i, j, m] + w * self._log_p[i1, j, m]
+            log_i = (1 - w) * self._log_i[i, j, m] + w * self._log_i[i1, j, m]
             cell = _Cell(
                 i,
                 w,
@@ -220,6 +221,9 @@ class CodecProfile:
                 i1,
                 math.exp(log_p),
                 self._resid[(i1 if w >= 0.5 else i, j, m)],
+                math.exp(log_i),
+                float((1 - w) * self._payback[i, j, m] + w * self._payback[i1, j, m]),
+                max(1, round(PAYBACK_S * self.fps_grid[j])),
                 (
                     float(self._hit_a[i, j, m]),
                     float(self._hit_b[i, j, m]),
@@ -257,16 +261,17 @@ class CodecProfile:
         noise = pool[np_random.integers(0, len(pool), size=n)]
         sizes = cell.p_bytes * noise
         if keyframe is not None and np.any(keyframe):
-            i, w, j, m, i1 = cell.i, cell.w, cell.j, cell.m, cell.i1
-            key = np.asarray(keyframe, dtype=bool)
-            log_i = (1 - w) * self._log_i[i, j, m] + w * self._log_i[i1, j, m]
-            payback = (1 - w) * self._payback[i, j, m] + w * self._payback[i1, j, m]
-            pos = np.arange(n)
-            last_key = np.maximum.accumulate(np.where(key, pos, -1))
-            settle = max(1, round(PAYBACK_S * self.fps_grid[j]))
-            after = (last_key >= 0) & (pos > last_key) & (pos - last_key < settle)
-            sizes[after] *= payback
-            sizes[key] = math.exp(log_i) * noise[key]
+            # frames after a keyframe (within settle) pay back, keyframes take the keyframe size
+            noise_list = noise.tolist()
+            size_list = sizes.tolist()
+            last_key = -1
+            for k, is_key in enumerate(np.asarray(keyframe, dtype=bool).tolist()):
+                if is_key:
+                    last_key = k
+                    size_list[k] = cell.key_bytes * noise_list[k]
+                elif last_key >= 0 and k - last_key < cell.settle:
+                    size_list[k] *= cell.payback
+            sizes = np.array(size_list, dtype=np.float64)
         np.rint(sizes, out=sizes)
         np.maximum(sizes, 1, out=sizes)
         return sizes.astype(np.int64)
@@ -313,6 +318,9 @@ class _Cell(NamedTuple):
     i1: int
     p_bytes: float  # steady P-frame size, exp of the interpolated log size
     pool: np.ndarray  # residual factors
+    key_bytes: float  # keyframe size, exp of the interpolated log size
+    payback: float  # P-frame size factor within ``settle`` frames after a keyframe
+    settle: int
     hit: tuple[float, float, float, float]  # a, b at i and at i1 (region inside the ROI)
     miss: tuple[float, float, float, float]  # the same, region outside the ROI
 
