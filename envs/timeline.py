@@ -149,6 +149,7 @@ class Timeline:
         self.fr_pending: list[
             tuple[float, int, float, float]
         ] = []  # known_ms, idx, capture, decodable
+        self._no_frames = FrameReports()  # immutable: one empty report serves every interval
         self.answered = 0
         self.next_sample_ms = 0.0
         self.last_sample_frame = -1
@@ -467,7 +468,7 @@ class Timeline:
                 decodable_ms=np.array(decs, dtype=np.float64),
             )
         else:
-            frames = FrameReports()
+            frames = self._no_frames
         kf = False
         if self.pli_reports:
             kf = any(p <= t_ms for p in self.pli_reports)

@@ -229,6 +229,20 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         info["capacity_kbps_next"] = self._next_capacity(0.0)
         return obs, info
 
+    def _decode(self, action: np.ndarray) -> SenderAction:
+        """``codec.decode``, memoised per action value (a policy acts on a grid of 480)."""
+        memo: dict[tuple[Any, ...], SenderAction] = self.__dict__.setdefault("_decoded", {})
+        try:
+            key = tuple(action.tolist()) if isinstance(action, np.ndarray) else tuple(action)
+            act = memo.get(key)
+        except TypeError:  # not a sequence of hashable values: let decode say what is wrong
+            return self.codec.decode(action)
+        if act is None:
+            act = self.codec.decode(action)
+            if len(memo) < 4096:
+                memo[key] = act
+        return act
+
     def _next_capacity(self, t_ms: float) -> float:
         """Link capacity over the next interval (privileged), remembered as the next step's current one."""
         assert self._timeline is not None
@@ -238,7 +252,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._timeline is None:
             raise RuntimeError("call reset() before step()")
-        act = self.codec.decode(action)
+        act = self._decode(action)
         tl = self._timeline
         t0 = tl.now_ms
         t1 = t0 + self.interval_ms
