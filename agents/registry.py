@@ -17,6 +17,7 @@ AGENTS: dict[str, str] = {
     "recap": "artic_rl.agents.recap:RecapAgent",
     "artic": "artic_rl.agents.artic:ArticAgent",
     "oracle": "artic_rl.agents.oracle:OracleAgent",
+    "random": "artic_rl.agents.random_policy:RandomAgent",
 }
 
 

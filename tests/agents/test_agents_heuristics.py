@@ -14,7 +14,7 @@ from artic_rl.evaluate import load_agent_spec
 from artic_rl.rollout import run_episode
 from artic_rl.sender.feedback import FeedbackReport
 
-HEURISTICS = ["fixed", "gcc", "rate", "mpc", "recap", "artic", "oracle"]
+HEURISTICS = ["fixed", "gcc", "rate", "mpc", "recap", "artic", "oracle", "random"]
 PRESETS = ["lte", "3g", "5g", "wifi"]
 # saturates exactly at the 610 kbps tier (0.8 reached there)
 CONF = np.array([0.2, 0.5, 0.8, 0.9, 0.95, 0.98])
@@ -80,5 +80,16 @@ def test_every_heuristic_runs_one_episode_of_every_preset(preset: str) -> None:
         result = run_episode(env, load_agent_spec(name).build(200.0), seed=7)
         assert result.steps == 30
         assert np.isfinite(result.reward)
-        assert all(r > 0 for r in result.bitrate_kbps[5:]) or name == "oracle"
+        assert all(r > 0 for r in result.bitrate_kbps[5:]) or name in ("oracle", "random")
     env.close()
+
+
+def test_random_agent_is_reproducible_and_covers_the_grid() -> None:
+    agent = make_agent("random", seed=3)
+    obs = np.zeros(33, dtype=np.float32)
+    first = [agent.act(obs) for _ in range(200)]
+    agent.reset()
+    again = [agent.act(obs) for _ in range(200)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    seen = np.array(first)
+    assert (seen.min(axis=0) == 0).all() and (seen.max(axis=0) == np.array(agent.codec.nvec) - 1).all()
