@@ -30,6 +30,7 @@ import math
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
+from itertools import compress
 from operator import le
 
 import numpy as np
@@ -394,54 +395,52 @@ class Link:
 
     def _plain_droptail(
         self, firsts: list[int], size: list[int]
-    ) -> tuple[list[int], list[int], list[bool], int]:
-        """Drop-tail FIFO: accepted packets' first bytes and sizes, the accepted mask, packets served."""
+    ) -> tuple[list[int], list[int], list[bool] | None, int]:
+        """Drop-tail FIFO: accepted packets' first bytes and sizes, the accepted mask (None: all),
+        packets served."""
         head, tail = self._head, self._tail
         limit_p = self.queue_packets if self.queue_packets is not None else 1 << 62
-        by_bytes = self.queue_bytes is not None
         limit_b = self.queue_bytes if self.queue_bytes is not None else 1 << 62
-        queue: list[int] = self._q_start[head:tail].tolist()
-        q_size: list[int] = self._q_size[head:tail].tolist() if by_bytes else []
-        q_bytes = sum(q_size)
+        queue: list[int] = self._q_start[head:tail].tolist()  # + the accepted packets' starts
+        base = q_len = len(queue)
         popped = 0
-        q_len = len(queue)
         end = self._end_byte
-        starts: list[int] = []
-        sizes: list[int] = []
-        accepted: list[bool] = []
-        if not by_bytes:  # the usual limit, in packets: no byte bookkeeping
-            for a, z in zip(firsts, size, strict=True):
+        drops: list[int] = []
+        if self.queue_bytes is None:  # the usual limit, in packets: no byte bookkeeping
+            for i, (a, z) in enumerate(zip(firsts, size, strict=True)):
                 while popped < q_len and queue[popped] < a:
                     popped += 1
                 if q_len - popped >= limit_p:
-                    accepted.append(False)
+                    drops.append(i)
                     continue
-                accepted.append(True)
                 if end < a:
                     end = a
                 queue.append(end)
                 q_len += 1
-                starts.append(end)
-                sizes.append(z)
                 end += z
-            return starts, sizes, accepted, popped
-        for a, z in zip(firsts, size, strict=True):
-            while popped < q_len and queue[popped] < a:
-                q_bytes -= q_size[popped]
-                popped += 1
-            if q_len - popped >= limit_p or q_bytes + z > limit_b:
-                accepted.append(False)
-                continue
-            accepted.append(True)
-            st = end if end > a else a
-            end = st + z
-            queue.append(st)
-            q_len += 1
-            starts.append(st)
-            sizes.append(z)
-            q_size.append(z)
-            q_bytes += z
-        return starts, sizes, accepted, popped
+        else:
+            q_size: list[int] = self._q_size[head:tail].tolist()
+            q_bytes = sum(q_size)
+            for i, (a, z) in enumerate(zip(firsts, size, strict=True)):
+                while popped < q_len and queue[popped] < a:
+                    q_bytes -= q_size[popped]
+                    popped += 1
+                if q_len - popped >= limit_p or q_bytes + z > limit_b:
+                    drops.append(i)
+                    continue
+                if end < a:
+                    end = a
+                queue.append(end)
+                q_len += 1
+                q_size.append(z)
+                q_bytes += z
+                end += z
+        if not drops:
+            return queue[base:], size, None, popped
+        accepted = [True] * len(size)
+        for i in drops:
+            accepted[i] = False
+        return queue[base:], list(compress(size, accepted)), accepted, popped
 
     def _departure_with_drops(self, last_opp: np.ndarray, accepted: np.ndarray) -> np.ndarray:
         departure = np.full(last_opp.size, np.nan)
