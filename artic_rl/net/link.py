@@ -18,10 +18,11 @@ continues from the first overflowing packet in a plain loop.
 Because FIFO departures never depend on later packets, every packet's departure and arrival are
 known at enqueue time: the same object schedules the simulator and a real-time relay.
 
-Small batches (a frame's packets, up to ``PLAIN_MAX_PACKETS``) skip numpy: the same recursion and
-drop-tail, packet by packet on Python numbers, is several times cheaper than numpy's per-call
-overhead there, and gives the very same floats (integer byte arithmetic, then one subtraction and
-one addition per packet, as in the vectorised path).
+Small batches (a frame's packets: up to ``PLAIN_MAX_PACKETS``, or ``PLAIN_MAX_DROPTAIL`` under a
+drop-tail limit, whose vectorised form falls back to a loop anyway) run the same recursion and
+drop-tail packet by packet on Python numbers, cheaper there than numpy's per-call overhead, with
+the very same floats (integer byte arithmetic, then one subtraction and one addition per packet,
+as in the vectorised path). :meth:`Link.send_list` is that path on plain lists.
 """
 
 from __future__ import annotations
