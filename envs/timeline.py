@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -146,9 +147,10 @@ class Timeline:
         self.pk_size: list[int] = []
         # ... except the ones learned only at the fallback time: known_ms, seq, send, arrival, size
         self.pk_late: list[tuple[float, int, float, float, int]] = []
-        self.fr_pending: list[
-            tuple[float, int, float, float]
-        ] = []  # known_ms, idx, capture, decodable
+        # frame reports not yet sent (known_ms, idx, capture, decodable_ms), known_ms non-decreasing,
+        # and the few learned earlier than one queued before them
+        self.fr_pending: list[tuple[float, int, float, float]] = []
+        self.fr_late: list[tuple[float, int, float, float]] = []
         self._no_frames = FrameReports()  # immutable: one empty report serves every interval
         self.answered = 0
         self.next_sample_ms = 0.0
@@ -304,7 +306,7 @@ class Timeline:
                 self.d_ms.append(dec)
                 self.d_capture.append(c)
                 self.n_dec += 1
-                self.fr_pending.append((dec + fb_ms, f, c, dec))
+                self._pend_frame((dec + fb_ms, f, c, dec))
                 continue
             self.f_decodable.append(math.nan)
             self.chain_ok = False
@@ -316,7 +318,14 @@ class Timeline:
                 known = min(after) if after else self.now_ms + 2 * env.interval_ms
                 self.pli.append((known + fb_ms, f))
                 self.pli_reports.append(known + fb_ms)
-            self.fr_pending.append((known + fb_ms, f, c, math.nan))
+            self._pend_frame((known + fb_ms, f, c, math.nan))
+
+    def _pend_frame(self, report: tuple[float, int, float, float]) -> None:
+        """Queue a frame report (known_ms, idx, capture, decodable), keeping fr_pending sorted."""
+        if not self.fr_pending or self.fr_pending[-1][0] <= report[0]:
+            self.fr_pending.append(report)
+        else:  # learned before a frame queued earlier (a lost frame's fallback time, say)
+            self.fr_late.append(report)
 
     def _queue_packet_reports(
         self, send: list[float], arrival: list[float], size: list[int], t1: float, n_lost: int
@@ -454,13 +463,15 @@ class Timeline:
         """What the sender has learned by ``t_ms`` since the previous report."""
         env = self.env
         packets = self._due_packets(t_ms)
-        ready = [r for r in self.fr_pending if r[0] <= t_ms]
+        k = bisect_right(self.fr_pending, t_ms, key=itemgetter(0))
+        ready = self.fr_pending[:k]
+        del self.fr_pending[:k]
+        if self.fr_late:
+            late = [r for r in self.fr_late if r[0] <= t_ms]
+            if late:
+                self.fr_late = [r for r in self.fr_late if r[0] > t_ms]
+                ready = sorted(ready + late, key=itemgetter(1))  # frame order
         if ready:
-            self.fr_pending = (
-                self.fr_pending[len(ready) :]
-                if ready == self.fr_pending[: len(ready)]
-                else [r for r in self.fr_pending if r[0] > t_ms]
-            )
             _, ids, caps, decs = zip(*ready, strict=True)
             frames = FrameReports(
                 frame_id=np.array(ids, dtype=np.int64),
