@@ -12,6 +12,7 @@ real clip.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import zlib
 from collections.abc import Callable
@@ -31,14 +32,23 @@ REFERENCE_PIXELS = 1920 * 1080  # the accuracy models' bitrates are 1080p-equiva
 
 class ResolutionScaled:
     """An accuracy model whose bitrates mean 1080p-equivalent (same bits per pixel), applied to a
-    stream of ``width`` x ``height``: a bitrate is multiplied by 1080p's pixels over the stream's."""
+    stream of ``width`` x ``height``: a bitrate is multiplied by 1080p's pixels over the stream's.
+    With ``roi_areas``, the k-th question drawn gets the k-th area (the streamed clip's regions)."""
 
-    def __init__(self, model: Any, width: int, height: int) -> None:
+    def __init__(
+        self, model: Any, width: int, height: int, roi_areas: list[float] | None = None
+    ) -> None:
         self.model = model
         self.ratio = REFERENCE_PIXELS / float(width * height)
+        self.roi_areas = roi_areas
+        self._drawn = 0
 
     def sample_question(self, np_random: np.random.Generator) -> Any:
-        return self.model.sample_question(np_random)
+        q = self.model.sample_question(np_random)
+        if self.roi_areas:
+            q = dataclasses.replace(q, roi_area=self.roi_areas[self._drawn % len(self.roi_areas)])
+        self._drawn += 1
+        return q
 
     def p_correct(
         self, q: Any, equivalent_kbps: float, staleness_ms: float = 0.0, fps: float = 30.0
@@ -80,8 +90,10 @@ def simulate(
     trace_start_ms: float = 0.0,
     accuracy: str = "ocr",
     seed: int = 0,
+    roi_areas: list[float] | None = None,
 ) -> dict[str, Any]:
-    """One episode of the simulator configured like the streaming session."""
+    """One episode of the simulator configured like the streaming session (same question times
+    and, with ``roi_areas``, the same question regions' areas)."""
     from artic_rl.envs.video_chat import VideoChatEnv
     from artic_rl.mllm import load_accuracy_model
     from artic_rl.rollout import run_episode

@@ -53,6 +53,7 @@ class QuestionResult:
     network_ms: float  # from the question until the answering frame was decodable
     judge_ms: float
     latency_ms: float  # network + judge: the response latency
+    roi_area: float = 0.0  # area fraction of the question's region (0: none)
 
 
 @dataclass
@@ -236,6 +237,7 @@ class Receiver:
         correct = (
             bool(text) and self.grader is not None and self.grader.grade(q.question, text, q.answer)
         )
+        area = 0.0 if q.box is None else (q.box[2] - q.box[0]) * (q.box[3] - q.box[1])
         self.log.results.append(
             QuestionResult(
                 q.question,
@@ -247,6 +249,7 @@ class Receiver:
                 network_ms,
                 judge_ms,
                 network_ms + judge_ms,
+                area,
             )
         )
 

@@ -124,15 +124,16 @@ def compare_with_simulator(
     from artic_rl.net import load_trace
     from artic_rl.runtime.fidelity import format_table, side_by_side, simulate
 
-    asked = [q["asked_ms"] for q in report["questions"]["items"]]
+    items = report["questions"]["items"]
     sim = simulate(
         agent,
         load_trace(str(cfg.trace)),
         settings,
-        asked,
+        [q["asked_ms"] for q in items],
         float(cfg.trace_start_ms),
         str(cfg.get("sim_accuracy", "ocr")),
         int(cfg.seed),
+        [q["roi_area"] for q in items if q["roi_area"] > 0] or None,
     )
     cmp = side_by_side(report, sim)
     report["fidelity"] = {"simulator": sim, **cmp}
