@@ -170,8 +170,18 @@ def test_feedback_path_fixed_and_trace_driven() -> None:
     assert driven.send(np.array([0.0, 5.0]), np.array([80, 80])).tolist() == [50, 50]
 
 
+@pytest.mark.parametrize("numpy_only", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_matches_mm_link_reference_on_random_schedules(seed: int) -> None:
+def test_matches_mm_link_reference_on_random_schedules(
+    seed: int, numpy_only: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if (
+        numpy_only
+    ):  # small batches normally take the plain-Python path: cover the vectorised one too
+        import artic_rl.net.link as link_module
+
+        monkeypatch.setattr(link_module, "PLAIN_MAX_PACKETS", 0)
+        monkeypatch.setattr(link_module, "PLAIN_MAX_DROPTAIL", 0)
     rng = np.random.default_rng(seed)
     opps = np.sort(rng.integers(1, 60, size=rng.integers(1, 40)))
     trace = Trace("rand", opps, int(opps[-1]) + int(rng.integers(0, 5)))
