@@ -178,6 +178,33 @@ def pooled_metrics(episodes: list[EpisodeResult]) -> dict[str, float]:
     }
 
 
+#: Ratio metrics pooled over questions / frames / steps: (numerator, denominator) per episode.
+_POOLED_RATIOS: dict[str, tuple[str, str | None, float]] = {
+    "accuracy_pct": ("accuracy", None, 100.0),
+    "latency_mean_ms": ("latency_ms", None, 1.0),
+    "frame_delay_ms": ("frame_delay_ms", None, 1.0),
+    "bitrate_kbps": ("bitrate_kbps", None, 1.0),
+    "stale_share": ("stale_frames", None, 1.0),
+    "utilisation": ("bitrate_kbps", "capacity_kbps", 1.0),
+}
+
+
+def _boot_values(episodes: list[EpisodeResult], metric: str, idx: np.ndarray) -> np.ndarray:
+    """``metric`` pooled over each bootstrap row of episode indices ``idx`` (n_boot, n)."""
+    if metric == "reward":
+        return np.asarray([e.reward for e in episodes])[idx].mean(axis=1)
+    if metric in _POOLED_RATIOS:
+        num_attr, den_attr, scale = _POOLED_RATIOS[metric]
+        num = np.asarray([float(np.sum(getattr(e, num_attr))) for e in episodes])
+        if den_attr is None:
+            den = np.asarray([float(len(getattr(e, num_attr))) for e in episodes])
+        else:
+            den = np.asarray([float(np.sum(getattr(e, den_attr))) for e in episodes])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return scale * num[idx].sum(axis=1) / den[idx].sum(axis=1)
+    return np.asarray([pooled_metrics([episodes[i] for i in row])[metric] for row in idx])
+
+
 def paired_bootstrap_ci(
     agent: list[EpisodeResult],
     reference: list[EpisodeResult],
@@ -186,17 +213,14 @@ def paired_bootstrap_ci(
     np_random: np.random.Generator,
 ) -> tuple[float, float, float]:
     """(difference, low, high): ``metric(agent) - metric(reference)`` and its 95 % percentile CI,
-    resampling episode indices jointly for both (the episodes are paired by seed)."""
+    resampling episode indices jointly for both (the episodes are paired by seed). Means are pooled
+    over questions / frames / steps exactly as :func:`pooled_metrics` pools them."""
     if [e.seed for e in agent] != [e.seed for e in reference]:
         raise ValueError("paired bootstrap needs the same seeds for both agents")
     diff = pooled_metrics(agent)[metric] - pooled_metrics(reference)[metric]
     n = len(agent)
-    boots = np.empty(n_boot)
-    for b in range(n_boot):
-        idx = np_random.integers(0, n, size=n)
-        a = pooled_metrics([agent[i] for i in idx])[metric]
-        r = pooled_metrics([reference[i] for i in idx])[metric]
-        boots[b] = a - r
+    idx = np_random.integers(0, n, size=(n_boot, n))
+    boots = _boot_values(agent, metric, idx) - _boot_values(reference, metric, idx)
     boots = boots[~np.isnan(boots)]
     if boots.size == 0:
         return diff, math.nan, math.nan

@@ -96,3 +96,40 @@ def test_evaluate_py_writes_everything(tmp_path: Path, repo_root: Path) -> None:
         assert (tmp_path / name).is_file()
     for name in ("latency_cdf.png", "accuracy_vs_bitrate.png", "timeline.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_vectorised_bootstrap_pools_like_pooled_metrics() -> None:
+    import numpy as np
+
+    from artic_rl.evaluate import _boot_values
+    from artic_rl.rollout import EpisodeResult
+
+    rng = np.random.default_rng(0)
+
+    def ep(seed: int) -> EpisodeResult:
+        return EpisodeResult(
+            seed=seed,
+            trace="t",
+            start_ms=0.0,
+            reward=float(rng.normal()),
+            accuracy=list(rng.random(int(rng.integers(0, 5)))),
+            latency_ms=list(rng.random(4) * 1000),
+            frame_delay_ms=list(rng.random(50) * 100),
+            bitrate_kbps=list(rng.random(10) * 1000),
+            capacity_kbps=list(rng.random(10) * 2000 + 1),
+            stale_frames=list(rng.random(10)),
+        )
+
+    episodes = [ep(s) for s in range(8)]
+    idx = np.random.default_rng(1).integers(0, 8, size=(20, 8))
+    for metric in (
+        "accuracy_pct",
+        "latency_mean_ms",
+        "frame_delay_ms",
+        "bitrate_kbps",
+        "reward",
+        "utilisation",
+    ):
+        fast = _boot_values(episodes, metric, idx)
+        slow = [pooled_metrics([episodes[i] for i in row])[metric] for row in idx]
+        np.testing.assert_allclose(fast, slow, equal_nan=True)
