@@ -8,8 +8,8 @@ is the low frame rate, since the MLLM samples only about 2 fps.
 from __future__ import annotations
 
 import numpy as np
-from artic_rl.agents.recap import RecapAgent
 
+from artic_rl.agents.recap import RecapAgent
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.feedback import FeedbackReport
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from artic_rl.agents.base import Agent
 
+from artic_rl.agents.base import Agent
 from artic_rl.control.gcc import GccController
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.feedback import FeedbackReport

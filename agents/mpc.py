@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from artic_rl.agents.base import Agent
 from artic_rl.agents.rate import throughput_sample_kbps
-
 from artic_rl.control.mpc import MpcWeights, RobustMpc, queue_delay_ms
 from artic_rl.control.throughput import ThroughputHistory
 from artic_rl.sender.actions import ActionCodec

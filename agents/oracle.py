@@ -12,8 +12,8 @@ import math
 from typing import Any
 
 import numpy as np
-from artic_rl.agents.base import Agent
 
+from artic_rl.agents.base import Agent
 from artic_rl.control.mpc import queue_delay_ms
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.feedback import FeedbackReport

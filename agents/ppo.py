@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from artic_rl.agents.base import Agent
 
+from artic_rl.agents.base import Agent
 from artic_rl.sender.actions import ActionCodec
 
 MODEL_FILE = "model.zip"

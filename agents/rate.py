@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from artic_rl.agents.base import Agent
 
+from artic_rl.agents.base import Agent
 from artic_rl.control.mpc import queue_delay_ms
 from artic_rl.control.throughput import ThroughputHistory, delivered_kbps
 from artic_rl.sender.actions import ActionCodec

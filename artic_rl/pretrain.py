@@ -125,4 +125,4 @@ def warm_start(
             [d.probs.argmax(-1) for d in policy.get_distribution(x).distribution], dim=1
         )
         match = float((pred == y).all(dim=1).float().mean())
-    return {"bc_loss": float(pi_loss), "bc_match": match, "bc_value_loss": float(vf_loss)}
+    return {"bc_loss": pi_loss.item(), "bc_match": match, "bc_value_loss": vf_loss.item()}

@@ -14,8 +14,9 @@ import json
 import statistics
 import time
 
-import artic_rl.envs  # noqa: F401
 import gymnasium as gym
+
+import artic_rl.envs  # noqa: F401
 from artic_rl.envs import ENV_ID
 
 

@@ -29,7 +29,6 @@ def rss_mb() -> float:
 
 def main() -> None:
     from artic_rl.agents.base import Agent
-
     from artic_rl.net import FeedbackPath, Link
     from artic_rl.net.trace import opportunities_from_rate
     from artic_rl.runtime.streamer import StreamSettings, run_stream

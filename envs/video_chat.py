@@ -8,8 +8,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
 
+from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
 from artic_rl.net import Link, Trace, load_trace_dir
 from artic_rl.net.synth import generate_trace
@@ -29,7 +29,9 @@ class RewardWeights:
     latency_per_s: float = 1.0  # per answered question: per second of response latency over budget
     sample: float = 0.1  # per control interval: mean accuracy of what the MLLM sampled
     frame_delay_per_s: float = 0.5  # per interval: per second of mean frame delay over frame budget
-    bits_per_mbps: float = 0.02  # per interval: per Mbps sent (wasted bits are queueing risk)
+    bits_per_mbps: float = (
+        0.005  # per interval: per Mbps sent (frame delay already prices queueing)
+    )
 
 
 class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -61,7 +63,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     target bitrate (20 tiers log-spaced 100 kbps..4 Mbps), ROI level (0 uniform .. 3 strongest),
     frame rate (1, 2, 5, 10, 15, 30 fps).
 
-    **Observation space.** ``Box(33,)`` float32, only what a real sender knows, delayed by the feedback
+    **Observation space.** ``Box(34,)`` float32, only what a real sender knows, delayed by the feedback
     path; the table with index, feature, unit and bounds is in
     :mod:`artic_rl.sender.observation` (one implementation shared with the runtime streamer).
 
@@ -119,7 +121,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         roi_miss_rate: float = 0.1,
         inference_ms: float = 250.0,
         inference_jitter_ms: float = 50.0,
-        latency_budget_ms: float = 500.0,
+        latency_budget_ms: float = 300.0,
         frame_delay_budget_ms: float = 150.0,
         accuracy: str | AccuracyModel = "artic",
         profile: str | CodecProfile | None = None,

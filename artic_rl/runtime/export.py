@@ -1,6 +1,6 @@
 """Export a trained PPO policy's deterministic actor to one self-contained ONNX file.
 
-The graph takes the raw observation (``obs``: float32 ``[batch, 33]``, the layout of
+The graph takes the raw observation (``obs``: float32 ``[batch, 34]``, the layout of
 :mod:`artic_rl.sender.observation`) and does everything a runtime needs:
 
 1. VecNormalize's transform in float64 (as the agent does it): ``clip((obs - mean) / sqrt(var + eps), -clip, clip)``;

@@ -21,12 +21,17 @@ idx  feature                          unit    normalisation                     
 14   saturation bitrate               kbps    ``log_rate`` of confidence >= 0.8, 0 when unknown  [-1, 2]
 15   time since keyframe              s       / 10                                               [0, 1]
 16   keyframe requested               -       0 / 1                                              [0, 1]
-17+k delivered throughput, k steps ago kbps   ``log_rate``, k = 0..7                              [-1, 2]
-25+k mean frame delay, k steps ago    ms      / 1000, k = 0..7                                    [0, 5]
+17   GCC's target rate                kbps    ``log_rate`` of WebRTC GCC run on the same feedback  [-1, 2]
+18+k delivered throughput, k steps ago kbps   ``log_rate``, k = 0..7                              [-1, 2]
+26+k mean frame delay, k steps ago    ms      / 1000, k = 0..7                                    [0, 5]
 ===  ===============================  ======  =================================================  ===========
 
 A feature with no new sample in an interval keeps its last value (a real sender cannot tell
 "no frame arrived" from "the report is late", except through the delay features themselves).
+
+Feature 17 is learning-augmented, in the spirit of Orca (Abbasloo et al., SIGCOMM 2020): the
+estimate of a classical controller (WebRTC GCC, :class:`artic_rl.control.gcc.GccController`) run on the
+very same feedback, so the policy can refine a congestion controller rather than rediscover one.
 """
 
 from __future__ import annotations
@@ -43,17 +48,17 @@ from artic_rl.sender.actions import FPS_CHOICES, MAX_RATE_KBPS, MIN_RATE_KBPS, S
 from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS, FeedbackReport
 
 HISTORY = 8
-OBS_DIM = 17 + 2 * HISTORY
+OBS_DIM = 18 + 2 * HISTORY
 SATURATION_CONFIDENCE = 0.8
 _LOG_SPAN = math.log(MAX_RATE_KBPS / MIN_RATE_KBPS)
 _TREND_WINDOW = 5  # control intervals in the delay-trend regression
 
 OBS_LOW = np.array(
-    [-1, -1, -1, 0, -5, 0, 0, 0, -1, 0, 0, 0, 0, 0, -1, 0, 0] + [-1] * HISTORY + [0] * HISTORY,
+    [-1, -1, -1, 0, -5, 0, 0, 0, -1, 0, 0, 0, 0, 0, -1, 0, 0, -1] + [-1] * HISTORY + [0] * HISTORY,
     dtype=np.float32,
 )
 OBS_HIGH = np.array(
-    [2, 2, 2, 5, 5, 5, 5, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1] + [2] * HISTORY + [5] * HISTORY,
+    [2, 2, 2, 5, 5, 5, 5, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 2] + [2] * HISTORY + [5] * HISTORY,
     dtype=np.float32,
 )
 FEATURE_NAMES: tuple[str, ...] = (
@@ -74,6 +79,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "saturation_rate",
     "since_keyframe",
     "keyframe_request",
+    "gcc_rate",
     *(f"delivered_rate_t-{k}" for k in range(HISTORY)),
     *(f"frame_delay_t-{k}" for k in range(HISTORY)),
 )
@@ -113,10 +119,14 @@ class ObservationBuilder:
     """Turns each interval's :class:`FeedbackReport` into the normalised observation vector."""
 
     def __init__(self, interval_ms: float) -> None:
+        from artic_rl.control.gcc import GccController
+
         self.interval_ms = interval_ms
+        self._gcc = GccController(start_kbps=300.0, min_kbps=MIN_RATE_KBPS, max_kbps=MAX_RATE_KBPS)
         self.reset()
 
     def reset(self) -> None:
+        self._gcc.reset()
         self._delivered: deque[float] = deque([0.0] * HISTORY, maxlen=HISTORY)
         self._frame_delay: deque[float] = deque([0.0] * HISTORY, maxlen=HISTORY)
         self._trend_pts: deque[tuple[float, float]] = deque(maxlen=_TREND_WINDOW)
@@ -187,6 +197,7 @@ class ObservationBuilder:
                 self._sat,
                 since_keyframe_ms / 10_000.0,
                 float(report.keyframe_request),
+                log_rate(self._gcc.on_feedback(report.packets, report.now_ms)),
                 *self._delivered,
                 *self._frame_delay,
             ],

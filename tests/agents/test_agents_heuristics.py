@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import artic_rl.envs  # noqa: F401
 import gymnasium as gym
 import numpy as np
 import pytest
+
+import artic_rl.envs  # noqa: F401
 from artic_rl.agents.artic import ArticAgent
 from artic_rl.agents.recap import RecapAgent
 from artic_rl.agents.registry import AGENTS, make_agent
-
 from artic_rl.evaluate import load_agent_spec
 from artic_rl.rollout import run_episode
 from artic_rl.sender.feedback import FeedbackReport
@@ -92,4 +92,6 @@ def test_random_agent_is_reproducible_and_covers_the_grid() -> None:
     again = [agent.act(obs) for _ in range(200)]
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     seen = np.array(first)
-    assert (seen.min(axis=0) == 0).all() and (seen.max(axis=0) == np.array(agent.codec.nvec) - 1).all()
+    assert (seen.min(axis=0) == 0).all() and (
+        seen.max(axis=0) == np.array(agent.codec.nvec) - 1
+    ).all()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from artic_rl.agents.base import Agent
 from omegaconf import OmegaConf
 
+from artic_rl.agents.base import Agent
 from artic_rl.mllm.judges import Answer, Box, ExactMatchGrader
 from artic_rl.net import FeedbackPath, Link
 from artic_rl.net.trace import opportunities_from_rate
