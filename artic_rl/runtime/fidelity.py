@@ -82,6 +82,41 @@ def cloud_confidence(
     return confidence
 
 
+class RecordingAgent(Agent):
+    """Wraps an agent and keeps every observation it was asked to act on (for feature-by-feature
+    comparisons between the simulator and the streamer)."""
+
+    def __init__(self, inner: Agent) -> None:
+        super().__init__(inner.codec, inner.interval_ms)
+        self.inner = inner
+        self.name = inner.name
+        self.observations: list[list[float]] = []
+        self.actions: list[tuple[float, float, float]] = []  # (rate_kbps, roi_level, fps)
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self.observations, self.actions = [], []
+
+    def observe(self, feedback: Any) -> None:
+        self.inner.observe(feedback)
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        return self.inner.act(observation)
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, Any]:
+        self.observations.append([float(v) for v in np.asarray(observation).ravel()])
+        action, state = self.inner.predict(observation, state, episode_start, deterministic)
+        act = self.codec.decode(np.asarray(action).ravel())
+        self.actions.append((act.rate_kbps, float(act.roi_level), act.fps))
+        return action, state
+
+
 def simulate(
     agent: Agent,
     trace: Trace,
@@ -117,12 +152,39 @@ def simulate(
         accuracy=model,
     )
     options = {"start_ms": trace_start_ms, "question_ms": list(question_ms), "trace_index": 0}
-    result = run_episode(env, agent, seed, options)
+    recorder = RecordingAgent(agent)
+    result = run_episode(env, recorder, seed, options)
     summary = result.summary()
+    summary["observations"] = recorder.observations
+    summary["actions"] = recorder.actions
+    summary["keyframes"] = 1 + keyframe_intervals(recorder.observations)
     summary["frame_delay_p50_ms"] = (
         float(np.median(result.frame_delay_ms)) if result.frame_delay_ms else math.nan
     )
     return summary
+
+
+def keyframe_intervals(observations: list[list[float]]) -> int:
+    """Control intervals after the first that saw a keyframe: ``since_keyframe`` went down."""
+    from artic_rl.sender.observation import FEATURE_NAMES
+
+    k = FEATURE_NAMES.index("since_keyframe")
+    return sum(b[k] < a[k] for a, b in zip(observations, observations[1:], strict=False))
+
+
+def observation_means(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per-feature mean of the policy's input on both sides, over the steps both took."""
+    from artic_rl.sender.observation import FEATURE_NAMES
+
+    a, b = np.asarray(stream.get("observations", [])), np.asarray(sim.get("observations", []))
+    n = min(len(a), len(b))
+    if n == 0:
+        return {}
+    ma, mb = a[:n].mean(axis=0), b[:n].mean(axis=0)
+    return {
+        name: {"stream": float(ma[i]), "simulator": float(mb[i])}
+        for i, name in enumerate(FEATURE_NAMES)
+    }
 
 
 def side_by_side(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +197,10 @@ def side_by_side(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
         "frame_delay_mean_ms": (stream["frame_delay_ms"]["mean"], sim["frame_delay_ms"]),
         "frame_delay_p50_ms": (stream["frame_delay_ms"]["p50"], sim["frame_delay_p50_ms"]),
         "bitrate_kbps": (stream["bitrate"]["sent_kbps"], sim["bitrate_kbps"]),
+        "keyframes": (
+            stream.get("frames", {}).get("keyframes", math.nan),
+            sim.get("keyframes", math.nan),
+        ),
         "questions": (q["asked"], sim["questions"]),
     }
     acc_gap = abs(rows["accuracy_pct"][0] - rows["accuracy_pct"][1])
@@ -142,6 +208,7 @@ def side_by_side(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
     lat_rel = abs(lat_s - lat_sim) / lat_sim if lat_sim > 0 else math.nan
     return {
         "rows": {k: {"stream": a, "simulator": b} for k, (a, b) in rows.items()},
+        "observation_means": observation_means(stream, sim),
         "accuracy_gap_points": acc_gap,
         "latency_gap_rel": lat_rel,
         "accuracy_goal_met": bool(acc_gap <= GOAL_ACCURACY_POINTS),

@@ -85,6 +85,7 @@ class SenderLog:
     frames_captured: int = 0
     frames_encoded: int = 0
     keyframes: int = 0
+    reopens: int = 0  # encoder re-opens (each one an IDR the simulator never sends)
     packets_sent: int = 0
     bytes_sent: int = 0
     late_ticks: int = 0  # capture ticks handled more than one frame interval late
@@ -92,6 +93,9 @@ class SenderLog:
     feedback_errors: int = 0
     pacer_drops: int = 0
     decisions: list[dict[str, float]] = field(default_factory=list)
+    observations: list[list[float]] = field(
+        default_factory=list
+    )  # the policy's input, per decision
 
 
 class Sender:
@@ -102,6 +106,8 @@ class Sender:
         encoder: the project's :class:`artic_rl.video.encoder.Encoder` (duck-typed: ``set_bitrate``,
             ``set_fps``, ``set_roi``, ``request_keyframe``, ``encode``).
         frames: source frames in capture order at ``capture_fps``.
+        initial_action: the "previous action" the first decision (at time 0) sees; default: the
+            simulator's reset state (the lowest bitrate tier, uniform, the full frame rate).
         region_of: maps the cloud's ROI box (frame fractions) to an encoder region, None = no box.
     """
 
@@ -127,7 +133,7 @@ class Sender:
             capture_fps,
             pacing_factor,
         )
-        self.action = initial_action or SenderAction(400.0, 0, capture_fps)
+        self.action = initial_action or SenderAction(agent.codec.bitrates_kbps[0], 0, capture_fps)
         self.region_of = region_of
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((host, 0))
@@ -151,7 +157,8 @@ class Sender:
         frame_ms = MS_PER_S / self.capture_fps
         start = self.clock.now_ms()
         next_tick, next_decision = start, start + self.interval_ms
-        self._apply(self.action, start)
+        self._last_key_ms = start  # the simulator counts from the session's start
+        self._decide(start)  # the first decision at time 0, from the simulator's reset state
         while not stop.is_set() and next_tick - start < duration_ms:
             self._wait(min(next_tick, self._next_due()), stop)
             t0 = time.perf_counter()
@@ -193,6 +200,7 @@ class Sender:
     def _decide(self, now: float) -> None:
         report = self.collector.report(now)
         obs = self.builder.update(report, self.action, now - self._last_key_ms)
+        self.log.observations.append([float(v) for v in obs])
         self.agent.observe(report)
         action, _ = self.agent.predict(obs, deterministic=True)
         self._apply(self.agent.codec.decode(action), now)
@@ -227,6 +235,7 @@ class Sender:
         if out is None or not out.data:
             return
         self.log.frames_encoded += 1
+        self.log.reopens += int(out.record.reopened)
         if out.record.keyframe:
             self.log.keyframes += 1
             self._last_key_ms = capture_ms

@@ -21,6 +21,7 @@ from artic_rl.agents.base import Agent
 from artic_rl.runtime.receiver import Receiver, StreamQuestion
 from artic_rl.runtime.relay import Clock, LinkRelay, PathModel
 from artic_rl.runtime.sender import Sender, video_frames
+from artic_rl.sender.actions import SenderAction
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,14 @@ class StreamSettings:
     question_interval_s: float = 4.0
     first_question_s: float = 2.0
     question_jitter_ms: float = 1000.0
-    initial_kbps: float = 400.0
+    initial_kbps: float = (
+        100.0  # the previous bitrate the first decision sees (simulator: lowest tier)
+    )
     encoder_preset: str = "veryfast"
     rate_headroom: float = (
         1.0  # encoder re-opens (IDR) only above headroom x the bitrate at opening
     )
+    live_rate_encoder: bool = True  # bitrate rises live up to the top tier (no re-open IDR)
     seed: int = 0
     host: str = "127.0.0.1"
 
@@ -83,7 +87,8 @@ def load_questions(path: str | Path | None, settings: StreamSettings) -> tuple[S
 
 
 def _make_encoder(settings: StreamSettings) -> Any:
-    from artic_rl.video.encoder import Encoder, EncoderSettings
+    from artic_rl.runtime.encoder import make_encoder
+    from artic_rl.video.encoder import EncoderSettings
 
     enc_settings = EncoderSettings(
         width=settings.width,
@@ -93,7 +98,9 @@ def _make_encoder(settings: StreamSettings) -> Any:
         rate_headroom=settings.rate_headroom,
         threads=1,
     )
-    return Encoder(enc_settings, kbps=settings.initial_kbps, fps=settings.capture_fps)
+    return make_encoder(
+        enc_settings, settings.initial_kbps, settings.capture_fps, settings.live_rate_encoder
+    )
 
 
 def _region_of(settings: StreamSettings) -> Any:
@@ -144,6 +151,7 @@ def run_stream(
         settings.interval_ms,
         settings.capture_fps,
         settings.pacing_factor,
+        initial_action=SenderAction(settings.initial_kbps, 0, settings.capture_fps),
         region_of=_region_of(settings),
         host=settings.host,
     )
@@ -215,6 +223,7 @@ def build_report(
             "captured": s.frames_captured,
             "sent": s.frames_encoded,
             "keyframes": s.keyframes,
+            "encoder_reopens": s.reopens,
             "delivered": r.frames_decoded,
             "undecodable": r.frames_undecodable,
             "substituted": s.frames_encoded - r.frames_decoded,
@@ -240,6 +249,7 @@ def build_report(
             else math.nan,
             "decisions": s.decisions,
         },
+        "observations": s.observations,
         "packets": {
             "sent": s.packets_sent,
             "link_dropped": relay.media.stats.dropped,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from artic_rl.runtime.fidelity import format_table, side_by_side
+from artic_rl.runtime.fidelity import format_table, keyframe_intervals, side_by_side
 from artic_rl.runtime.sender import video_frames
 
 
@@ -52,6 +52,8 @@ def test_side_by_side_goals() -> None:
         },
         "frame_delay_ms": {"mean": 70.0, "p50": 60.0},
         "bitrate": {"sent_kbps": 500.0},
+        "frames": {"keyframes": 3},
+        "observations": [[0.0] * 15 + [0.5] + [0.0] * 18, [0.0] * 15 + [0.1] + [0.0] * 18],
     }
     sim = {
         "accuracy_pct": 75.0,
@@ -61,8 +63,15 @@ def test_side_by_side_goals() -> None:
         "frame_delay_p50_ms": 58.0,
         "bitrate_kbps": 490.0,
         "questions": 5,
+        "keyframes": 1,
+        "observations": [[0.0] * 15 + [0.3] + [0.0] * 18] * 3,
     }
     cmp = side_by_side(stream, sim)
+    assert cmp["rows"]["keyframes"] == {"stream": 3, "simulator": 1}
+    means = cmp["observation_means"]["since_keyframe"]
+    assert means == {"stream": pytest.approx(0.3), "simulator": pytest.approx(0.3)}
+    assert keyframe_intervals(stream["observations"]) == 1
+    assert keyframe_intervals(sim["observations"]) == 0
     assert cmp["accuracy_gap_points"] == 5.0 and cmp["latency_gap_rel"] == pytest.approx(0.1)
     assert cmp["accuracy_goal_met"] and cmp["latency_goal_met"]
     assert not side_by_side(

@@ -111,6 +111,17 @@ def test_session_delivers_frames_and_answers(clip: Path) -> None:
     obs = np.array(agent.observations[3:])
     assert (obs[:, 1] > 0).all() and (obs[:, 3] > 0).all() and obs[:, 12].max() == 1.0
     assert report["packets"]["relay_lateness_ms_mean"] < 20.0
+    # the first decision is at time 0, on the simulator's reset observation (a 200 ms head start
+    # at another bitrate put the policy off its training distribution: a 1.5 Mbps burst)
+    from artic_rl.envs.video_chat import VideoChatEnv
+
+    trace = opportunities_from_rate(np.array([0.0, 60_000.0]), np.array([3000.0]))
+    sim_obs, _ = VideoChatEnv(traces=[trace]).reset(seed=0)
+    # (all but the cloud's features 11-14: at time 0 its first message is still on the way)
+    own = np.r_[0:11, 15:34]
+    np.testing.assert_allclose(agent.observations[0][own], sim_obs[own], atol=1e-6)
+    assert report["bitrate"]["decisions"][0]["now_ms"] < 5.0
+    assert len(report["observations"]) == len(report["bitrate"]["decisions"])
 
 
 def test_loss_breaks_the_chain_and_pli_recovers(clip: Path) -> None:
