@@ -33,6 +33,7 @@ class GccAgent(Agent):
         tiers = self.codec.bitrates_kbps
         self.gcc = GccController(start_kbps, tiers[0], tiers[-1], beta)
         self.fps = fps
+        self.reset()
 
     def reset(self) -> None:
         self.gcc.reset()

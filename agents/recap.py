@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from artic_rl.agents.base import Agent
-from artic_rl.control.gcc import GccController
+from artic_rl.agents.gcc import GccAgent
 from artic_rl.control.grid import ceil_tier, floor_tier
 from artic_rl.control.recap import recap_kbps
-from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.feedback import FeedbackReport
 
 
-class RecapAgent(Agent):
+class RecapAgent(GccAgent):
     """GCC's rate passed through :func:`artic_rl.control.recap.recap_kbps` (full frame, 30 fps, uniform).
 
     The controller's rate is rounded down to a tier (never above it); the saturation bitrate is
@@ -26,27 +24,13 @@ class RecapAgent(Agent):
 
     name = "recap"
 
-    def __init__(
-        self,
-        start_kbps: float = 300.0,
-        beta: float = 0.85,
-        fps: float = 30.0,
-        codec: ActionCodec | None = None,
-        interval_ms: float = 200.0,
-    ) -> None:
-        super().__init__(codec, interval_ms)
-        tiers = self.codec.bitrates_kbps
-        self.gcc = GccController(start_kbps, tiers[0], tiers[-1], beta)
-        self.fps = fps
-        self.reset()
-
     def reset(self) -> None:
-        self.gcc.reset()
+        super().reset()
         self.confidence: np.ndarray | None = None
         self.current_kbps = floor_tier(self.codec.bitrates_kbps, self.gcc.target_kbps)
 
     def observe(self, feedback: FeedbackReport) -> None:
-        self.gcc.on_feedback(feedback.packets, feedback.now_ms)
+        super().observe(feedback)
         self.confidence = feedback.confidence
 
     def choose_kbps(self) -> float:
