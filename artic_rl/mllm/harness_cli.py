@@ -65,27 +65,12 @@ def make_judge(args: argparse.Namespace) -> tuple[Any, Any]:
     return OpenAIJudge(client), grader
 
 
-def make_degrader(name: str) -> Any:
-    """The encoder that degrades the video: the project's (``video``) or the x264 stand-in."""
-    from artic_rl.mllm.media import X264Degrader
-
-    if name == "x264":
-        return X264Degrader()
-    from artic_rl.mllm.media import project_degrader
-
-    degrader = project_degrader()
-    if degrader is None:
-        if name == "video":
-            raise InputError("--encoder video: artic_rl.video's encoder is not available")
-        return X264Degrader()
-    return degrader
-
-
 def _cmd_devibench(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from artic_rl.mllm.devibench import load_samples
     from artic_rl.mllm.harness import AnswerCache, HarnessConfig, run_harness, write_outputs
+    from artic_rl.mllm.media import ProjectDegrader
 
     samples = load_samples(args.csv)
     if args.categories:
@@ -93,7 +78,7 @@ def _cmd_devibench(args: argparse.Namespace) -> int:
         samples = [s for s in samples if s.category in wanted]
     samples = samples[: args.limit] if args.limit else samples
     judge, grader = make_judge(args)
-    degrader = make_degrader(args.encoder)
+    degrader = ProjectDegrader()
     config = HarnessConfig(
         kbps=_parse_rates(args.kbps),
         roi_levels=_parse_levels(args.roi_levels),
@@ -159,8 +144,6 @@ def register_devibench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=int, default=10, help="newest frames sent per question")
     p.add_argument("--ocr-frames", type=int, default=1, help="OCR judge: frames it reads")
     p.add_argument("--max-height", type=int, default=1080, help="scale taller videos down")
-    p.add_argument("--encoder", choices=("auto", "video", "x264"), default="auto",
-                   help="auto: the project's encoder when present, else the x264 stand-in")  # fmt: skip
     p.add_argument("--reference", default="1920x1080",
                    help="bitrates are for this resolution (same bits per pixel); none: as given")  # fmt: skip
     p.add_argument("--categories", default=None, help="only these categories, comma-separated")

@@ -1,9 +1,8 @@
 """Video in and out for the harness: cut a segment, degrade it, sample the judge's frames.
 
-``Degrader`` is the swap point to the project's encoder (``artic_rl.video``): anything that turns a
-stream of RGB frames into the decoded frames of an encode at ``kbps`` with ROI level
-``roi_level`` around ``region``. ``X264Degrader`` is a small stand-in (libx264 through PyAV,
-uniform quality only) for when that encoder is absent.
+``Degrader`` is anything that turns a stream of RGB frames into the decoded frames of an encode at
+``kbps`` with ROI level ``roi_level`` around ``region``; ``ProjectDegrader`` is the project's
+encoder (``artic_rl.video``) behind that interface.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from artic_rl.errors import ArticError, InputError
+from artic_rl.errors import InputError
 from artic_rl.mllm.judges import Box
 
 MS_PER_S = 1000.0
@@ -86,57 +85,6 @@ def sample_indices(n_frames: int, fps: float, judge_fps: float, max_frames: int)
     return idx[-max_frames:]
 
 
-class X264Degrader:
-    """Stand-in degrader: libx264 at a constant bitrate (VBV-capped, low delay), uniform only."""
-
-    name = "x264-uniform"
-
-    def __init__(self, preset: str = "veryfast") -> None:
-        self.preset = preset
-
-    def degrade(
-        self,
-        frames: Iterable[np.ndarray],
-        fps: float,
-        kbps: float,
-        roi_level: int,
-        region: Box | None,
-    ) -> Iterator[np.ndarray]:
-        import av
-
-        if roi_level != 0:
-            raise ArticError(
-                "the stand-in x264 degrader encodes uniform quality only (ROI level 0)"
-            )
-        rate = Fraction(round(fps * 1000), 1000)
-        enc = dec = None
-        for i, rgb in enumerate(frames):
-            h, w = (rgb.shape[0] // 2) * 2, (rgb.shape[1] // 2) * 2
-            if enc is None:
-                enc = av.CodecContext.create("libx264", "w")
-                enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
-                enc.time_base, enc.framerate = 1 / rate, rate
-                rate_kbps = max(int(round(kbps)), 1)
-                enc.bit_rate = rate_kbps * 1000
-                buf_kbit = max(int(2 * rate_kbps / float(rate)), 1)  # two frames: low delay
-                enc.options = {
-                    "preset": self.preset,
-                    "tune": "zerolatency",
-                    "x264-params": f"vbv-maxrate={rate_kbps}:vbv-bufsize={buf_kbit}:keyint=300",
-                }
-                dec = av.CodecContext.create("h264", "r")
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:h, :w]), format="rgb24")
-            vf = vf.reformat(format="yuv420p")
-            vf.pts = i
-            for packet in enc.encode(vf):
-                for out in dec.decode(packet):  # type: ignore[union-attr]
-                    yield out.to_ndarray(format="rgb24")
-        if enc is not None and dec is not None:
-            for packet in enc.encode(None):
-                for out in dec.decode(packet):
-                    yield out.to_ndarray(format="rgb24")
-
-
 def _pixel_region(region: Box | None, width: int, height: int) -> Any:
     """The fractional box as the video part's pixel ``Region`` (None stays None)."""
     from artic_rl.video.roi import Region
@@ -183,12 +131,3 @@ class ProjectDegrader:
                 yield d.to_ndarray(format="rgb24")
         for d in dec.decode(None):
             yield d.to_ndarray(format="rgb24")
-
-
-def project_degrader() -> Degrader | None:
-    """``ProjectDegrader`` when ``artic_rl.video`` has its encoder, else None."""
-    try:
-        import artic_rl.video.encoder  # noqa: F401
-    except ImportError:
-        return None
-    return ProjectDegrader()

@@ -15,7 +15,7 @@ from artic_rl.errors import InputError
 from artic_rl.mllm.devibench import find_video, load_samples
 from artic_rl.mllm.harness import AnswerCache, HarnessConfig, run_harness, summarise, write_outputs
 from artic_rl.mllm.judges import Answer, Box, ExactMatchGrader
-from artic_rl.mllm.media import X264Degrader, read_segment, sample_indices
+from artic_rl.mllm.media import ProjectDegrader, read_segment, sample_indices
 
 CURRENT = (
     "\ufeffsample_id,start_time,question,std_answer,Frame,task_type\n"
@@ -168,10 +168,10 @@ def test_interrupted_cache_line_is_ignored(tmp_path: Path) -> None:
     assert AnswerCache.key("s", 200, 0, "m") != AnswerCache.key("s", 200, 1, "m")
 
 
-def test_x264_degrader_degrades(tmp_path: Path) -> None:
+def test_project_degrader_degrades(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, size=(64, 96, 3), dtype=np.uint8) for _ in range(10)]
-    out = list(X264Degrader().degrade(frames, 10.0, 20.0, 0, None))
+    out = list(ProjectDegrader().degrade(frames, 10.0, 20.0, 0, None))
     assert len(out) == 10 and out[0].shape == (64, 96, 3)
     err = np.mean(np.abs(out[-1].astype(float) - frames[-1].astype(float)))
     assert err > 20  # 20 kbps cannot carry noise
@@ -184,9 +184,10 @@ def test_cli_devibench_end_to_end(tmp_path: Path) -> None:
     csv_path = tmp_path / "cur.csv"
     csv_path.write_text(CURRENT, encoding="utf-8")
     args = ["devibench", "--csv", str(csv_path), "--videos", str(videos), "--kbps", "0,400",
-            "--judge", "ocr", "--encoder", "x264", "--reference", "none", "--out", str(tmp_path / "out"), "--quiet"]  # fmt: skip
+            "--judge", "ocr", "--reference", "none", "--out", str(tmp_path / "out"), "--quiet"]  # fmt: skip
     assert main(args) == 0
     doc = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert doc["missing_videos"] == 2 and doc["answers"] == 2 and doc["judge"] == "ocr"
+    assert doc["encoder"] == "artic_rl.video"  # always the project encoder
     assert main([*args[:-1], "--kbps", "x"]) == 2
     assert main(["devibench", "--csv", str(tmp_path / "nope.csv"), "--videos", "."]) == 2

@@ -75,7 +75,6 @@ def test_cli_plot(tmp_path: Path) -> None:
 
 def test_synth_bench_and_project_encoder(tmp_path: Path) -> None:
     pytest.importorskip("artic_rl.video.clips")
-    pytest.importorskip("artic_rl.video.encoder")
     from artic_rl.mllm.media import ProjectDegrader, read_segment
 
     assert main(["accuracy", "synth-bench", "--out", str(tmp_path), "--clips", "1",
