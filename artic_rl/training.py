@@ -107,7 +107,6 @@ def _callbacks(
     settings: TrainSettings,
     env_id: str,
     env_kwargs: dict[str, Any],
-    model_ref: dict[str, Any],
 ) -> list[Any]:
     from artic_rl.train_callbacks import CheckpointWithNorm, EvalOnTest, InfoMetrics, TqdmProgress
 
@@ -199,7 +198,7 @@ def train_ppo(
     try:
         model.learn(
             remaining,
-            callback=_callbacks(run_dir, settings, env_id, env_kwargs, {}),
+            callback=_callbacks(run_dir, settings, env_id, env_kwargs),
             reset_num_timesteps=not settings.resume,
         )
     finally:
