@@ -25,6 +25,9 @@ import math
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from itertools import repeat
+from operator import mul
+from typing import NamedTuple
 
 BURST_MS = 5.0  # packets sent within this of a group's first one form one group
 MAX_BURST_MS = 100.0  # a burst group never spans more than this on arrival
@@ -39,8 +42,7 @@ class BandwidthUsage(Enum):
     OVERUSING = "overusing"
 
 
-@dataclass(frozen=True)
-class GroupDelta:
+class GroupDelta(NamedTuple):
     """Deltas between two consecutive packet groups (ms), emitted when the later one completes."""
 
     send_delta_ms: float
@@ -52,7 +54,7 @@ class GroupDelta:
         return self.arrival_delta_ms - self.send_delta_ms
 
 
-@dataclass
+@dataclass(slots=True)
 class _Group:
     first_send_ms: float
     send_ms: float
@@ -84,32 +86,36 @@ class InterArrival:
             return None
         if send_ms < cur.first_send_ms:
             return None  # reordered into an older group: ignored, as libwebrtc does
-        out: GroupDelta | None = None
-        if self._starts_new_group(cur, send_ms, arrival_ms):
-            prev = self._previous
-            if prev is not None:
-                send_delta = cur.send_ms - prev.send_ms
-                arrival_delta = cur.arrival_ms - prev.arrival_ms
-                if arrival_delta < 0:
-                    self._reordered += 1
-                    if self._reordered >= REORDER_RESET:
-                        self.reset()
-                        self._current = _Group(send_ms, send_ms, arrival_ms, arrival_ms)
-                        return None
-                else:
-                    self._reordered = 0
-                    out = GroupDelta(send_delta, arrival_delta, cur.arrival_ms)
-            self._previous = cur
-            self._current = _Group(send_ms, send_ms, arrival_ms, arrival_ms)
-            return out
-        cur.send_ms = max(cur.send_ms, send_ms)
-        cur.arrival_ms = max(cur.arrival_ms, arrival_ms)
+        # sent over group_ms after the group's first packet: a new group, unless it queued behind it
+        if send_ms - cur.first_send_ms > self.group_ms and not self._belongs_to_burst(
+            cur, send_ms, arrival_ms
+        ):
+            return self._next_group(cur, send_ms, arrival_ms)
+        if send_ms > cur.send_ms:
+            cur.send_ms = send_ms
+        if arrival_ms > cur.arrival_ms:
+            cur.arrival_ms = arrival_ms
         return None
 
-    def _starts_new_group(self, cur: _Group, send_ms: float, arrival_ms: float) -> bool:
-        if self._belongs_to_burst(cur, send_ms, arrival_ms):
-            return False
-        return send_ms - cur.first_send_ms > self.group_ms
+    def _next_group(self, cur: _Group, send_ms: float, arrival_ms: float) -> GroupDelta | None:
+        """Close the current group, open one with this packet; the closed group's deltas, if any."""
+        out: GroupDelta | None = None
+        prev = self._previous
+        if prev is not None:
+            send_delta = cur.send_ms - prev.send_ms
+            arrival_delta = cur.arrival_ms - prev.arrival_ms
+            if arrival_delta < 0:
+                self._reordered += 1
+                if self._reordered >= REORDER_RESET:
+                    self.reset()
+                    self._current = _Group(send_ms, send_ms, arrival_ms, arrival_ms)
+                    return None
+            else:
+                self._reordered = 0
+                out = GroupDelta(send_delta, arrival_delta, cur.arrival_ms)
+        self._previous = cur
+        self._current = _Group(send_ms, send_ms, arrival_ms, arrival_ms)
+        return out
 
     @staticmethod
     def _belongs_to_burst(cur: _Group, send_ms: float, arrival_ms: float) -> bool:
@@ -172,7 +178,9 @@ class TrendlineEstimator:
         self.threshold = self.initial_threshold
         self.state = BandwidthUsage.NORMAL
         self._first_arrival_ms: float | None = None
-        self._history: deque[tuple[float, float]] = deque(maxlen=self.window)
+        # the last ``window`` points of the delay curve: x = arrival since the first delta, y = smoothed
+        self._x_ms: deque[float] = deque(maxlen=self.window)
+        self._y_ms: deque[float] = deque(maxlen=self.window)
         self._last_threshold_ms: float | None = None
         self._time_over_ms = -1.0
         self._overuse_count = 0
@@ -186,10 +194,11 @@ class TrendlineEstimator:
         self.smoothed_ms = (
             self.smoothing * self.smoothed_ms + (1.0 - self.smoothing) * self.accumulated_ms
         )
-        self._history.append((delta.arrival_ms - self._first_arrival_ms, self.smoothed_ms))
+        self._x_ms.append(delta.arrival_ms - self._first_arrival_ms)
+        self._y_ms.append(self.smoothed_ms)
         trend = self.trend
-        if len(self._history) == self.window:
-            slope = _linear_fit_slope(self._history)
+        if len(self._x_ms) == self.window:
+            slope = _linear_fit_slope(self._x_ms, self._y_ms)
             trend = trend if slope is None else slope
         self._detect(trend, delta.send_delta_ms, delta.arrival_ms)
         return self.state
@@ -238,11 +247,16 @@ class TrendlineEstimator:
         self._last_threshold_ms = now_ms
 
 
-def _linear_fit_slope(points: deque[tuple[float, float]]) -> float | None:
-    """Least-squares slope of y on x; ``None`` when all x are equal."""
-    n = len(points)
-    x_avg = math.fsum(p[0] for p in points) / n
-    y_avg = math.fsum(p[1] for p in points) / n
-    num = math.fsum((x - x_avg) * (y - y_avg) for x, y in points)
-    den = math.fsum((x - x_avg) ** 2 for x, _ in points)
+def _linear_fit_slope(xs: deque[float], ys: deque[float]) -> float | None:
+    """Least-squares slope of y on x; ``None`` when all x are equal.
+
+    Called once per packet group, so the terms are built without generator frames; each sum
+    is ``math.fsum``, exactly rounded.
+    """
+    n = len(xs)
+    x_avg = math.fsum(xs) / n
+    y_avg = math.fsum(ys) / n
+    dx = [x - x_avg for x in xs]
+    num = math.fsum(map(mul, dx, [y - y_avg for y in ys]))
+    den = math.fsum(map(pow, dx, repeat(2)))  # d ** 2 (libm pow, not d * d: it can round apart)
     return None if den == 0.0 else num / den

@@ -10,8 +10,7 @@ the target is the minimum of the two. One class serves the simulator (fed
 from __future__ import annotations
 
 import math
-
-import numpy as np
+from operator import itemgetter
 
 from artic_rl.control.aimd import AimdRateControl
 from artic_rl.control.delay_based import BandwidthUsage, InterArrival, TrendlineEstimator
@@ -63,27 +62,35 @@ class GccController:
 
     def on_feedback(self, packets: PacketReports, now_ms: float) -> float:
         """Absorb one transport feedback report at ``now_ms``; returns the target rate (kbps)."""
-        if len(packets) == 0:
+        n = len(packets)
+        if n == 0:
             return self.target_kbps
-        ok = ~np.isnan(packets.arrival_ms)
-        order = np.argsort(packets.arrival_ms[ok], kind="stable")
-        send, arrival = packets.send_ms[ok][order], packets.arrival_ms[ok][order]
-        for s, a in zip(send, arrival, strict=True):
-            delta = self.inter_arrival.packet(float(s), float(a))
+        # a report holds a few dozen packets: plain Python beats numpy's per-call cost
+        arrived = packets.arrival_ms.tolist()
+        received = [
+            (a, s) for a, s in zip(arrived, packets.send_ms.tolist(), strict=True) if a == a
+        ]
+        received.sort(key=itemgetter(0))  # arrival order; stable: ties stay in sequence order
+        packet, update = self.inter_arrival.packet, self.trendline.update
+        for arrival_ms, send_ms in received:
+            delta = packet(send_ms, arrival_ms)
             if delta is not None:
-                self.trendline.update(delta)
-        rtt_ms = self._rtt_ms(send, arrival)
+                update(delta)
+        rtt_ms = self._rtt_ms(received)
         self.aimd.rtt_ms = rtt_ms
         throughput = self.acked.update(packets, now_ms)
         delay_kbps = self.aimd.update(self.trendline.state, throughput, now_ms)
-        self.loss.update(int((~ok).sum()), len(packets), now_ms, rtt_ms)
+        self.loss.update(n - len(received), n, now_ms, rtt_ms)
         self.target_kbps = self.loss.cap(delay_kbps, now_ms)
         return self.target_kbps
 
-    def _rtt_ms(self, send: np.ndarray, arrival: np.ndarray) -> float:
-        """Round trip of the latest packet: its one-way delay plus the base delay of the return path."""
-        if send.size == 0:
+    def _rtt_ms(self, received: list[tuple[float, float]]) -> float:
+        """Round trip of the latest packet: its one-way delay plus the base delay of the return path.
+
+        ``received``: (arrival_ms, send_ms) of the report's received packets, in arrival order.
+        """
+        if not received:
             return self.aimd.rtt_ms
-        owd = arrival - send
-        self.min_owd_ms = min(self.min_owd_ms, float(owd.min()))
-        return float(owd[-1]) + self.min_owd_ms
+        owd = [a - s for a, s in received]
+        self.min_owd_ms = min(self.min_owd_ms, min(owd))
+        return owd[-1] + self.min_owd_ms

@@ -46,12 +46,15 @@ class AckedThroughput:
 
     def update(self, packets: PacketReports, now_ms: float) -> float | None:
         """Absorb the received packets of one report; returns the rate in kbps, or ``None`` before any."""
-        ok = ~np.isnan(packets.arrival_ms)
-        for t, b in zip(packets.arrival_ms[ok], packets.size_bytes[ok], strict=True):
-            self._arrivals.append((float(t), int(b)))
-            self._bytes += int(b)
+        arrived = packets.arrival_ms.tolist()
+        received = [
+            (t, b) for t, b in zip(arrived, packets.size_bytes.tolist(), strict=True) if t == t
+        ]  # NaN: lost
+        if received:
+            self._arrivals.extend(received)
+            self._bytes += sum(b for _, b in received)
             if self._first_ms is None:
-                self._first_ms = float(t)
+                self._first_ms = received[0][0]
         while self._arrivals and self._arrivals[0][0] <= now_ms - self.window_ms:
             self._bytes -= self._arrivals.popleft()[1]
         if self._first_ms is None:
