@@ -220,7 +220,7 @@ class CodecProfile:
                 m,
                 i1,
                 math.exp(log_p),
-                self._resid[(i1 if w >= 0.5 else i, j, m)],
+                tuple(self._resid[(i1 if w >= 0.5 else i, j, m)].tolist()),
                 math.exp(log_i),
                 float((1 - w) * self._payback[i, j, m] + w * self._payback[i1, j, m]),
                 max(1, round(PAYBACK_S * self.fps_grid[j])),
@@ -258,23 +258,21 @@ class CodecProfile:
         """
         cell = self._cell(kbps, fps, roi_level)
         pool = cell.pool
-        noise = pool[np_random.integers(0, len(pool), size=n)]
-        sizes = cell.p_bytes * noise
-        if keyframe is not None and np.any(keyframe):
+        # a handful of frames per call: plain Python beats numpy's per-call cost
+        noise = [pool[k] for k in np_random.integers(0, len(pool), size=n).tolist()]
+        sizes = [cell.p_bytes * x for x in noise]
+        key = None if keyframe is None else np.asarray(keyframe, dtype=bool).tolist()
+        if key is not None and any(key):
             # frames after a keyframe (within settle) pay back, keyframes take the keyframe size
-            noise_list = noise.tolist()
-            size_list = sizes.tolist()
             last_key = -1
-            for k, is_key in enumerate(np.asarray(keyframe, dtype=bool).tolist()):
+            for k, is_key in enumerate(key):
                 if is_key:
                     last_key = k
-                    size_list[k] = cell.key_bytes * noise_list[k]
+                    sizes[k] = cell.key_bytes * noise[k]
                 elif last_key >= 0 and k - last_key < cell.settle:
-                    size_list[k] *= cell.payback
-            sizes = np.array(size_list, dtype=np.float64)
-        np.rint(sizes, out=sizes)
-        np.maximum(sizes, 1, out=sizes)
-        return sizes.astype(np.int64)
+                    sizes[k] *= cell.payback
+        # round half to even (as np.rint), at least one byte
+        return np.array([max(round(x), 1) for x in sizes], dtype=np.int64)
 
     def mean_frame_bytes(self, kbps: float, fps: float, roi_level: int) -> float:
         """Mean steady P-frame size in bytes (no noise)."""
@@ -317,7 +315,7 @@ class _Cell(NamedTuple):
     m: int
     i1: int
     p_bytes: float  # steady P-frame size, exp of the interpolated log size
-    pool: np.ndarray  # residual factors
+    pool: tuple[float, ...]  # residual factors
     key_bytes: float  # keyframe size, exp of the interpolated log size
     payback: float  # P-frame size factor within ``settle`` frames after a keyframe
     settle: int
