@@ -40,6 +40,7 @@ class TrainSettings:
     resume: str | None = None
     progress_bar: bool = True
     pretrain: str | None = "artic"
+    pretrain_kwargs: dict[str, Any] = field(default_factory=dict)
     pretrain_steps: int = 60_000
     pretrain_epochs: int = 10
     seed: int = 0
@@ -236,11 +237,15 @@ def _warm_start(
 
     assert settings.pretrain is not None
     seed = settings.seed + 500_000
-    demos = collect(env_id, env_kwargs, settings.pretrain, {}, settings.pretrain_steps, gamma, seed)
+    teacher_kwargs = dict(settings.pretrain_kwargs)
+    demos = collect(
+        env_id, env_kwargs, settings.pretrain, teacher_kwargs, settings.pretrain_steps, gamma, seed
+    )
     stats: dict[str, Any] = warm_start(
         model, venv, demos, settings.pretrain_epochs, 512, 1e-3, settings.seed
     )
     stats["teacher"] = settings.pretrain
+    stats["teacher_kwargs"] = teacher_kwargs
     stats["steps"] = len(demos.rewards)
     stats["teacher_reward_per_step"] = float(demos.rewards.mean())
     (run_dir / "pretrain.json").write_text(json.dumps(stats, indent=2) + "\n")

@@ -35,7 +35,8 @@ def compose_cfg(overrides: list[str]):  # noqa: ANN201
 
 
 def test_tiny_training_run_writes_its_run_directory(tmp_path: Path) -> None:
-    result = train(compose_cfg(["env=lte", "agent=ppo", *TINY]), run_dir=tmp_path)
+    overrides = ["env=lte", "agent=ppo", *TINY, "+train.pretrain_kwargs.fps=5.0"]
+    result = train(compose_cfg(overrides), run_dir=tmp_path)
     names = (
         "model.zip",
         "vecnormalize.pkl",
@@ -51,6 +52,8 @@ def test_tiny_training_run_writes_its_run_directory(tmp_path: Path) -> None:
         json.loads((tmp_path / "eval.json").read_text())["timesteps"] == result["timesteps"] >= 256
     )
     assert 0.0 <= result["accuracy_pct"] <= 100.0
+    pretrain = json.loads((tmp_path / "pretrain.json").read_text())
+    assert pretrain["teacher"] == "artic" and pretrain["teacher_kwargs"] == {"fps": 5.0}
     assert (tmp_path / "eval_history.jsonl").read_text().count("\n") >= 1
     ckpts = sorted((tmp_path / "checkpoints").glob("ckpt_*_steps.zip"))
     assert ckpts and norm_path_for(ckpts[-1]).is_file()
