@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ class RewardWeights:
 
     question: float = 1.0  # per answered question: its accuracy (probability of a correct answer)
     latency_per_s: float = 1.0  # per answered question: per second of response latency over budget
+    latency_cap_s: float = math.inf  # a question's latency penalty stops growing after this many s
     sample: float = 0.1  # per control interval: mean accuracy of what the MLLM sampled
     frame_delay_per_s: float = 0.5  # per interval: per second of mean frame delay over frame budget
     bits_per_mbps: float = (
@@ -69,15 +71,19 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
 
     **Reward.** Per step, with the weights of :class:`RewardWeights`::
 
-        r = w_q * sum_answered(accuracy) - w_lat * sum_answered(max(0, latency_ms - latency_budget_ms) / 1000)
+        r = w_q * sum_answered(accuracy)
+            - w_lat * sum_answered(min(max(0, latency_ms - latency_budget_ms) / 1000, latency_cap_s))
             + w_s * mean_samples(accuracy of the sampled frame for the current question)
             - w_d * max(0, mean frame delay - frame_delay_budget_ms) / 1000 - w_b * bitrate_kbps / 1000
 
     Accuracy saturating with bitrate and the latency budget follow the Artic paper (accuracy
-    saturates; conversation wants ~300 ms end to end, most of it inference). ``info`` carries every
-    unweighted component: ``accuracy`` and ``latency_ms`` (lists, one per question answered in this
-    step), ``sample_accuracy``, ``frame_delay_ms`` (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``, ``stale_frames``, plus
-    ``feedback`` (the :class:`~artic_rl.sender.feedback.FeedbackReport` every agent may read),
+    saturates; conversation wants ~300 ms end to end, most of it inference). A question's latency
+    penalty stops growing after ``latency_cap_s``: beyond a few seconds the turn is lost anyway, and
+    the uplink's outages (tens of seconds, which no sender can shorten) would otherwise dominate the
+    return's variance. ``info`` carries every unweighted component: ``accuracy`` and ``latency_ms``
+    (lists, one per question answered in this step; latency uncapped), ``sample_accuracy``,
+    ``frame_delay_ms`` (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``,
+    ``stale_frames``, plus ``feedback`` (the :class:`~artic_rl.sender.feedback.FeedbackReport` every agent may read),
     ``capacity_kbps`` (this interval, for plots) and ``capacity_kbps_next`` (privileged: oracle only).
 
     **Starting state.** A trace drawn from the preset's split and a random start offset into it; the
@@ -270,7 +276,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         w = self.weights
         acc = [a for a, _ in answered]
         lat = [lt for _, lt in answered]
-        over_budget_s = sum(max(0.0, lt - self.latency_budget_ms) for lt in lat) / MS_PER_S
+        budget, cap_ms = self.latency_budget_ms, w.latency_cap_s * MS_PER_S
+        over_budget_s = sum(min(max(0.0, lt - budget), cap_ms) for lt in lat) / MS_PER_S
         sample_acc = samples.mean_accuracy
         mean_delay_ms = sum(frame_delays) / len(frame_delays) if frame_delays else 0.0
         delay_excess_s = max(0.0, mean_delay_ms - self.frame_delay_budget_ms) / MS_PER_S
