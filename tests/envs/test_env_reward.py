@@ -1,0 +1,53 @@
+"""The reward is the documented formula over the unweighted terms in ``info`` (VideoChatEnv docstring)."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import artic_rl.envs  # noqa: F401
+from artic_rl.envs.video_chat import RewardWeights
+
+
+def expected_reward(
+    info: dict, w: RewardWeights, budget_ms: float, frame_budget_ms: float
+) -> float:
+    over_s = sum(
+        min(max(0.0, lt - budget_ms) / 1000.0, w.latency_cap_s) for lt in info["latency_ms"]
+    )
+    delays = info["frame_delay_ms"]
+    mean_delay = sum(delays) / len(delays) if delays else 0.0
+    return (
+        w.question * sum(info["accuracy"])
+        - w.latency_per_s * over_s
+        + w.sample * info["sample_accuracy"]
+        - w.frame_delay_per_s * max(0.0, mean_delay - frame_budget_ms) / 1000.0
+        - w.bits_per_mbps * info["bitrate_kbps"] / 1000.0
+    )
+
+
+@pytest.mark.parametrize(
+    "weights", [RewardWeights(), RewardWeights(question=2.0, latency_cap_s=0.5)]
+)
+def test_reward_is_the_documented_formula(weights: RewardWeights) -> None:
+    env = gym.make("artic/VideoChat-v0", preset="lte", episode_s=60.0, reward=weights)
+    base = env.unwrapped
+    env.reset(seed=7)
+    rng = np.random.default_rng(0)
+    answered, capped = 0, 0
+    for _ in range(300):
+        # high rates at a low frame rate build queues, so some questions wait past the cap
+        action = np.array([rng.integers(10, 20), rng.integers(4), rng.integers(3)])
+        _, reward, _, truncated, info = env.step(action)
+        want = expected_reward(info, weights, base.latency_budget_ms, base.frame_delay_budget_ms)
+        assert reward == pytest.approx(want, rel=1e-9, abs=1e-9)
+        answered += len(info["latency_ms"])
+        capped += sum(lt - base.latency_budget_ms > 500.0 for lt in info["latency_ms"])
+        if truncated:
+            break
+    assert answered > 0
+    if not math.isinf(weights.latency_cap_s):
+        assert capped > 0, "the episode never exercised the cap"
