@@ -21,7 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from artic_rl.agents.registry import make_agent
+from artic_rl.agents.base import Agent
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,7 @@ class Demonstrations:
 def collect(
     env_id: str,
     env_kwargs: dict[str, Any],
-    teacher: str,
-    teacher_kwargs: dict[str, Any],
+    teacher: Agent,
     steps: int,
     gamma: float,
     seed: int,
@@ -47,21 +46,20 @@ def collect(
     import artic_rl.envs  # noqa: F401
 
     env = gym.make(env_id, **env_kwargs)
-    agent = make_agent(teacher, **teacher_kwargs)
     obs_l: list[np.ndarray] = []
     act_l: list[np.ndarray] = []
     ret_l: list[np.ndarray] = []
     rew_l: list[np.ndarray] = []
     episode = 0
     while sum(len(r) for r in rew_l) < steps:
-        agent.reset()
+        teacher.reset()
         obs, info = env.reset(seed=seed + episode)
         episode += 1
         rewards: list[float] = []
         done = False
         while not done:
-            agent.observe(info["feedback"])
-            action, _ = agent.predict(obs, deterministic=True)
+            teacher.observe(info["feedback"])
+            action, _ = teacher.predict(obs, deterministic=True)
             obs_l.append(obs)
             act_l.append(np.asarray(action, dtype=np.int64))
             obs, reward, terminated, truncated, info = env.step(action)

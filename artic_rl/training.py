@@ -232,20 +232,20 @@ def _warm_start(
     settings: TrainSettings,
     gamma: float,
 ) -> None:
-    """Behaviour-clone ``settings.pretrain`` (a registered agent) before PPO (artic_rl.pretrain)."""
+    """Behaviour-clone the agent of ``conf/agent/<settings.pretrain>.yaml`` before PPO (artic_rl.pretrain)."""
+    from artic_rl.evaluate import load_agent_spec
     from artic_rl.pretrain import collect, warm_start
 
     assert settings.pretrain is not None
     seed = settings.seed + 500_000
-    teacher_kwargs = dict(settings.pretrain_kwargs)
-    demos = collect(
-        env_id, env_kwargs, settings.pretrain, teacher_kwargs, settings.pretrain_steps, gamma, seed
-    )
+    spec = load_agent_spec(settings.pretrain, dict(settings.pretrain_kwargs))
+    teacher = spec.build(float(env_kwargs.get("interval_ms", 200.0)))
+    demos = collect(env_id, env_kwargs, teacher, settings.pretrain_steps, gamma, seed)
     stats: dict[str, Any] = warm_start(
         model, venv, demos, settings.pretrain_epochs, 512, 1e-3, settings.seed
     )
     stats["teacher"] = settings.pretrain
-    stats["teacher_kwargs"] = teacher_kwargs
+    stats["teacher_kwargs"] = spec.kwargs
     stats["steps"] = len(demos.rewards)
     stats["teacher_reward_per_step"] = float(demos.rewards.mean())
     (run_dir / "pretrain.json").write_text(json.dumps(stats, indent=2) + "\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ from artic_rl.rollout import run_episode
 from artic_rl.sender.feedback import FeedbackReport
 
 HEURISTICS = ["fixed", "gcc", "rate", "mpc", "recap", "artic", "oracle", "random"]
+# conf/agent/*.yaml that configure a registered class differently (fixed_roi: FixedAgent with ROI)
+VARIANTS = ["fixed_roi"]
 PRESETS = ["lte", "3g", "5g", "wifi"]
 # saturates exactly at the 610 kbps tier (0.8 reached there)
 CONF = np.array([0.2, 0.5, 0.8, 0.9, 0.95, 0.98])
@@ -73,10 +77,15 @@ def test_every_heuristic_is_registered_with_a_config() -> None:
         spec.build(200.0)
 
 
+def test_every_agent_config_is_a_heuristic_a_variant_or_ppo() -> None:
+    conf = Path(__file__).resolve().parents[2] / "conf" / "agent"
+    assert {p.stem for p in conf.glob("*.yaml")} == {*HEURISTICS, *VARIANTS, "ppo"}
+
+
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_heuristic_runs_one_episode_of_every_preset(preset: str) -> None:
     env = gym.make("artic/VideoChat-v0", preset=preset, split="test", episode_s=6.0)
-    for name in HEURISTICS:
+    for name in HEURISTICS + VARIANTS:
         result = run_episode(env, load_agent_spec(name).build(200.0), seed=7)
         assert result.steps == 30
         assert np.isfinite(result.reward)
