@@ -191,14 +191,14 @@ class TrendlineEstimator:
         if self._first_arrival_ms is None:
             self._first_arrival_ms = delta.arrival_ms
         self.accumulated_ms += delta.delay_variation_ms
-        self.smoothed_ms = (
-            self.smoothing * self.smoothed_ms + (1.0 - self.smoothing) * self.accumulated_ms
-        )
-        self._x_ms.append(delta.arrival_ms - self._first_arrival_ms)
-        self._y_ms.append(self.smoothed_ms)
+        smoothed = self.smoothing * self.smoothed_ms + (1.0 - self.smoothing) * self.accumulated_ms
+        self.smoothed_ms = smoothed
+        xs, ys = self._x_ms, self._y_ms
+        xs.append(delta.arrival_ms - self._first_arrival_ms)
+        ys.append(smoothed)
         trend = self.trend
-        if len(self._x_ms) == self.window:
-            slope = _linear_fit_slope(self._x_ms, self._y_ms)
+        if len(xs) == self.window:
+            slope = _linear_fit_slope(xs, ys)
             trend = trend if slope is None else slope
         self._detect(trend, delta.send_delta_ms, delta.arrival_ms)
         return self.state
@@ -237,13 +237,14 @@ class TrendlineEstimator:
     def _update_threshold(self, modified: float, now_ms: float) -> None:
         if self._last_threshold_ms is None:
             self._last_threshold_ms = now_ms
-        if abs(modified) > self.threshold + self.MAX_ADAPT_OFFSET:
+        magnitude, threshold = abs(modified), self.threshold
+        if magnitude > threshold + self.MAX_ADAPT_OFFSET:
             self._last_threshold_ms = now_ms  # a sudden spike: do not chase it
             return
-        k = self.k_down if abs(modified) < self.threshold else self.k_up
+        k = self.k_down if magnitude < threshold else self.k_up
         dt_ms = min(now_ms - self._last_threshold_ms, self.MAX_ADAPT_MS)
-        self.threshold += k * (abs(modified) - self.threshold) * dt_ms
-        self.threshold = min(max(self.threshold, self.THRESHOLD_MIN), self.THRESHOLD_MAX)
+        threshold += k * (magnitude - threshold) * dt_ms
+        self.threshold = min(max(threshold, self.THRESHOLD_MIN), self.THRESHOLD_MAX)
         self._last_threshold_ms = now_ms
 
 

@@ -46,17 +46,17 @@ class AckedThroughput:
 
     def update(self, packets: PacketReports, now_ms: float) -> float | None:
         """Absorb the received packets of one report; returns the rate in kbps, or ``None`` before any."""
-        arrived = packets.arrival_ms.tolist()
-        received = [
-            (t, b) for t, b in zip(arrived, packets.size_bytes.tolist(), strict=True) if t == t
-        ]  # NaN: lost
+        arrived, sizes = packets.arrival_ms.tolist(), packets.size_bytes.tolist()
+        received = [(t, b) for t, b in zip(arrived, sizes, strict=True) if t == t]  # NaN: lost
+        arrivals = self._arrivals
         if received:
-            self._arrivals.extend(received)
-            self._bytes += sum(b for _, b in received)
+            arrivals.extend(received)
+            self._bytes += sum([b for _, b in received])
             if self._first_ms is None:
                 self._first_ms = received[0][0]
-        while self._arrivals and self._arrivals[0][0] <= now_ms - self.window_ms:
-            self._bytes -= self._arrivals.popleft()[1]
+        expired_ms = now_ms - self.window_ms
+        while arrivals and arrivals[0][0] <= expired_ms:
+            self._bytes -= arrivals.popleft()[1]
         if self._first_ms is None:
             return None
         span_ms = min(self.window_ms, max(now_ms - self._first_ms, self.window_ms / 4))
