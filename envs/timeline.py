@@ -238,17 +238,14 @@ class Timeline:
             size = max(size, 1)
             n_pk = -(-size // payload)
             starts.append(len(pk_size))
-            ready = c + encode_ms
+            # only a frame's first packet can wait for the encoder: ready - before shrinks after it
+            d = c + encode_ms - before
+            if d > lead:
+                lead = d
             for _ in range(n_pk - 1):
-                d = ready - before
-                if d > lead:
-                    lead = d
                 send.append(before + lead)
                 before += full_tx
             last = size - (n_pk - 1) * payload + header
-            d = ready - before
-            if d > lead:
-                lead = d
             send.append(before + lead)
             tx = last * 8.0 / rate
             before += tx
