@@ -259,5 +259,5 @@ def _linear_fit_slope(xs: deque[float], ys: deque[float]) -> float | None:
     y_avg = math.fsum(ys) / n
     dx = [x - x_avg for x in xs]
     num = math.fsum(map(mul, dx, [y - y_avg for y in ys]))
-    den = math.fsum(map(pow, dx, repeat(2)))  # d ** 2 (libm pow, not d * d: it can round apart)
+    den = math.fsum(map(math.pow, dx, repeat(2.0)))  # d ** 2: libm's pow (d * d can round apart)
     return None if den == 0.0 else num / den
