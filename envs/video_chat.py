@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ class RewardWeights:
 
     question: float = 1.0  # per answered question: its accuracy (probability of a correct answer)
     latency_per_s: float = 1.0  # per answered question: per second of response latency over budget
-    latency_cap_s: float = math.inf  # a question's latency penalty stops growing after this many s
+    latency_cap_s: float = 2.0  # a question's latency penalty stops growing after this many s
     sample: float = 0.1  # per control interval: mean accuracy of what the MLLM sampled
     frame_delay_per_s: float = 0.5  # per interval: per second of mean frame delay over frame budget
     bits_per_mbps: float = (

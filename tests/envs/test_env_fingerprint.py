@@ -4,7 +4,9 @@ A short rollout per preset (fixed seeds, a fixed action sequence) is hashed: obs
 every info scalar and list, and the full feedback report. The hashes were first pinned before the
 speed work of issue #5 (which left them unchanged) and re-pinned once, deliberately, when the
 observation gained GCC's estimate (feature 17) and the reward defaults moved to a 300 ms latency
-budget and 0.005 per Mbps; if one changes, the environment's semantics changed.
+budget and 0.005 per Mbps; and once more when the reward capped a question's latency penalty at
+2 s (the uncapped reward still gives the previous pins, checked below). If one changes, the
+environment's semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """
@@ -12,6 +14,7 @@ reference is this repository's locked environment.)
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from typing import Any
 
@@ -43,10 +46,16 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
     "3g": ("3g", {}),
     "lte-lossy": ("lte", {"loss_rate": 0.05}),
 }
-PINNED = {
+# the same rollouts with the uncapped latency penalty (before the 2 s cap became the default)
+PINNED_UNCAPPED = {
     "lte": "5a74dcda2f231f482b4588c5016936e1849f473ad6567f3bd03e393983011dcb",
     "3g": "92a3c98e8c79e3cb31e8cc91c38878de2c6f945440b12ab2c2ea30f3037ce230",
     "lte-lossy": "949a71b3eeff195133f240e1d0a4905761593d7ee8c46d86dfc629bd93a18b0e",
+}
+PINNED = {
+    "lte": "5a74dcda2f231f482b4588c5016936e1849f473ad6567f3bd03e393983011dcb",
+    "3g": "e6dfa96f6bf6171b2f923d762b290a96349b1c0a5721d6efee9a07c1a682d6c9",
+    "lte-lossy": "65084876b287d5212e4df75b0c02072f97a8b8d483269ecc9d81435211f8de59",
 }
 
 
@@ -101,3 +110,10 @@ def rollout_hash(
 def test_rollout_matches_pinned_fingerprint(case: str) -> None:
     preset, kwargs = CASES[case]
     assert rollout_hash(preset, **kwargs) == PINNED[case]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_uncapped_reward_matches_the_previous_pins(case: str) -> None:
+    preset, kwargs = CASES[case]
+    uncapped = {"latency_cap_s": math.inf}
+    assert rollout_hash(preset, **kwargs, reward=uncapped) == PINNED_UNCAPPED[case]

@@ -30,7 +30,12 @@ def expected_reward(
 
 
 @pytest.mark.parametrize(
-    "weights", [RewardWeights(), RewardWeights(question=2.0, latency_cap_s=0.5)]
+    "weights",
+    [
+        RewardWeights(),
+        RewardWeights(latency_cap_s=math.inf),
+        RewardWeights(question=2.0, latency_cap_s=0.5),
+    ],
 )
 def test_reward_is_the_documented_formula(weights: RewardWeights) -> None:
     env = gym.make("artic/VideoChat-v0", preset="lte", episode_s=60.0, reward=weights)

@@ -53,7 +53,7 @@ def test_tiny_training_run_writes_its_run_directory(tmp_path: Path) -> None:
     )
     assert 0.0 <= result["accuracy_pct"] <= 100.0
     pretrain = json.loads((tmp_path / "pretrain.json").read_text())
-    assert pretrain["teacher"] == "artic" and pretrain["teacher_kwargs"]["fps"] == 5.0
+    assert pretrain["teacher"] == "fixed_roi" and pretrain["teacher_kwargs"]["fps"] == 5.0
     assert (tmp_path / "eval_history.jsonl").read_text().count("\n") >= 1
     ckpts = sorted((tmp_path / "checkpoints").glob("ckpt_*_steps.zip"))
     assert ckpts and norm_path_for(ckpts[-1]).is_file()
