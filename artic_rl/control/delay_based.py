@@ -21,12 +21,9 @@ Everything is clock-injected: times are the packets' own ``send_ms`` / ``arrival
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
-from itertools import repeat
-from operator import mul
 from typing import NamedTuple
 
 BURST_MS = 5.0  # packets sent within this of a group's first one form one group
@@ -187,20 +184,25 @@ class TrendlineEstimator:
 
     def update(self, delta: GroupDelta) -> BandwidthUsage:
         """Absorb one inter-group delta and return the (possibly new) hypothesis."""
-        self.num_deltas = min(self.num_deltas + 1, self.MAX_DELTAS)
-        if self._first_arrival_ms is None:
-            self._first_arrival_ms = delta.arrival_ms
-        self.accumulated_ms += delta.delay_variation_ms
-        smoothed = self.smoothing * self.smoothed_ms + (1.0 - self.smoothing) * self.accumulated_ms
+        send_delta_ms, arrival_delta_ms, arrival_ms = delta
+        num_deltas = self.num_deltas + 1
+        self.num_deltas = num_deltas if num_deltas < self.MAX_DELTAS else self.MAX_DELTAS
+        first_ms = self._first_arrival_ms
+        if first_ms is None:
+            first_ms = self._first_arrival_ms = arrival_ms
+        accumulated = self.accumulated_ms + (arrival_delta_ms - send_delta_ms)
+        self.accumulated_ms = accumulated
+        smoothed = self.smoothing * self.smoothed_ms + (1.0 - self.smoothing) * accumulated
         self.smoothed_ms = smoothed
         xs, ys = self._x_ms, self._y_ms
-        xs.append(delta.arrival_ms - self._first_arrival_ms)
+        xs.append(arrival_ms - first_ms)
         ys.append(smoothed)
         trend = self.trend
         if len(xs) == self.window:
             slope = _linear_fit_slope(xs, ys)
-            trend = trend if slope is None else slope
-        self._detect(trend, delta.send_delta_ms, delta.arrival_ms)
+            if slope is not None:
+                trend = slope
+        self._detect(trend, send_delta_ms, arrival_ms)
         return self.state
 
     def _detect(self, trend: float, send_delta_ms: float, now_ms: float) -> None:
@@ -251,13 +253,15 @@ class TrendlineEstimator:
 def _linear_fit_slope(xs: deque[float], ys: deque[float]) -> float | None:
     """Least-squares slope of y on x; ``None`` when all x are equal.
 
-    Called once per packet group, so the terms are built without generator frames; each sum
-    is ``math.fsum``, exactly rounded.
+    Called once per packet group, so it is one plain loop over centred points (centring keeps
+    the large arrival times from cancelling); the sums are ordinary float sums.
     """
     n = len(xs)
-    x_avg = math.fsum(xs) / n
-    y_avg = math.fsum(ys) / n
-    dx = [x - x_avg for x in xs]
-    num = math.fsum(map(mul, dx, [y - y_avg for y in ys]))
-    den = math.fsum(map(math.pow, dx, repeat(2.0)))  # d ** 2: libm's pow (d * d can round apart)
+    x_avg = sum(xs) / n
+    y_avg = sum(ys) / n
+    num = den = 0.0
+    for x, y in zip(xs, ys, strict=True):
+        dx = x - x_avg
+        num += dx * (y - y_avg)
+        den += dx * dx
     return None if den == 0.0 else num / den
