@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from operator import mul
 from typing import NamedTuple
 
 BURST_MS = 5.0  # packets sent within this of a group's first one form one group
@@ -253,15 +254,14 @@ class TrendlineEstimator:
 def _linear_fit_slope(xs: deque[float], ys: deque[float]) -> float | None:
     """Least-squares slope of y on x; ``None`` when all x are equal.
 
-    Called once per packet group, so it is one plain loop over centred points (centring keeps
-    the large arrival times from cancelling); the sums are ordinary float sums.
+    Called once per packet group, so the products of the centred points (centring keeps the
+    large arrival times from cancelling) are summed by ``sum`` over ``map``: ordinary float sums,
+    left to right, without an interpreted loop.
     """
     n = len(xs)
     x_avg = sum(xs) / n
     y_avg = sum(ys) / n
-    num = den = 0.0
-    for x, y in zip(xs, ys, strict=True):
-        dx = x - x_avg
-        num += dx * (y - y_avg)
-        den += dx * dx
+    dx = [x - x_avg for x in xs]
+    num = sum(map(mul, dx, [y - y_avg for y in ys]))
+    den = sum(map(mul, dx, dx))
     return None if den == 0.0 else num / den

@@ -65,11 +65,8 @@ class GccController:
         n = len(packets)
         if n == 0:
             return self.target_kbps
-        # a report holds a few dozen packets: plain Python beats numpy's per-call cost
-        arrived = packets.arrival_ms.tolist()
-        received = [
-            (a, s) for a, s in zip(arrived, packets.send_ms.tolist(), strict=True) if a == a
-        ]
+        delivered = packets.delivered
+        received = list(zip(delivered.arrival_ms, delivered.send_ms, strict=True))
         received.sort(key=itemgetter(0))  # arrival order; stable: ties stay in sequence order
         packet, update = self.inter_arrival.packet, self.trendline.update
         for arrival_ms, send_ms in received:

@@ -46,14 +46,13 @@ class AckedThroughput:
 
     def update(self, packets: PacketReports, now_ms: float) -> float | None:
         """Absorb the received packets of one report; returns the rate in kbps, or ``None`` before any."""
-        arrived, sizes = packets.arrival_ms.tolist(), packets.size_bytes.tolist()
-        received = [(t, b) for t, b in zip(arrived, sizes, strict=True) if t == t]  # NaN: lost
+        arrived, _, sizes = packets.delivered
         arrivals = self._arrivals
-        if received:
-            arrivals.extend(received)
-            self._bytes += sum([b for _, b in received])
+        if arrived:
+            arrivals.extend(zip(arrived, sizes, strict=True))
+            self._bytes += sum(sizes)
             if self._first_ms is None:
-                self._first_ms = received[0][0]
+                self._first_ms = arrived[0]
         expired_ms = now_ms - self.window_ms
         while arrivals and arrivals[0][0] <= expired_ms:
             self._bytes -= arrivals.popleft()[1]

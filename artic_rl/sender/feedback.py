@@ -10,7 +10,11 @@ authors' bitrate tiers (what ReCapABR reads).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import compress
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,6 +42,14 @@ class _ArrayEq:
     __hash__ = None  # type: ignore[assignment]
 
 
+class Delivered(NamedTuple):
+    """The received packets of a report as plain Python lists, in sequence order."""
+
+    arrival_ms: list[float]
+    send_ms: list[float]
+    size_bytes: list[int]
+
+
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 _EMPTY_F = np.zeros(0, dtype=np.float64)
 
@@ -57,6 +69,22 @@ class PacketReports(_ArrayEq):
     @property
     def lost(self) -> np.ndarray:
         return np.isnan(self.arrival_ms)
+
+    @cached_property
+    def delivered(self) -> Delivered:
+        """The packets that arrived (arrival not NaN), as lists; worked out once per report.
+
+        A report holds a few dozen packets, where plain Python beats numpy's per-call cost, and
+        several readers (observation, GCC, acknowledged throughput) need the same lists. Reports
+        are read-only: the lists are not refreshed if the arrays are changed in place.
+        """
+        arrival = self.arrival_ms.tolist()
+        send = self.send_ms.tolist()
+        size = self.size_bytes.tolist()
+        if any(map(math.isnan, arrival)):
+            ok = [x == x for x in arrival]  # NaN: lost
+            arrival, send, size = (list(compress(x, ok)) for x in (arrival, send, size))
+        return Delivered(arrival, send, size)
 
 
 @dataclass(frozen=True, eq=False)

@@ -38,8 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from itertools import compress
-from operator import eq, sub
+from operator import sub
 
 import numpy as np
 from gymnasium import spaces
@@ -146,14 +145,9 @@ class ObservationBuilder:
         loss = 0.0
         delivered_kbps = 0.0
         n_pk = len(pk)
-        if n_pk:  # a few dozen packets: plain Python beats numpy's per-call cost
-            arrival = pk.arrival_ms.tolist()
-            send = pk.send_ms.tolist()
-            size = pk.size_bytes.tolist()
-            n_ok = n_pk - sum(map(math.isnan, arrival))
-            if n_ok < n_pk:  # keep the delivered ones
-                ok = list(map(eq, arrival, arrival))
-                arrival, send, size = (list(compress(x, ok)) for x in (arrival, send, size))
+        if n_pk:
+            arrival, send, size = pk.delivered
+            n_ok = len(arrival)
             loss = 1.0 - n_ok / n_pk
             if n_ok:
                 delivered_kbps = float(sum(size)) * 8.0 / report.interval_ms
