@@ -39,7 +39,7 @@ class TrainSettings:
     checkpoint_every_steps: int = 50_000
     resume: str | None = None
     progress_bar: bool = True
-    pretrain: str | None = "artic"
+    pretrain: str | None = "fixed_roi"
     pretrain_kwargs: dict[str, Any] = field(default_factory=dict)
     pretrain_steps: int = 60_000
     pretrain_epochs: int = 10
