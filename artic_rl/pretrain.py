@@ -2,7 +2,8 @@
 
 Learning the joint bitrate / ROI / frame-rate policy from scratch needs millions of steps; a
 20-minute budget on 2 cores gives a few hundred thousand. So training can start from a teacher
-(any agent of ``conf/agent/``; by default ``fixed_roi``): its trajectories on the training traces give
+(any agent of ``conf/agent/``; by default ``fixed_roi``): its trajectories on the training traces
+give
 
 - the observation normalisation statistics (VecNormalize's ``obs_rms``),
 - the actor, fitted by maximum likelihood of the teacher's actions (cross-entropy per sub-action),
