@@ -22,9 +22,9 @@ Everything is clock-injected: times are the packets' own ``send_ms`` / ``arrival
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from operator import mul
 from typing import NamedTuple
 
 BURST_MS = 5.0  # packets sent within this of a group's first one form one group
@@ -78,22 +78,39 @@ class InterArrival:
 
     def packet(self, send_ms: float, arrival_ms: float) -> GroupDelta | None:
         """Add one received packet (in arrival order); returns deltas when a group completes."""
+        deltas = self.packets([(arrival_ms, send_ms)])
+        return deltas[0] if deltas else None
+
+    def packets(self, received: Iterable[tuple[float, float]]) -> list[GroupDelta]:
+        """Add received packets, ``(arrival_ms, send_ms)`` in arrival order (a feedback report's).
+
+        Returns the deltas of the groups they complete, in order: the same as :meth:`packet` per
+        packet, in one loop (a report holds a few dozen packets and only a few groups).
+        """
+        out: list[GroupDelta] = []
+        group_ms = self.group_ms
         cur = self._current
-        if cur is None:
-            self._current = _Group(send_ms, send_ms, arrival_ms, arrival_ms)
-            return None
-        if send_ms < cur.first_send_ms:
-            return None  # reordered into an older group: ignored, as libwebrtc does
-        # sent over group_ms after the group's first packet: a new group, unless it queued behind it
-        if send_ms - cur.first_send_ms > self.group_ms and not self._belongs_to_burst(
-            cur, send_ms, arrival_ms
-        ):
-            return self._next_group(cur, send_ms, arrival_ms)
-        if send_ms > cur.send_ms:
-            cur.send_ms = send_ms
-        if arrival_ms > cur.arrival_ms:
-            cur.arrival_ms = arrival_ms
-        return None
+        for arrival_ms, send_ms in received:
+            if cur is None:
+                cur = self._current = _Group(send_ms, send_ms, arrival_ms, arrival_ms)
+                continue
+            if send_ms < cur.first_send_ms:
+                continue  # reordered into an older group: ignored, as libwebrtc does
+            # sent over group_ms after the group's first packet: a new group, unless it queued
+            # behind it
+            if send_ms - cur.first_send_ms > group_ms and not self._belongs_to_burst(
+                cur, send_ms, arrival_ms
+            ):
+                delta = self._next_group(cur, send_ms, arrival_ms)
+                if delta is not None:
+                    out.append(delta)
+                cur = self._current
+                continue
+            if send_ms > cur.send_ms:
+                cur.send_ms = send_ms
+            if arrival_ms > cur.arrival_ms:
+                cur.arrival_ms = arrival_ms
+        return out
 
     def _next_group(self, cur: _Group, send_ms: float, arrival_ms: float) -> GroupDelta | None:
         """Close the current group, open one with this packet; the closed group's deltas, if any."""
@@ -254,14 +271,15 @@ class TrendlineEstimator:
 def _linear_fit_slope(xs: deque[float], ys: deque[float]) -> float | None:
     """Least-squares slope of y on x; ``None`` when all x are equal.
 
-    Called once per packet group, so the products of the centred points (centring keeps the
-    large arrival times from cancelling) are summed by ``sum`` over ``map``: ordinary float sums,
-    left to right, without an interpreted loop.
+    Called once per packet group, so it is one plain loop over centred points (centring keeps
+    the large arrival times from cancelling); the sums are ordinary float sums.
     """
     n = len(xs)
     x_avg = sum(xs) / n
     y_avg = sum(ys) / n
-    dx = [x - x_avg for x in xs]
-    num = sum(map(mul, dx, [y - y_avg for y in ys]))
-    den = sum(map(mul, dx, dx))
+    num = den = 0.0
+    for x, y in zip(xs, ys, strict=True):
+        dx = x - x_avg
+        num += dx * (y - y_avg)
+        den += dx * dx
     return None if den == 0.0 else num / den

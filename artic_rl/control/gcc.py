@@ -68,11 +68,9 @@ class GccController:
         delivered = packets.delivered
         received = list(zip(delivered.arrival_ms, delivered.send_ms, strict=True))
         received.sort(key=itemgetter(0))  # arrival order; stable: ties stay in sequence order
-        packet, update = self.inter_arrival.packet, self.trendline.update
-        for arrival_ms, send_ms in received:
-            delta = packet(send_ms, arrival_ms)
-            if delta is not None:
-                update(delta)
+        update = self.trendline.update
+        for delta in self.inter_arrival.packets(received):
+            update(delta)
         rtt_ms = self._rtt_ms(received)
         self.aimd.rtt_ms = rtt_ms
         throughput = self.acked.update(packets, now_ms)
