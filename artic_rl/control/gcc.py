@@ -10,7 +10,7 @@ the target is the minimum of the two. One class serves the simulator (fed
 from __future__ import annotations
 
 import math
-from operator import itemgetter
+from operator import itemgetter, le
 
 from artic_rl.control.aimd import AimdRateControl
 from artic_rl.control.delay_based import BandwidthUsage, InterArrival, TrendlineEstimator
@@ -66,12 +66,14 @@ class GccController:
         if n == 0:
             return self.target_kbps
         delivered = packets.delivered
-        received = list(zip(delivered.arrival_ms, delivered.send_ms, strict=True))
-        received.sort(key=itemgetter(0))  # arrival order; stable: ties stay in sequence order
+        arrival = delivered.arrival_ms
+        received = list(zip(arrival, delivered.send_ms, strict=True))
+        if not all(map(le, arrival, arrival[1:])):  # usually in arrival order already
+            received.sort(key=itemgetter(0))  # arrival order; stable: ties stay in sequence order
         update = self.trendline.update
         for delta in self.inter_arrival.packets(received):
             update(delta)
-        rtt_ms = self._rtt_ms(received)
+        rtt_ms = self._rtt_ms(received, delivered.owd_ms)
         self.aimd.rtt_ms = rtt_ms
         throughput = self.acked.update(packets, now_ms)
         delay_kbps = self.aimd.update(self.trendline.state, throughput, now_ms)
@@ -79,13 +81,14 @@ class GccController:
         self.target_kbps = self.loss.cap(delay_kbps, now_ms)
         return self.target_kbps
 
-    def _rtt_ms(self, received: list[tuple[float, float]]) -> float:
+    def _rtt_ms(self, received: list[tuple[float, float]], owd_ms: list[float]) -> float:
         """Round trip of the latest packet: its one-way delay plus the base delay of the return path.
 
-        ``received``: (arrival_ms, send_ms) of the report's received packets, in arrival order.
+        ``received``: (arrival_ms, send_ms) of the report's received packets, in arrival order;
+        ``owd_ms``: their one-way delays (in any order).
         """
         if not received:
             return self.aimd.rtt_ms
-        owd = [a - s for a, s in received]
-        self.min_owd_ms = min(self.min_owd_ms, min(owd))
-        return owd[-1] + self.min_owd_ms
+        self.min_owd_ms = min(self.min_owd_ms, min(owd_ms))
+        arrival_ms, send_ms = received[-1]
+        return arrival_ms - send_ms + self.min_owd_ms

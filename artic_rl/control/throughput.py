@@ -46,7 +46,8 @@ class AckedThroughput:
 
     def update(self, packets: PacketReports, now_ms: float) -> float | None:
         """Absorb the received packets of one report; returns the rate in kbps, or ``None`` before any."""
-        arrived, _, sizes = packets.delivered
+        delivered = packets.delivered
+        arrived, sizes = delivered.arrival_ms, delivered.size_bytes
         arrivals = self._arrivals
         if arrived:
             arrivals.extend(zip(arrived, sizes, strict=True))

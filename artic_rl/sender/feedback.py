@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
+from operator import sub
 from typing import NamedTuple
 
 import numpy as np
@@ -48,6 +49,7 @@ class Delivered(NamedTuple):
     arrival_ms: list[float]
     send_ms: list[float]
     size_bytes: list[int]
+    owd_ms: list[float]  # one-way delay, arrival_ms - send_ms
 
 
 _EMPTY_I = np.zeros(0, dtype=np.int64)
@@ -84,7 +86,7 @@ class PacketReports(_ArrayEq):
         if any(map(math.isnan, arrival)):
             ok = [x == x for x in arrival]  # NaN: lost
             arrival, send, size = (list(compress(x, ok)) for x in (arrival, send, size))
-        return Delivered(arrival, send, size)
+        return Delivered(arrival, send, size, list(map(sub, arrival, send)))
 
 
 @dataclass(frozen=True, eq=False)

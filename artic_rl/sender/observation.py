@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from operator import sub
+from itertools import islice
 
 import numpy as np
 from gymnasium import spaces
@@ -121,6 +121,7 @@ class ObservationBuilder:
         from artic_rl.control.gcc import GccController
 
         self.interval_ms = interval_ms
+        self._recent = round(1000.0 / interval_ms) or 1  # intervals in the last second
         self._gcc = GccController(start_kbps=300.0, min_kbps=MIN_RATE_KBPS, max_kbps=MAX_RATE_KBPS)
         self.reset()
 
@@ -146,12 +147,11 @@ class ObservationBuilder:
         delivered_kbps = 0.0
         n_pk = len(pk)
         if n_pk:
-            arrival, send, size = pk.delivered
-            n_ok = len(arrival)
+            _, send, size, owd = pk.delivered
+            n_ok = len(send)
             loss = 1.0 - n_ok / n_pk
             if n_ok:
                 delivered_kbps = float(sum(size)) * 8.0 / report.interval_ms
-                owd = list(map(sub, arrival, send))
                 self._min_owd_ms = min(self._min_owd_ms, min(owd))
                 self._queue_ms = owd[-1] - self._min_owd_ms
                 self._rtt_ms = report.now_ms - float(send[-1])
@@ -171,12 +171,11 @@ class ObservationBuilder:
             self._sat = (
                 0.0 if report.confidence is None else log_rate(saturation_kbps(report.confidence))
             )
-        recent = round(1000.0 / self.interval_ms) or 1
         obs = np.array(
             [
                 log_rate(report.sent_bytes * 8.0 / report.interval_ms),
                 log_rate(delivered_kbps),
-                sum(list(self._delivered)[:recent]) / min(recent, HISTORY),
+                sum(islice(self._delivered, self._recent)) / min(self._recent, HISTORY),
                 self._frame_delay_ms / 1000.0,
                 self._trend_per_s() / 1000.0,
                 self._queue_ms / 1000.0,
