@@ -232,7 +232,7 @@ def _warm_start(
     settings: TrainSettings,
     gamma: float,
 ) -> None:
-    """Behaviour-clone the agent of ``conf/agent/<settings.pretrain>.yaml`` before PPO (artic_rl.pretrain)."""
+    """Behaviour-clone ``conf/agent/<settings.pretrain>.yaml``'s agent before PPO (artic_rl.pretrain)."""
     from artic_rl.evaluate import load_agent_spec
     from artic_rl.pretrain import collect, warm_start
 

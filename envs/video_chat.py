@@ -82,7 +82,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     return's variance. ``info`` carries every unweighted component: ``accuracy`` and ``latency_ms``
     (lists, one per question answered in this step; latency uncapped), ``sample_accuracy``,
     ``frame_delay_ms`` (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``,
-    ``stale_frames``, plus ``feedback`` (the :class:`~artic_rl.sender.feedback.FeedbackReport` every agent may read),
+    ``stale_frames``, plus ``feedback`` (the :class:`~artic_rl.sender.feedback.FeedbackReport`
+    every agent may read),
     ``capacity_kbps`` (this interval, for plots) and ``capacity_kbps_next`` (privileged: oracle only).
 
     **Starting state.** A trace drawn from the preset's split and a random start offset into it; the

@@ -193,7 +193,8 @@ class TrendlineEstimator:
         self.threshold = self.initial_threshold
         self.state = BandwidthUsage.NORMAL
         self._first_arrival_ms: float | None = None
-        # the last ``window`` points of the delay curve: x = arrival since the first delta, y = smoothed
+        # the last ``window`` points of the delay curve:
+        # x = arrival since the first delta, y = smoothed accumulated delay
         self._x_ms: deque[float] = deque(maxlen=self.window)
         self._y_ms: deque[float] = deque(maxlen=self.window)
         self._last_threshold_ms: float | None = None

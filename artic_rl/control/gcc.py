@@ -82,7 +82,7 @@ class GccController:
         return self.target_kbps
 
     def _rtt_ms(self, received: list[tuple[float, float]], owd_ms: list[float]) -> float:
-        """Round trip of the latest packet: its one-way delay plus the base delay of the return path.
+        """Round trip of the latest packet: its one-way delay plus the return path's base delay.
 
         ``received``: (arrival_ms, send_ms) of the report's received packets, in arrival order;
         ``owd_ms``: their one-way delays (in any order).

@@ -1,4 +1,4 @@
-"""The reward is the documented formula over the unweighted terms in ``info`` (VideoChatEnv docstring)."""
+"""The reward is the documented formula over ``info``'s unweighted terms (VideoChatEnv docstring)."""
 
 from __future__ import annotations
 
