@@ -72,8 +72,8 @@ def CheckpointWithNorm(folder: Path, every_calls: int) -> CheckpointCallback:  #
     )
 
 
-class EvalOnTest(BaseCallback):
-    """Evaluates the deterministic policy on the preset's test traces every ``every_calls`` calls."""
+class PeriodicEval(BaseCallback):
+    """Evaluates the deterministic policy on the preset's ``split`` traces every ``every_calls`` calls."""
 
     def __init__(
         self,
@@ -82,8 +82,10 @@ class EvalOnTest(BaseCallback):
         episodes: int,
         every_calls: int,
         run_dir: Path,
+        split: str = "val",
     ) -> None:
         super().__init__()
+        self.split = split
         self.env_id = env_id
         self.env_kwargs = env_kwargs
         self.episodes = episodes
@@ -98,7 +100,7 @@ class EvalOnTest(BaseCallback):
         venv = self.model.get_vec_normalize_env()
         assert venv is not None
         act = _policy_fn(self.model, venv.obs_rms, venv.clip_obs, venv.epsilon)
-        res = evaluate_policy(self.env_id, self.env_kwargs, act, self.episodes)
+        res = evaluate_policy(self.env_id, self.env_kwargs, act, self.episodes, self.split)
         res["timesteps"] = float(self.num_timesteps)
         for k, v in res.items():
             self.logger.record(f"eval/{k}", v)

@@ -36,6 +36,7 @@ class TrainSettings:
     vec_env: str = "dummy"
     eval_every_steps: int = 50_000
     eval_episodes: int = 6
+    eval_split: str = "val"
     checkpoint_every_steps: int = 50_000
     resume: str | None = None
     progress_bar: bool = True
@@ -73,9 +74,16 @@ def make_env_fn(
 
 
 def evaluate_policy(
-    env_id: str, env_kwargs: dict[str, Any], act: Callable[[np.ndarray], np.ndarray], episodes: int
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    act: Callable[[np.ndarray], np.ndarray],
+    episodes: int,
+    split: str = "val",
 ) -> dict[str, float]:
-    """Mean per-question metrics of a policy on the test split (seeds TEST_SEED_BASE + i)."""
+    """Mean per-question metrics of a policy on ``split`` (seeds TEST_SEED_BASE + i).
+
+    Training watches the validation split, so the test split stays unseen until ``evaluate.py``.
+    """
     from artic_rl.agents.base import Agent
 
     class _Fn(Agent):
@@ -86,7 +94,7 @@ def evaluate_policy(
 
     import artic_rl.envs  # noqa: F401
 
-    env = gym.make(env_id, **{**env_kwargs, "split": "test"})
+    env = gym.make(env_id, **{**env_kwargs, "split": split})
     results: list[EpisodeResult] = [
         run_episode(env, _Fn(), TEST_SEED_BASE + i) for i in range(episodes)
     ]
@@ -109,7 +117,7 @@ def _callbacks(
     env_id: str,
     env_kwargs: dict[str, Any],
 ) -> list[Any]:
-    from artic_rl.train_callbacks import CheckpointWithNorm, EvalOnTest, InfoMetrics, TqdmProgress
+    from artic_rl.train_callbacks import CheckpointWithNorm, InfoMetrics, PeriodicEval, TqdmProgress
 
     cbs: list[Any] = [InfoMetrics()]
     if settings.progress_bar:
@@ -120,12 +128,13 @@ def _callbacks(
     )
     if settings.eval_episodes > 0:
         cbs.append(
-            EvalOnTest(
+            PeriodicEval(
                 env_id,
                 env_kwargs,
                 settings.eval_episodes,
                 max(1, settings.eval_every_steps // n),
                 run_dir,
+                settings.eval_split,
             )
         )
     return cbs
@@ -140,7 +149,7 @@ def train_ppo(
     logger: LoggerSettings,
     config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train PPO, save everything into ``run_dir``, return the final test-split evaluation."""
+    """Train PPO, save everything into ``run_dir``, return the final evaluation (``eval_split``)."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import configure
@@ -214,6 +223,7 @@ def train_ppo(
         env_kwargs,
         _policy_fn(model, rms, venv.clip_obs, venv.epsilon),
         settings.eval_episodes or 1,
+        settings.eval_split,
     )
     final["timesteps"] = float(model.num_timesteps)
     (run_dir / "eval.json").write_text(json.dumps(final, indent=2) + "\n")

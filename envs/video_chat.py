@@ -12,7 +12,7 @@ import numpy as np
 from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
 from artic_rl.net import Link, Trace, load_trace_dir
-from artic_rl.net.synth import generate_trace
+from artic_rl.net.synth import SPLIT_STREAMS, generate_trace
 from artic_rl.sender.actions import ActionCodec, SenderAction
 from artic_rl.sender.observation import ObservationBuilder, observation_space
 from artic_rl.video import CodecProfile
@@ -190,8 +190,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         shipped = REPO_TRACES / preset / split
         if shipped.is_dir():
             return load_trace_dir(shipped)
-        seed = 0 if split == "train" else 1
-        rng = np.random.default_rng(seed)
+        if split not in SPLIT_STREAMS:
+            raise ValueError(f"split must be one of {sorted(SPLIT_STREAMS)}, got {split!r}")
+        rng = np.random.default_rng(SPLIT_STREAMS[split])
         return [generate_trace(preset, 120.0, rng) for _ in range(generated)]
 
     def reset(

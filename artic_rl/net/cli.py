@@ -106,27 +106,34 @@ def _register_generate(sub: Any) -> None:
     p = sub.add_parser(
         "generate",
         help="generate a deterministic train/test set of synthetic traces",
-        description="Write OUT/train/<preset>-NN.up and OUT/test/<preset>-NN.up from a preset.",
+        description=(
+            "Write OUT/train/<preset>-NN.up, OUT/test/<preset>-NN.up and (with --val) "
+            "OUT/val/<preset>-NN.up from a preset; each split has its own random stream, so "
+            "adding a split leaves the others unchanged."
+        ),
     )
     p.add_argument("--preset", required=True, help="lte, 3g, 5g, wifi or a preset JSON file")
     p.add_argument("--seed", type=int, default=0, help="seed of the whole set")
     p.add_argument("--train", type=int, default=8, help="number of training traces")
     p.add_argument("--test", type=int, default=4, help="number of test traces")
+    p.add_argument(
+        "--val", type=int, default=0, help="number of validation traces (model selection)"
+    )
     p.add_argument("--duration-s", type=float, default=120.0, help="length of each trace")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(func=cmd_generate)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from artic_rl.net.synth import generate_set, load_preset
+    from artic_rl.net.synth import SPLIT_STREAMS, generate_set, load_preset
 
-    if args.train < 0 or args.test < 0 or args.duration_s <= 0:
-        raise InputError("--train/--test must be >= 0 and --duration-s > 0")
+    if min(args.train, args.test, args.val) < 0 or args.duration_s <= 0:
+        raise InputError("--train/--test/--val must be >= 0 and --duration-s > 0")
     preset = load_preset(args.preset)
-    for split, count, stream in (("train", args.train, 0), ("test", args.test, 1)):
+    for split, count in (("train", args.train), ("test", args.test), ("val", args.val)):
         if count == 0:
             continue
-        rng = np.random.default_rng([args.seed, stream])
+        rng = np.random.default_rng([args.seed, SPLIT_STREAMS[split]])
         folder = args.out / split
         folder.mkdir(parents=True, exist_ok=True)
         for trace in generate_set(preset, count, args.duration_s, rng):

@@ -23,6 +23,9 @@ from artic_rl.errors import InputError
 from artic_rl.net.trace import MS_PER_S, OPPORTUNITY_MBIT, Trace
 
 PRESETS = ("lte", "3g", "5g", "wifi")
+#: Random stream of each split in a generated set (``default_rng([seed, stream])``): train for
+#: learning, test for the reported figures, val for model selection (teachers, checkpoints).
+SPLIT_STREAMS = {"train": 0, "test": 1, "val": 2}
 
 
 @dataclass(frozen=True, eq=False)

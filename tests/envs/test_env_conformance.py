@@ -77,3 +77,19 @@ def test_observation_stays_in_bounds_under_random_actions() -> None:
     while not truncated:
         obs, _, _, truncated, _ = env.step(env.action_space.sample())
         assert space.contains(obs)
+
+
+def test_splits_are_disjoint_and_an_unknown_split_is_an_error() -> None:
+    from artic_rl.envs.video_chat import VideoChatEnv
+
+    names = {}
+    for split in ("train", "test", "val"):
+        env = VideoChatEnv(preset="lte", split=split)
+        names[split] = [t.opportunities_ms[:50].tobytes() for t in env.traces]
+    assert len(names["val"]) == 4
+    assert not set(names["val"]) & (set(names["train"]) | set(names["test"]))
+    # presets without a shipped val folder (5g, wifi) generate one from its own stream
+    gen = VideoChatEnv(preset="5g", split="val", generated_traces=1).traces[0]
+    assert gen.opportunities_ms.size > 0
+    with pytest.raises(ValueError, match="split must be one of"):
+        VideoChatEnv(preset="5g", split="validation")

@@ -105,6 +105,30 @@ def test_generate_is_deterministic(tmp_path: Path) -> None:
         assert len(a) == n
         for x, y in zip(a, b, strict=True):
             np.testing.assert_array_equal(x.opportunities_ms, y.opportunities_ms)
+    # a validation split is a third stream: adding it leaves train and test as they were
+    assert main([*args, "--val", "2", "--out", str(tmp_path / "c")]) == 0
+    assert len(load_trace_dir(tmp_path / "c" / "val")) == 2
+    for split in ("train", "test"):
+        a, c = load_trace_dir(tmp_path / "a" / split), load_trace_dir(tmp_path / "c" / split)
+        for x, y in zip(a, c, strict=True):
+            np.testing.assert_array_equal(x.opportunities_ms, y.opportunities_ms)
+    val = load_trace_dir(tmp_path / "c" / "val")[0].opportunities_ms
+    test = load_trace_dir(tmp_path / "c" / "test")[0].opportunities_ms
+    assert not np.array_equal(val, test)
+
+
+def test_shipped_val_splits_are_the_generator_output(tmp_path: Path) -> None:
+    """traces/{lte,3g}/val are what traces/README.md's commands write (third random stream)."""
+    repo = Path(__file__).resolve().parents[2] / "traces"
+    for preset in ("lte", "3g"):
+        out = tmp_path / preset
+        args = ["traces", "generate", "--preset", preset, "--seed", "0", "--train", "0"]
+        assert main([*args, "--test", "0", "--val", "4", "--out", str(out)]) == 0
+        made = load_trace_dir(out / "val")
+        shipped = load_trace_dir(repo / preset / "val")
+        assert [t.name for t in made] == [t.name for t in shipped]
+        for x, y in zip(made, shipped, strict=True):
+            np.testing.assert_array_equal(x.opportunities_ms, y.opportunities_ms)
 
 
 def test_download_from_a_local_mirror(tmp_path: Path) -> None:
