@@ -184,9 +184,18 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     def _load_traces(
         preset: str, traces_dir: str | None, split: str, generated: int
     ) -> list[Trace]:
-        """A folder of traces in any format; else the repo's ``traces/<preset>/<split>``; else generated."""
+        """A folder of traces in any format; else the repo's ``traces/<preset>/<split>``; else generated.
+
+        ``preset`` may join several presets with ``+`` (``lte+3g``): their traces are pooled, so an
+        episode draws its network from any of them (training across presets).
+        """
         if traces_dir is not None:
             return load_trace_dir(traces_dir)
+        if "+" in preset:
+            parts = [p.strip() for p in preset.split("+")]
+            if not all(parts):
+                raise ValueError(f"preset {preset!r}: an empty name between '+'")
+            return [t for p in parts for t in VideoChatEnv._load_traces(p, None, split, generated)]
         shipped = REPO_TRACES / preset / split
         if shipped.is_dir():
             return load_trace_dir(shipped)

@@ -93,3 +93,14 @@ def test_splits_are_disjoint_and_an_unknown_split_is_an_error() -> None:
     assert gen.opportunities_ms.size > 0
     with pytest.raises(ValueError, match="split must be one of"):
         VideoChatEnv(preset="5g", split="validation")
+
+
+def test_presets_joined_with_plus_pool_their_traces() -> None:
+    from artic_rl.envs.video_chat import VideoChatEnv
+
+    lte = VideoChatEnv(preset="lte", split="val").traces
+    g3 = VideoChatEnv(preset="3g", split="val").traces
+    both = VideoChatEnv(preset="lte+3g", split="val").traces
+    assert [t.name for t in both] == [t.name for t in lte + g3]
+    with pytest.raises(ValueError, match="empty name"):
+        VideoChatEnv(preset="lte+", split="val")
