@@ -30,6 +30,9 @@ class RewardWeights:
     latency_cap_s: float = 2.0  # a question's latency penalty stops growing after this many s
     sample: float = 0.1  # per control interval: mean accuracy of what the MLLM sampled
     frame_delay_per_s: float = 0.5  # per interval: per second of mean frame delay over frame budget
+    frame_delay_cap_s: float = (
+        2.0  # an interval's frame-delay penalty stops growing after this many s
+    )
     bits_per_mbps: float = (
         0.005  # per interval: per Mbps sent (frame delay already prices queueing)
     )
@@ -73,13 +76,17 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         r = w_q * sum_answered(accuracy)
             - w_lat * sum_answered(min(max(0, latency_ms - latency_budget_ms) / 1000, latency_cap_s))
             + w_s * mean_samples(accuracy of the sampled frame for the current question)
-            - w_d * max(0, mean frame delay - frame_delay_budget_ms) / 1000 - w_b * bitrate_kbps / 1000
+            - w_d * min(max(0, mean frame delay - frame_delay_budget_ms) / 1000, frame_delay_cap_s)
+            - w_b * bitrate_kbps / 1000
 
     Accuracy saturating with bitrate and the latency budget follow the Artic paper (accuracy
     saturates; conversation wants ~300 ms end to end, most of it inference). A question's latency
     penalty stops growing after ``latency_cap_s``: beyond a few seconds the turn is lost anyway, and
     the uplink's outages (tens of seconds, which no sender can shorten) would otherwise dominate the
-    return's variance. ``info`` carries every unweighted component: ``accuracy`` and ``latency_ms``
+    return's variance. An interval's frame-delay penalty is capped the same way
+    (``frame_delay_cap_s``): uncapped, the burst of seconds-old frames released when an outage ends
+    cost a sender more than losing them, so the term rewarded streams whose frames overflow the
+    queue in outages (few large frames) rather than streams that keep queueing low. ``info`` carries every unweighted component: ``accuracy`` and ``latency_ms``
     (lists, one per question answered in this step; latency uncapped), ``sample_accuracy``,
     ``frame_delay_ms`` (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``,
     ``stale_frames``, plus ``feedback`` (the :class:`~artic_rl.sender.feedback.FeedbackReport`
@@ -290,7 +297,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         over_budget_s = sum(min(max(0.0, lt - budget), cap_ms) for lt in lat) / MS_PER_S
         sample_acc = samples.mean_accuracy
         mean_delay_ms = sum(frame_delays) / len(frame_delays) if frame_delays else 0.0
-        delay_excess_s = max(0.0, mean_delay_ms - self.frame_delay_budget_ms) / MS_PER_S
+        delay_excess_s = min(
+            max(0.0, mean_delay_ms - self.frame_delay_budget_ms) / MS_PER_S, w.frame_delay_cap_s
+        )
         rate_kbps = sent_bytes * 8.0 / self.interval_ms
         reward = (
             w.question * sum(acc)

@@ -6,9 +6,11 @@ speed work of issue #5 (which left them unchanged) and re-pinned once, deliberat
 observation gained GCC's estimate (feature 17) and the reward defaults moved to a 300 ms latency
 budget and 0.005 per Mbps; and once more when the reward capped a question's latency penalty at
 2 s (the uncapped reward gave the previous pins); and once more when the shipped codec profile was
-regenerated with the fixed encoder rate control (session 3). The uncapped reward's pins are kept
-beside them (the cap is the only difference; on the lte case no question exceeds it). If one
-changes, the environment's semantics changed.
+regenerated with the fixed encoder rate control (session 3). The pins with both delay penalties
+uncapped are kept beside them (the caps are the only difference; on the lte case nothing reaches
+them, and the frame-delay cap, added after the last re-pin, binds in none of these short
+rollouts: tests/envs/test_env_reward.py exercises it). If one changes, the environment's
+semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """
@@ -117,5 +119,5 @@ def test_rollout_matches_pinned_fingerprint(case: str) -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_uncapped_reward_matches_the_previous_pins(case: str) -> None:
     preset, kwargs = CASES[case]
-    uncapped = {"latency_cap_s": math.inf}
+    uncapped = {"latency_cap_s": math.inf, "frame_delay_cap_s": math.inf}
     assert rollout_hash(preset, **kwargs, reward=uncapped) == PINNED_UNCAPPED[case]

@@ -24,7 +24,8 @@ def expected_reward(
         w.question * sum(info["accuracy"])
         - w.latency_per_s * over_s
         + w.sample * info["sample_accuracy"]
-        - w.frame_delay_per_s * max(0.0, mean_delay - frame_budget_ms) / 1000.0
+        - w.frame_delay_per_s
+        * min(max(0.0, mean_delay - frame_budget_ms) / 1000.0, w.frame_delay_cap_s)
         - w.bits_per_mbps * info["bitrate_kbps"] / 1000.0
     )
 
@@ -33,8 +34,8 @@ def expected_reward(
     "weights",
     [
         RewardWeights(),
-        RewardWeights(latency_cap_s=math.inf),
-        RewardWeights(question=2.0, latency_cap_s=0.5),
+        RewardWeights(latency_cap_s=math.inf, frame_delay_cap_s=math.inf),
+        RewardWeights(question=2.0, latency_cap_s=0.5, frame_delay_cap_s=0.2),
     ],
 )
 def test_reward_is_the_documented_formula(weights: RewardWeights) -> None:
@@ -42,7 +43,7 @@ def test_reward_is_the_documented_formula(weights: RewardWeights) -> None:
     base = env.unwrapped
     env.reset(seed=7)
     rng = np.random.default_rng(0)
-    answered, capped = 0, 0
+    answered, capped, delay_capped = 0, 0, 0
     for _ in range(300):
         # high rates at a low frame rate build queues, so some questions wait past the cap
         action = np.array([rng.integers(10, 20), rng.integers(4), rng.integers(3)])
@@ -51,8 +52,13 @@ def test_reward_is_the_documented_formula(weights: RewardWeights) -> None:
         assert reward == pytest.approx(want, rel=1e-9, abs=1e-9)
         answered += len(info["latency_ms"])
         capped += sum(lt - base.latency_budget_ms > 500.0 for lt in info["latency_ms"])
+        delays = info["frame_delay_ms"]
+        if delays and sum(delays) / len(delays) - base.frame_delay_budget_ms > 200.0:
+            delay_capped += 1
         if truncated:
             break
     assert answered > 0
     if not math.isinf(weights.latency_cap_s):
         assert capped > 0, "the episode never exercised the cap"
+    if weights.frame_delay_cap_s < 1.0:
+        assert delay_capped > 0, "the episode never exercised the frame-delay cap"
