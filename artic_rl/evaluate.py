@@ -51,6 +51,10 @@ TABLE_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The environment's weighted reward terms (``info["reward_terms"]``), which sum to the reward.
+REWARD_TERMS: tuple[str, ...] = ("question", "latency", "sample", "frame_delay", "bits")
+
+
 @dataclass(frozen=True)
 class EvalSettings:
     """The ``evaluate.yaml`` keys that are not the environment or the agents."""
@@ -175,6 +179,10 @@ def pooled_metrics(episodes: list[EpisodeResult]) -> dict[str, float]:
         "utilisation": float(rate.sum() / cap.sum()) if cap.sum() > 0 else math.nan,
         "stale_share": mean(stale),
         "reward": mean(np.asarray([e.reward for e in episodes], dtype=np.float64)),
+        **{
+            f"reward_{k}": mean(np.asarray([e.reward_terms.get(k, math.nan) for e in episodes]))
+            for k in REWARD_TERMS
+        },
     }
 
 
@@ -291,6 +299,16 @@ def markdown_table(summary: dict[str, dict[str, Any]], reference: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def reward_terms_table(summary: dict[str, dict[str, Any]]) -> str:
+    """Where each agent's reward comes from: the mean per episode of each weighted term."""
+    head = ["agent", *(f"{t}" for t in REWARD_TERMS), "reward"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in summary.items():
+        cells = [name] + [_fmt(row.get(f"reward_{t}", math.nan)) for t in REWARD_TERMS]
+        lines.append("| " + " | ".join([*cells, _fmt(row["reward"])]) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _fmt(x: float) -> str:
     if isinstance(x, float) and math.isnan(x):
         return "—"
@@ -316,7 +334,8 @@ def write_outputs(
     (run_dir / "episodes.json").write_text(json.dumps(full))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     table = markdown_table(summary, reference)
-    (run_dir / "summary.md").write_text(table + "\n" + headline_text + "\n")
+    terms = "Reward terms, mean per episode:\n\n" + reward_terms_table(summary)
+    (run_dir / "summary.md").write_text(table + "\n" + terms + "\n" + headline_text + "\n")
     (run_dir / "headline.txt").write_text(headline_text + "\n")
 
 
@@ -350,5 +369,6 @@ def evaluate(cfg: Any, run_dir: Path | None = None) -> dict[str, dict[str, Any]]
     write_outputs(run_dir, results, summary, settings.reference, text)
     plot_all(run_dir, results, specs, env_id, env_kwargs, seeds[settings.timeline_episode])
     print(markdown_table(summary, settings.reference))
+    print(reward_terms_table(summary))
     print(text)
     return summary

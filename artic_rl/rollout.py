@@ -33,6 +33,7 @@ class EpisodeResult:
     stale_frames: list[float] = field(default_factory=list)
     fps: list[float] = field(default_factory=list)
     roi_level: list[int] = field(default_factory=list)
+    reward_terms: dict[str, float] = field(default_factory=dict)  # weighted terms summed over steps
 
     def summary(self) -> dict[str, Any]:
         """Scalar metrics of the episode (NaN where there is nothing to average)."""
@@ -61,6 +62,7 @@ class EpisodeResult:
             "stale_share": mean(self.stale_frames),
             "fps": mean(self.fps),
             "roi_level": mean([float(r) for r in self.roi_level]),
+            **{f"reward_{k}": v for k, v in self.reward_terms.items()},
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,5 +95,7 @@ def run_episode(
         result.stale_frames.append(info["stale_frames"])
         result.fps.append(info["fps"])
         result.roi_level.append(info["roi_level"])
+        for k, v in info.get("reward_terms", {}).items():
+            result.reward_terms[k] = result.reward_terms.get(k, 0.0) + float(v)
         if terminated or truncated:
             return result

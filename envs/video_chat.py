@@ -89,7 +89,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     queue in outages (few large frames) rather than streams that keep queueing low. ``info`` carries every unweighted component: ``accuracy`` and ``latency_ms``
     (lists, one per question answered in this step; latency uncapped), ``sample_accuracy``,
     ``frame_delay_ms`` (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``,
-    ``stale_frames``, plus ``feedback`` (the :class:`~artic_rl.sender.feedback.FeedbackReport`
+    ``stale_frames``, ``reward_terms`` (the five weighted terms, which sum to the reward), plus
+    ``feedback`` (the :class:`~artic_rl.sender.feedback.FeedbackReport`
     every agent may read),
     ``capacity_kbps`` (this interval, for plots) and ``capacity_kbps_next`` (privileged: oracle only).
 
@@ -301,12 +302,19 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             max(0.0, mean_delay_ms - self.frame_delay_budget_ms) / MS_PER_S, w.frame_delay_cap_s
         )
         rate_kbps = sent_bytes * 8.0 / self.interval_ms
-        reward = (
-            w.question * sum(acc)
-            - w.latency_per_s * over_budget_s
-            + w.sample * sample_acc
-            - w.frame_delay_per_s * delay_excess_s
-            - w.bits_per_mbps * rate_kbps / MS_PER_S
+        terms = {
+            "question": w.question * sum(acc),
+            "latency": -(w.latency_per_s * over_budget_s),
+            "sample": w.sample * sample_acc,
+            "frame_delay": -(w.frame_delay_per_s * delay_excess_s),
+            "bits": -(w.bits_per_mbps * rate_kbps / MS_PER_S),
+        }
+        reward = (  # a - b == a + (-b) exactly: the same value as the formula term by term
+            terms["question"]
+            + terms["latency"]
+            + terms["sample"]
+            + terms["frame_delay"]
+            + terms["bits"]
         )
         info: dict[str, Any] = {
             "accuracy": acc,
@@ -322,5 +330,6 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             "feedback": report,
             "capacity_kbps": self._capacity_next,
             "capacity_kbps_next": self._next_capacity(t1),
+            "reward_terms": terms,
         }
         return obs, float(reward), False, truncated, info

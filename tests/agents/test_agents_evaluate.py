@@ -92,6 +92,13 @@ def test_evaluate_py_writes_everything(tmp_path: Path, repo_root: Path) -> None:
         assert key in saved["artic"]
     assert "vs_gcc" in saved["artic"]
     assert summary["gcc"]["episodes"] == 2
+    # the reward terms are reported and add up to the reward, agent by agent
+    for row in saved.values():
+        terms = [
+            row[f"reward_{t}"] for t in ("question", "latency", "sample", "frame_delay", "bits")
+        ]
+        assert sum(terms) == pytest.approx(row["reward"], rel=1e-9, abs=1e-9)
+    assert "Reward terms" in (tmp_path / "summary.md").read_text()
     for name in ("episodes.csv", "episodes.json", "summary.md", "headline.txt", "config.yaml"):
         assert (tmp_path / name).is_file()
     for name in ("latency_cdf.png", "accuracy_vs_bitrate.png", "timeline.png"):

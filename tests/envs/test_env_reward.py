@@ -50,6 +50,7 @@ def test_reward_is_the_documented_formula(weights: RewardWeights) -> None:
         _, reward, _, truncated, info = env.step(action)
         want = expected_reward(info, weights, base.latency_budget_ms, base.frame_delay_budget_ms)
         assert reward == pytest.approx(want, rel=1e-9, abs=1e-9)
+        assert sum(info["reward_terms"].values()) == pytest.approx(reward, rel=1e-12, abs=1e-12)
         answered += len(info["latency_ms"])
         capped += sum(lt - base.latency_budget_ms > 500.0 for lt in info["latency_ms"])
         delays = info["frame_delay_ms"]
