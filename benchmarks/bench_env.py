@@ -1,18 +1,29 @@
 """Environment speed: steps per second with random actions, and simulated seconds per wall second.
 
     python benchmarks/bench_env.py [--preset lte] [--steps 20000] [--repeats 3]
+    python benchmarks/bench_env.py --instructions      # needs valgrind; a few minutes
 
 One process, one core (torch is not involved). Goal (issue #5): at least 5,000 steps/s. The same
 random actions are replayed ``--repeats`` times; the median run is reported, with its CPU time
 per step (less sensitive than wall time to other processes on a shared machine).
+
+``--instructions`` counts machine instructions per step instead, which no other process and no
+VM's clock changes: the same random steps run twice under valgrind's callgrind (500 and 2,500
+steps), and the difference divided by 2,000 removes the start-up cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import gymnasium as gym
 
@@ -33,6 +44,32 @@ def run_once(env: gym.Env, actions: list) -> tuple[float, float]:
     return time.perf_counter() - wall0, time.process_time() - cpu0
 
 
+def instructions_per_step(preset: str, short: int = 500, long: int = 2_500) -> float:
+    """Callgrind's instruction count of ``long`` minus ``short`` steps, per step."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt install valgrind)")
+    counts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (short, long):
+            cmd = [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={Path(tmp) / f'cg.{n}'}",
+                sys.executable,
+                __file__,
+                "--preset",
+                preset,
+                "--child-steps",
+                str(n),
+            ]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+            found = re.search(r"Collected : (\d+)", out)
+            if found is None:
+                raise SystemExit(f"no instruction count in valgrind's output:\n{out[-2000:]}")
+            counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / (long - short)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -40,10 +77,29 @@ def main() -> None:
     parser.add_argument("--preset", default="lte", help="env preset (lte, 3g, 5g, wifi)")
     parser.add_argument("--steps", type=int, default=20_000, help="environment steps to time")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median is shown")
+    parser.add_argument(
+        "--instructions", action="store_true", help="instructions per step under callgrind"
+    )
+    parser.add_argument("--child-steps", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.instructions:
+        per_step = instructions_per_step(args.preset)
+        print(
+            json.dumps(
+                {
+                    "benchmark": "env_instructions",
+                    "preset": args.preset,
+                    "instructions_per_step": round(per_step),
+                }
+            )
+        )
+        return
     env = gym.make(ENV_ID, preset=args.preset)
     env.action_space.seed(0)
     env.reset(seed=0)
+    if args.child_steps:  # the measured body of --instructions: steps only, nothing printed
+        run_once(env, [env.action_space.sample() for _ in range(args.child_steps)])
+        return
     actions = [env.action_space.sample() for _ in range(args.steps)]
     runs = [run_once(env, actions) for _ in range(max(1, args.repeats))]
     wall_s = statistics.median(w for w, _ in runs)
