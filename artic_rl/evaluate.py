@@ -309,6 +309,42 @@ def reward_terms_table(summary: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def per_trace(results: dict[str, list[EpisodeResult]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per agent and trace: episodes, accuracy %, mean latency ms and mean reward, pooled as in
+    :func:`pooled_metrics`. Means over a whole test set can hide that a policy wins on some
+    networks and loses on others; this is where that shows."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, episodes in results.items():
+        traces: dict[str, list[EpisodeResult]] = {}
+        for e in episodes:
+            traces.setdefault(e.trace, []).append(e)
+        out[name] = {}
+        for trace in sorted(traces):
+            m = pooled_metrics(traces[trace])
+            keys = ("episodes", "accuracy_pct", "latency_mean_ms", "reward")
+            out[name][trace] = {k: m[k] for k in keys}
+    return out
+
+
+def per_trace_table(table: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Agents as rows, traces as columns: ``reward (accuracy %, latency ms)``."""
+    traces = sorted({t for rows in table.values() for t in rows})
+    counts = {t: next(int(r[t]["episodes"]) for r in table.values() if t in r) for t in traces}
+    head = ["agent", *(f"{t} (n={counts[t]})" for t in traces)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, rows in table.items():
+        cells = [name]
+        for t in traces:
+            r = rows.get(t)
+            cells.append(
+                "—"
+                if r is None
+                else f"{_fmt(r['reward'])} ({r['accuracy_pct']:.1f}%, {r['latency_mean_ms']:.0f} ms)"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _fmt(x: float) -> str:
     if isinstance(x, float) and math.isnan(x):
         return "—"
@@ -322,7 +358,8 @@ def write_outputs(
     reference: str,
     headline_text: str,
 ) -> None:
-    """``episodes.csv``, ``episodes.json``, ``summary.json``, ``summary.md``, ``headline.txt``."""
+    """``episodes.csv``, ``episodes.json``, ``summary.json``, ``summary.md``, ``headline.txt``,
+    ``per_trace.json`` and ``per_trace.md``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     rows = [{"agent": n, **e.summary()} for n, eps in results.items() for e in eps]
     if rows:
@@ -337,6 +374,11 @@ def write_outputs(
     terms = "Reward terms, mean per episode:\n\n" + reward_terms_table(summary)
     (run_dir / "summary.md").write_text(table + "\n" + terms + "\n" + headline_text + "\n")
     (run_dir / "headline.txt").write_text(headline_text + "\n")
+    traces = per_trace(results)
+    (run_dir / "per_trace.json").write_text(json.dumps(traces, indent=2))
+    (run_dir / "per_trace.md").write_text(
+        "Per trace: reward (accuracy %, mean latency ms)\n\n" + per_trace_table(traces)
+    )
 
 
 def evaluate(cfg: Any, run_dir: Path | None = None) -> dict[str, dict[str, Any]]:

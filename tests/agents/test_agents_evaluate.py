@@ -10,6 +10,8 @@ import pytest
 from artic_rl.evaluate import (
     headline,
     paired_bootstrap_ci,
+    per_trace,
+    per_trace_table,
     pooled_metrics,
     summarise,
 )
@@ -40,6 +42,20 @@ def test_pooled_metrics_by_hand() -> None:
     assert m["frame_delay_ms"] == pytest.approx(60.0)
     assert m["utilisation"] == pytest.approx(0.5)
     assert m["stale_share"] == pytest.approx(0.25)
+
+
+def test_per_trace_by_hand() -> None:
+    a, b, c = _ep(0, [1.0, 0.0], [100.0, 300.0]), _ep(1, [1.0], [200.0]), _ep(2, [0.5], [400.0])
+    c.trace = "u"
+    table = per_trace({"x": [a, b, c]})
+    assert table["x"]["t"]["episodes"] == 2
+    assert table["x"]["t"]["accuracy_pct"] == pytest.approx(200.0 / 3.0)
+    assert table["x"]["t"]["reward"] == pytest.approx(1.0)  # (1 + 1) / 2 episodes
+    assert table["x"]["u"] == pytest.approx(
+        {"episodes": 1, "accuracy_pct": 50.0, "latency_mean_ms": 400.0, "reward": 0.5}
+    )
+    text = per_trace_table(table)
+    assert "t (n=2)" in text and "u (n=1)" in text and "0.500 (50.0%, 400 ms)" in text
 
 
 def test_paired_bootstrap_of_a_constant_difference_is_a_point() -> None:
@@ -99,6 +115,11 @@ def test_evaluate_py_writes_everything(tmp_path: Path, repo_root: Path) -> None:
         ]
         assert sum(terms) == pytest.approx(row["reward"], rel=1e-9, abs=1e-9)
     assert "Reward terms" in (tmp_path / "summary.md").read_text()
+    # per trace: every episode counted once, under the trace it ran on
+    traces = json.loads((tmp_path / "per_trace.json").read_text())
+    assert set(traces) == {"gcc", "recap", "artic"}
+    assert sum(r["episodes"] for r in traces["artic"].values()) == 2
+    assert (tmp_path / "per_trace.md").read_text().count("| artic |") == 1
     for name in ("episodes.csv", "episodes.json", "summary.md", "headline.txt", "config.yaml"):
         assert (tmp_path / name).is_file()
     for name in ("latency_cdf.png", "accuracy_vs_bitrate.png", "timeline.png"):
