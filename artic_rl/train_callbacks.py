@@ -73,7 +73,7 @@ def CheckpointWithNorm(folder: Path, every_calls: int) -> CheckpointCallback:  #
 
 
 class PeriodicEval(BaseCallback):
-    """Evaluates the deterministic policy on the preset's ``split`` traces every ``every_calls`` calls."""
+    """Evaluates the deterministic policy on the ``split`` traces every ``every_calls`` calls."""
 
     def __init__(
         self,

@@ -30,9 +30,7 @@ class RewardWeights:
     latency_cap_s: float = 2.0  # a question's latency penalty stops growing after this many s
     sample: float = 0.1  # per control interval: mean accuracy of what the MLLM sampled
     frame_delay_per_s: float = 0.5  # per interval: per second of mean frame delay over frame budget
-    frame_delay_cap_s: float = (
-        2.0  # an interval's frame-delay penalty stops growing after this many s
-    )
+    frame_delay_cap_s: float = 2.0  # an interval's frame-delay penalty stops growing after this
     bits_per_mbps: float = (
         0.005  # per interval: per Mbps sent (frame delay already prices queueing)
     )
@@ -86,13 +84,14 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     return's variance. An interval's frame-delay penalty is capped the same way
     (``frame_delay_cap_s``): uncapped, the burst of seconds-old frames released when an outage ends
     cost a sender more than losing them, so the term rewarded streams whose frames overflow the
-    queue in outages (few large frames) rather than streams that keep queueing low. ``info`` carries every unweighted component: ``accuracy`` and ``latency_ms``
-    (lists, one per question answered in this step; latency uncapped), ``sample_accuracy``,
-    ``frame_delay_ms`` (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``,
-    ``stale_frames``, ``reward_terms`` (the five weighted terms, which sum to the reward), plus
-    ``feedback`` (the :class:`~artic_rl.sender.feedback.FeedbackReport`
-    every agent may read),
-    ``capacity_kbps`` (this interval, for plots) and ``capacity_kbps_next`` (privileged: oracle only).
+    queue in outages (few large frames) rather than streams that keep queueing low.
+
+    ``info`` carries every unweighted component: ``accuracy`` and ``latency_ms`` (lists, one per
+    question answered in this step; latency uncapped), ``sample_accuracy``, ``frame_delay_ms``
+    (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``, ``stale_frames``,
+    ``reward_terms`` (the five weighted terms, which sum to the reward), plus ``feedback`` (the
+    :class:`~artic_rl.sender.feedback.FeedbackReport` every agent may read), ``capacity_kbps``
+    (this interval, for plots) and ``capacity_kbps_next`` (privileged: oracle only).
 
     **Starting state.** A trace drawn from the preset's split and a random start offset into it; the
     question schedule, region predictions and inference times are drawn at reset from the reset seed
