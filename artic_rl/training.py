@@ -46,6 +46,14 @@ class TrainSettings:
     pretrain_epochs: int = 10
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        from artic_rl.net.synth import SPLIT_STREAMS
+
+        if self.eval_split not in SPLIT_STREAMS:
+            raise ValueError(
+                f"train.eval_split must be one of {sorted(SPLIT_STREAMS)}, got {self.eval_split!r}"
+            )
+
 
 @dataclass(frozen=True)
 class LoggerSettings:

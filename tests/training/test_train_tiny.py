@@ -90,3 +90,10 @@ def test_wandb_mode_disabled_turns_tracking_off(tmp_path: Path) -> None:
     train(cfg, run_dir=tmp_path)
     assert not (tmp_path / "wandb").exists()
     assert (tmp_path / "model.zip").is_file()
+
+
+def test_an_unknown_eval_split_fails_before_training() -> None:
+    from artic_rl.training import TrainSettings
+
+    with pytest.raises(ValueError, match="train.eval_split must be one of"):
+        TrainSettings(eval_split="validation")
