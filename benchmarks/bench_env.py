@@ -29,6 +29,7 @@ import gymnasium as gym
 
 import artic_rl.envs  # noqa: F401
 from artic_rl.envs import ENV_ID
+from artic_rl.errors import InputError
 
 
 def run_once(env: gym.Env, actions: list) -> tuple[float, float]:
@@ -44,7 +45,9 @@ def run_once(env: gym.Env, actions: list) -> tuple[float, float]:
     return time.perf_counter() - wall0, time.process_time() - cpu0
 
 
-def instructions_per_step(preset: str, short: int = 500, long: int = 2_500) -> float:
+def instructions_per_step(
+    preset: str, profile: str | None = None, short: int = 500, long: int = 2_500
+) -> float:
     """Callgrind's instruction count of ``long`` minus ``short`` steps, per step."""
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (apt install valgrind)")
@@ -61,6 +64,7 @@ def instructions_per_step(preset: str, short: int = 500, long: int = 2_500) -> f
                 preset,
                 "--child-steps",
                 str(n),
+                *(["--profile", profile] if profile else []),
             ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
             found = re.search(r"Collected : (\d+)", out)
@@ -78,12 +82,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000, help="environment steps to time")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median is shown")
     parser.add_argument(
+        "--profile", default=None, help="codec profile file (default: the shipped one)"
+    )
+    parser.add_argument(
         "--instructions", action="store_true", help="instructions per step under callgrind"
     )
     parser.add_argument("--child-steps", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.instructions:
-        per_step = instructions_per_step(args.preset)
+        per_step = instructions_per_step(args.preset, args.profile)
         print(
             json.dumps(
                 {
@@ -94,7 +101,10 @@ def main() -> None:
             )
         )
         return
-    env = gym.make(ENV_ID, preset=args.preset)
+    try:
+        env = gym.make(ENV_ID, preset=args.preset, profile=args.profile)
+    except InputError as exc:
+        raise SystemExit(f"bench_env: {exc}") from None
     env.action_space.seed(0)
     env.reset(seed=0)
     if args.child_steps:  # the measured body of --instructions: steps only, nothing printed
