@@ -28,6 +28,8 @@ class EpisodeResult:
     accuracy: list[float] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
     frame_delay_ms: list[float] = field(default_factory=list)
+    # the paper's frame latency, one per frame sent (the episode's last info)
+    frame_latency_ms: list[float] = field(default_factory=list)
     bitrate_kbps: list[float] = field(default_factory=list)
     capacity_kbps: list[float] = field(default_factory=list)
     stale_frames: list[float] = field(default_factory=list)
@@ -57,6 +59,7 @@ class EpisodeResult:
             if self.latency_ms
             else math.nan,
             "frame_delay_ms": mean(self.frame_delay_ms),
+            "frame_latency_ms": mean(self.frame_latency_ms),
             "bitrate_kbps": mean(self.bitrate_kbps),
             "utilisation": float(np.sum(self.bitrate_kbps)) / cap if cap > 0 else math.nan,
             "stale_share": mean(self.stale_frames),
@@ -98,4 +101,5 @@ def run_episode(
         for k, v in info.get("reward_terms", {}).items():
             result.reward_terms[k] = result.reward_terms.get(k, 0.0) + float(v)
         if terminated or truncated:
+            result.frame_latency_ms = list(info.get("episode_frame_latency_ms", []))
             return result

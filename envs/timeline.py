@@ -433,6 +433,25 @@ class Timeline:
         lo, hi = bisect_left(d, t0), bisect_left(d, t1)
         return [d[k] - cap[k] for k in range(lo, hi)]
 
+    def frame_latencies_ms(self, end_ms: float) -> list[float]:
+        """The Artic paper's frame latency of every frame sent so far, in capture order.
+
+        A decodable frame counts from capture until it is decodable; a lost or undecodable one
+        until the next frame after it becomes decodable (the MLLM sees the substitute until then),
+        and every latency stops at ``end_ms`` (the link knows when queued packets will arrive, so a
+        frame may be due to decode after the episode's end). Decodable times never decrease in frame
+        order (a frame is decoded after its predecessors), so one backward pass finds each next one.
+        """
+        cap, dec = self.f_capture, self.f_decodable
+        out = [0.0] * len(cap)
+        nxt = end_ms
+        for i in range(len(cap) - 1, -1, -1):
+            d = dec[i]
+            if d == d:
+                nxt = d if d < end_ms else end_ms
+            out[i] = max(nxt, cap[i]) - cap[i]
+        return out
+
     # --- feedback -----------------------------------------------------------------------------
     def _due_packets(self, t_ms: float) -> PacketReports:
         """Packet feedback known by ``t_ms``, in sequence order; the rest stays pending."""

@@ -89,7 +89,10 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     ``info`` carries every unweighted component: ``accuracy`` and ``latency_ms`` (lists, one per
     question answered in this step; latency uncapped), ``sample_accuracy``, ``frame_delay_ms``
     (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``, ``stale_frames``,
-    ``reward_terms`` (the five weighted terms, which sum to the reward), plus ``feedback`` (the
+    ``reward_terms`` (the five weighted terms, which sum to the reward), on the last step
+    ``episode_frame_latency_ms`` (the Artic paper's latency metric, one entry per frame sent:
+    capture until decodable, a lost or undecodable frame until the next frame after it is
+    decodable; :meth:`~artic_rl.envs.timeline.Timeline.frame_latencies_ms`), plus ``feedback`` (the
     :class:`~artic_rl.sender.feedback.FeedbackReport` every agent may read), ``capacity_kbps``
     (this interval, for plots) and ``capacity_kbps_next`` (privileged: oracle only).
 
@@ -331,4 +334,6 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             "capacity_kbps_next": self._next_capacity(t1),
             "reward_terms": terms,
         }
+        if truncated:
+            info["episode_frame_latency_ms"] = tl.frame_latencies_ms(t1)
         return obs, float(reward), False, truncated, info

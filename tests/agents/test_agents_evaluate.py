@@ -28,6 +28,7 @@ def _ep(seed: int, acc: list[float], lat: list[float], rate: float = 500.0) -> E
         accuracy=acc,
         latency_ms=lat,
         frame_delay_ms=[50.0, 70.0],
+        frame_latency_ms=[50.0, 70.0, 240.0],
         bitrate_kbps=[rate, rate],
         capacity_kbps=[1000.0, 1000.0],
         stale_frames=[0.0, 0.5],
@@ -40,6 +41,7 @@ def test_pooled_metrics_by_hand() -> None:
     assert m["latency_mean_ms"] == pytest.approx(200.0)
     assert m["latency_p50_ms"] == pytest.approx(200.0)
     assert m["frame_delay_ms"] == pytest.approx(60.0)
+    assert m["frame_latency_ms"] == pytest.approx(120.0)
     assert m["utilisation"] == pytest.approx(0.5)
     assert m["stale_share"] == pytest.approx(0.25)
 
@@ -81,6 +83,7 @@ def test_summary_and_headline() -> None:
     assert summary["artic"]["vs_gcc"]["accuracy_pct"]["diff"] == pytest.approx(25.0)
     text = headline(summary, "artic", "gcc")
     assert "accuracy +25.00 pp" in text and "mean latency -125.00 ms" in text
+    assert "frame latency (the paper's metric) +0.00 ms" in text
 
 
 def test_evaluate_py_writes_everything(tmp_path: Path, repo_root: Path) -> None:

@@ -140,3 +140,45 @@ def test_pickled_env_continues_identically() -> None:
     b = clone.step(action)
     np.testing.assert_array_equal(a[0], b[0])
     assert a[1] == b[1]
+
+
+def test_paper_frame_latency_by_hand() -> None:
+    from types import SimpleNamespace
+
+    from artic_rl.envs.timeline import Timeline
+
+    nan = float("nan")
+    frames = SimpleNamespace(
+        f_capture=[0.0, 100.0, 200.0, 300.0, 400.0],
+        f_decodable=[30.0, nan, nan, 350.0, nan, 1200.0],
+    )
+    frames.f_capture.append(500.0)
+    # lost frames count until the next decodable frame, the last ones until the episode's end
+    # (the sixth frame would decode after it)
+    got = Timeline.frame_latencies_ms(frames, 1000.0)  # type: ignore[arg-type]
+    assert got == pytest.approx([30.0, 250.0, 150.0, 50.0, 600.0, 500.0])
+
+
+def test_episode_frame_latency_on_the_last_step_only() -> None:
+    env = make_env()
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": [250.0]})
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    truncated, infos = False, []
+    while not truncated:
+        _, _, _, truncated, info = env.step(action)
+        infos.append(info)
+    assert all("episode_frame_latency_ms" not in i for i in infos[:-1])
+    # every frame is decodable here: the paper's latency is each frame's delay (see above)
+    assert infos[-1]["episode_frame_latency_ms"] == pytest.approx([41.0] + [29.0] * 19)
+
+
+def test_paper_frame_latency_in_an_outage_runs_to_the_episode_end() -> None:
+    trace = Trace(name="outage", opportunities_ms=np.array([100_000]), period_ms=100_000)
+    env = make_env(traces=[trace], episode_s=3.0)
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
+    truncated = False
+    while not truncated:
+        _, _, _, truncated, info = env.step(np.array([RATE_IDX, ROI_IDX, FPS_IDX]))
+    # 5 fps; the few frames whose packets the link would deliver do so long after the end
+    captures = [200.0 * i for i in range(15)]
+    assert info["episode_frame_latency_ms"] == pytest.approx([3000.0 - c for c in captures])
