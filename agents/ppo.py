@@ -21,12 +21,26 @@ def save_obs_norm(
     np.savez(path, mean=mean, var=var, clip_obs=np.float64(clip_obs), epsilon=np.float64(epsilon))
 
 
+def checkpoint_obs_norm(checkpoint: Path) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(mean, var, clip_obs, epsilon) of the VecNormalize statistics saved beside a training
+    checkpoint (``ckpt_<n>_steps.zip`` or a run's ``model.zip``)."""
+    import pickle
+
+    from artic_rl.training import norm_path_for
+
+    with norm_path_for(checkpoint).open("rb") as fh:
+        vec = pickle.load(fh)  # the project's own file, written by SB3's VecNormalize.save
+    rms = vec.obs_rms
+    return rms.mean, rms.var, float(vec.clip_obs), float(vec.epsilon)
+
+
 class PPOAgent(Agent):
     """Loads ``<policy>/model.zip`` and ``<policy>/obs_norm.npz`` (a training run directory or
-    ``policies/<preset>``) and acts with the deterministic actor (argmax per sub-action).
+    ``policies/<preset>``), or a checkpoint, and acts with the deterministic actor (argmax per sub-action).
 
     Args:
-        policy: run directory or ``policies/<preset>``.
+        policy: run directory or ``policies/<preset>``, or one training checkpoint
+            (``<run>/checkpoints/ckpt_<n>_steps.zip``, its VecNormalize file beside it).
         deterministic: argmax (True) or sample from the policy.
         ppo: the training hyperparameters of ``conf/agent/ppo.yaml``; unused at inference.
     """
@@ -44,14 +58,23 @@ class PPOAgent(Agent):
         super().__init__(codec, interval_ms)
         from stable_baselines3 import PPO
 
-        folder = Path(policy)
-        if not (folder / MODEL_FILE).is_file():
-            raise FileNotFoundError(f"{folder / MODEL_FILE}: no trained PPO policy there")
-        self.model = PPO.load(folder / MODEL_FILE, device="cpu")
-        norm = np.load(folder / OBS_NORM_FILE)
-        self.obs_mean = norm["mean"].astype(np.float64)
-        self.obs_std = np.sqrt(norm["var"].astype(np.float64) + float(norm["epsilon"]))
-        self.clip_obs = float(norm["clip_obs"])
+        path = Path(policy)
+        if path.suffix == ".zip":
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: no such checkpoint")
+            model_file = path
+            mean, var, clip_obs, epsilon = checkpoint_obs_norm(path)
+        else:
+            model_file = path / MODEL_FILE
+            if not model_file.is_file():
+                raise FileNotFoundError(f"{model_file}: no trained PPO policy there")
+            norm = np.load(path / OBS_NORM_FILE)
+            mean, var = norm["mean"], norm["var"]
+            clip_obs, epsilon = float(norm["clip_obs"]), float(norm["epsilon"])
+        self.model = PPO.load(model_file, device="cpu")
+        self.obs_mean = np.asarray(mean, dtype=np.float64)
+        self.obs_std = np.sqrt(np.asarray(var, dtype=np.float64) + epsilon)
+        self.clip_obs = clip_obs
         self.deterministic = deterministic
 
     def normalise(self, observation: np.ndarray) -> np.ndarray:

@@ -97,3 +97,29 @@ def test_an_unknown_eval_split_fails_before_training() -> None:
 
     with pytest.raises(ValueError, match="train.eval_split must be one of"):
         TrainSettings(eval_split="validation")
+
+
+def test_select_picks_a_checkpoint_on_val_and_exports_it(tmp_path: Path) -> None:
+    import numpy as np
+
+    from artic_rl.cli import main
+    from artic_rl.sender.observation import OBS_DIM
+
+    run = tmp_path / "run"
+    train(compose_cfg(TINY), run_dir=run)
+    out = tmp_path / "picked"
+    args = ["select", str(run), "--episodes", "2", "--jobs", "1", "--no-progress"]
+    assert main([*args, "--out", str(out)]) == 0
+    sel = json.loads((run / "selection.json").read_text())
+    assert sel["presets"] == ["lte"] and sel["split"] == "val"
+    assert set(sel["checkpoints"]) == {"ckpt_128", "ckpt_256", "final"}
+    best = sel["checkpoints"][sel["best"]]
+    assert best["score"] == max(r["score"] for r in sel["checkpoints"].values())
+    assert best["score"] == best["lte"]["delta_reward"]
+    assert sel["best"] in (run / "selection.md").read_text()
+    # the exported folder is a policy: it acts exactly like the checkpoint it came from
+    obs = np.random.default_rng(0).normal(size=(20, OBS_DIM)).astype(np.float32)
+    a, b = PPOAgent(policy=str(out)), PPOAgent(policy=best["path"])
+    assert all((a.act(o) == b.act(o)).all() for o in obs)
+    assert main([*args, "--split", "test"]) == 2  # selection on the test traces is refused
+    assert main(["select", str(tmp_path / "nothing"), "--presets", "lte"]) == 2

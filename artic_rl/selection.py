@@ -1,0 +1,198 @@
+"""Model selection: every checkpoint of a training run, paired against a reference agent on the
+validation traces (``artic-rl select RUN_DIR``).
+
+Training's own evaluation watches a few validation episodes of the last policy; a run's best
+policy may be an earlier checkpoint, and a few episodes cannot tell checkpoints apart. This runs
+each checkpoint (and the final ``model.zip``) with :func:`artic_rl.evaluate.run_evaluation` on the
+same paired validation episodes as the reference, per preset, scores it by its mean reward
+difference from the reference over the presets, and can copy the winner out as a policy folder
+(``model.zip`` + ``obs_norm.npz``) that ``evaluate.py`` and ``export.py`` read. The test traces are
+never touched, so the winner can then be evaluated once on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from artic_rl.errors import ArticError
+from artic_rl.evaluate import REPO_CONF, AgentSpec, load_agent_spec, run_evaluation, summarise
+
+_CKPT = re.compile(r"ckpt_(\d+)_steps\.zip")
+
+
+def run_checkpoints(run_dir: Path) -> list[tuple[str, Path]]:
+    """(label, path) of the run's checkpoints in step order, then its final ``model.zip``."""
+    found = []
+    for p in (run_dir / "checkpoints").glob("ckpt_*_steps.zip"):
+        m = _CKPT.fullmatch(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    out = [(f"ckpt_{n}", p) for n, p in sorted(found)]
+    if (run_dir / "model.zip").is_file():
+        out.append(("final", run_dir / "model.zip"))
+    if not out:
+        raise ArticError(f"{run_dir}: no checkpoints/ckpt_<n>_steps.zip and no model.zip")
+    return out
+
+
+def run_presets(run_dir: Path) -> list[str]:
+    """The presets a run trained on (``env.kwargs.preset`` of its config.json, split on ``+``)."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise ArticError(f"{path}: missing; give --presets")
+    preset = json.loads(path.read_text()).get("env", {}).get("kwargs", {}).get("preset")
+    if not preset:
+        raise ArticError(f"{path}: no env.kwargs.preset; give --presets")
+    return str(preset).split("+")
+
+
+def _env_kwargs(preset: str, split: str) -> tuple[str, dict[str, Any]]:
+    """The environment id and kwargs ``evaluate.py env=<preset>`` would use, on ``split``."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=str(REPO_CONF), version_base="1.3"):
+        cfg = compose(config_name="evaluate", overrides=[f"env={preset}"])
+    env = OmegaConf.to_container(cfg.env, resolve=True)
+    assert isinstance(env, dict)
+    return str(env["id"]), {**dict(env["kwargs"]), "split": split}
+
+
+def select_checkpoint(
+    run_dir: Path,
+    presets: list[str],
+    episodes: int = 30,
+    reference: str = "artic",
+    split: str = "val",
+    seed: int = 1_000_000,
+    n_jobs: int = 2,
+    progress_bar: bool = True,
+) -> dict[str, Any]:
+    """Evaluate every checkpoint against ``reference`` per preset; the best by mean Δreward."""
+    ckpts = run_checkpoints(run_dir)
+    ppo = load_agent_spec("ppo")
+    specs = [load_agent_spec(reference)] + [
+        AgentSpec(name=label, target=ppo.target, kwargs={**ppo.kwargs, "policy": str(path)})
+        for label, path in ckpts
+    ]
+    seeds = [seed + i for i in range(episodes)]
+    rows: dict[str, dict[str, Any]] = {label: {"path": str(path)} for label, path in ckpts}
+    ref_rows: dict[str, float] = {}
+    for preset in presets:
+        env_id, kwargs = _env_kwargs(preset, split)
+        results = run_evaluation(specs, env_id, kwargs, seeds, n_jobs, progress_bar)
+        summary = summarise(results, reference, 1000, seed)
+        ref_rows[preset] = summary[reference]["reward"]
+        for label, _ in ckpts:
+            s = summary[label]
+            d = s[f"vs_{reference}"]["reward"]
+            rows[label][preset] = {
+                "reward": s["reward"],
+                "accuracy_pct": s["accuracy_pct"],
+                "latency_mean_ms": s["latency_mean_ms"],
+                "delta_reward": d["diff"],
+                "ci_low": d["ci_low"],
+                "ci_high": d["ci_high"],
+            }
+    for row in rows.values():
+        row["score"] = sum(row[p]["delta_reward"] for p in presets) / len(presets)
+    best = max(rows, key=lambda k: rows[k]["score"])
+    return {
+        "run_dir": str(run_dir),
+        "split": split,
+        "episodes": episodes,
+        "seed": seed,
+        "reference": reference,
+        "reference_reward": ref_rows,
+        "presets": presets,
+        "best": best,
+        "checkpoints": rows,
+    }
+
+
+def selection_table(sel: dict[str, Any]) -> str:
+    """Markdown: one row per checkpoint, reward and Δreward [95% CI] per preset, the score."""
+    presets = sel["presets"]
+    head = ["checkpoint", *(f"{p}: reward, Δ vs {sel['reference']}" for p in presets), "score"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, row in sel["checkpoints"].items():
+        cells = [f"**{label}**" if label == sel["best"] else label]
+        for p in presets:
+            r = row[p]
+            cells.append(
+                f"{r['reward']:.2f}, {r['delta_reward']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+            )
+        cells.append(f"{row['score']:+.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def export_policy(sel: dict[str, Any], out: Path) -> None:
+    """Write the selected checkpoint as a policy folder: model.zip, obs_norm.npz, selection.json."""
+    import numpy as np
+
+    from artic_rl.agents.ppo import MODEL_FILE, OBS_NORM_FILE, checkpoint_obs_norm, save_obs_norm
+
+    src = Path(sel["checkpoints"][sel["best"]]["path"])
+    mean, var, clip_obs, epsilon = checkpoint_obs_norm(src)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / (MODEL_FILE + ".tmp")
+    shutil.copyfile(src, tmp)
+    save_obs_norm(out / OBS_NORM_FILE, np.asarray(mean), np.asarray(var), clip_obs, epsilon)
+    tmp.replace(out / MODEL_FILE)
+    (out / "selection.json").write_text(json.dumps(sel, indent=2) + "\n")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "select",
+        help="pick a training run's best checkpoint against a reference agent on validation traces",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run_dir", type=Path, help="a train.py run directory (checkpoints/, model.zip)")
+    p.add_argument(
+        "--presets", help="comma-separated presets (default: the run's own, lte+3g -> lte,3g)"
+    )
+    p.add_argument("--episodes", type=int, default=30, help="paired episodes per preset (30)")
+    p.add_argument("--reference", default="artic", help="agent of conf/agent to beat (artic)")
+    p.add_argument("--split", default="val", help="trace split (val; never test)")
+    p.add_argument("--seed", type=int, default=1_000_000, help="first episode seed (1000000)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (2)")
+    p.add_argument("--out", type=Path, help="also write the winner here as a policy folder")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_select)
+
+
+def _cmd_select(args: argparse.Namespace) -> int:
+    if args.split == "test":
+        raise ArticError("--split test: model selection on the test traces would leak them")
+    if args.episodes < 2:
+        raise ArticError(f"--episodes {args.episodes}: need at least 2 for a confidence interval")
+    presets = args.presets.split(",") if args.presets else run_presets(args.run_dir)
+    sel = select_checkpoint(
+        args.run_dir,
+        presets,
+        args.episodes,
+        args.reference,
+        args.split,
+        args.seed,
+        args.jobs,
+        not args.no_progress,
+    )
+    (args.run_dir / "selection.json").write_text(json.dumps(sel, indent=2) + "\n")
+    table = selection_table(sel)
+    (args.run_dir / "selection.md").write_text(table)
+    print(table)
+    best = sel["checkpoints"][sel["best"]]
+    print(f"best: {sel['best']} (mean Δreward vs {args.reference} {best['score']:+.2f})")
+    if args.out is not None:
+        export_policy(sel, args.out)
+        print(f"wrote {args.out}")
+    return 0 if not math.isnan(best["score"]) else 1
