@@ -228,11 +228,17 @@ def paired_bootstrap_ci(
     """(difference, low, high): ``metric(agent) - metric(reference)`` and its 95 % percentile CI,
     resampling episode indices jointly for both (the episodes are paired by seed). Means are pooled
     over questions / frames / steps exactly as :func:`pooled_metrics` pools them."""
+    idx = np_random.integers(0, len(agent), size=(n_boot, len(agent)))
+    return _paired_ci(agent, reference, metric, idx)
+
+
+def _paired_ci(
+    agent: list[EpisodeResult], reference: list[EpisodeResult], metric: str, idx: np.ndarray
+) -> tuple[float, float, float]:
+    """:func:`paired_bootstrap_ci` over given resample rows ``idx`` (n_boot, n)."""
     if [e.seed for e in agent] != [e.seed for e in reference]:
         raise ValueError("paired bootstrap needs the same seeds for both agents")
     diff = pooled_metrics(agent)[metric] - pooled_metrics(reference)[metric]
-    n = len(agent)
-    idx = np_random.integers(0, n, size=(n_boot, n))
     boots = _boot_values(agent, metric, idx) - _boot_values(reference, metric, idx)
     boots = boots[~np.isnan(boots)]
     if boots.size == 0:
@@ -246,9 +252,13 @@ def summarise(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict[str, dict[str, Any]]:
-    """Per agent: pooled metrics plus ``vs_<reference>``: difference and 95 % CI per CI metric."""
-    rng = np.random.default_rng(seed)
+    """Per agent: pooled metrics plus ``vs_<reference>``: difference and 95 % CI per CI metric.
+
+    Every agent and metric is resampled with the same episode indices (drawn once from ``seed``),
+    so adding an agent or a metric leaves the other intervals unchanged."""
     summary: dict[str, dict[str, Any]] = {}
+    n = len(results.get(reference, []))
+    idx = np.random.default_rng(seed).integers(0, max(n, 1), size=(n_boot, n))
     for name, episodes in results.items():
         row: dict[str, Any] = pooled_metrics(episodes)
         if reference in results and name != reference:
@@ -256,7 +266,7 @@ def summarise(
                 m: dict(
                     zip(
                         ("diff", "ci_low", "ci_high"),
-                        paired_bootstrap_ci(episodes, results[reference], m, n_boot, rng),
+                        _paired_ci(episodes, results[reference], m, idx),
                         strict=True,
                     )
                 )

@@ -86,6 +86,22 @@ def test_summary_and_headline() -> None:
     assert "frame latency (the paper's metric) +0.00 ms" in text
 
 
+def test_an_agents_intervals_do_not_depend_on_the_other_agents() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+
+    def eps(scale: float) -> list[EpisodeResult]:
+        return [_ep(s, list(rng.random(3)), list(scale * rng.random(3))) for s in range(8)]
+
+    base = {"gcc": eps(500.0), "artic": eps(300.0)}
+    more = {"fixed": eps(900.0), **base}  # resampled before artic
+    a = summarise(base, "gcc", n_boot=200)["artic"]["vs_gcc"]
+    b = summarise(more, "gcc", n_boot=200)["artic"]["vs_gcc"]
+    assert a == b
+    assert a["latency_mean_ms"]["ci_low"] < a["latency_mean_ms"]["ci_high"]
+
+
 def test_evaluate_py_writes_everything(tmp_path: Path, repo_root: Path) -> None:
     from hydra import compose, initialize_config_dir
 
