@@ -38,6 +38,13 @@ def run_checkpoints(run_dir: Path) -> list[tuple[str, Path]]:
         out.append(("final", run_dir / "model.zip"))
     if not out:
         raise ArticError(f"{run_dir}: no checkpoints/ckpt_<n>_steps.zip and no model.zip")
+    from artic_rl.training import norm_path_for
+
+    for _, path in out:  # every checkpoint needs its normalisation statistics: check them up front
+        try:
+            norm_path_for(path)
+        except FileNotFoundError as err:
+            raise ArticError(str(err)) from None
     return out
 
 
@@ -57,6 +64,11 @@ def _env_kwargs(preset: str, split: str) -> tuple[str, dict[str, Any]]:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
+    if not (REPO_CONF / "env" / f"{preset}.yaml").is_file():
+        known = sorted(p.stem for p in (REPO_CONF / "env").glob("*.yaml"))
+        raise ArticError(
+            f"preset {preset!r}: no conf/env/{preset}.yaml (known: {', '.join(known)})"
+        )
     with initialize_config_dir(config_dir=str(REPO_CONF), version_base="1.3"):
         cfg = compose(config_name="evaluate", overrides=[f"env={preset}"])
     env = OmegaConf.to_container(cfg.env, resolve=True)
@@ -77,15 +89,19 @@ def select_checkpoint(
     """Evaluate every checkpoint against ``reference`` per preset; the best by mean Δreward."""
     ckpts = run_checkpoints(run_dir)
     ppo = load_agent_spec("ppo")
-    specs = [load_agent_spec(reference)] + [
+    try:
+        ref_spec = load_agent_spec(reference)
+    except FileNotFoundError as err:
+        raise ArticError(f"--reference {reference!r}: {err}") from None
+    envs = [_env_kwargs(p, split) for p in presets]  # unknown presets fail before any work
+    specs = [ref_spec] + [
         AgentSpec(name=label, target=ppo.target, kwargs={**ppo.kwargs, "policy": str(path)})
         for label, path in ckpts
     ]
     seeds = [seed + i for i in range(episodes)]
     rows: dict[str, dict[str, Any]] = {label: {"path": str(path)} for label, path in ckpts}
     ref_rows: dict[str, float] = {}
-    for preset in presets:
-        env_id, kwargs = _env_kwargs(preset, split)
+    for preset, (env_id, kwargs) in zip(presets, envs, strict=True):
         results = run_evaluation(specs, env_id, kwargs, seeds, n_jobs, progress_bar)
         summary = summarise(results, reference, 1000, seed)
         ref_rows[preset] = summary[reference]["reward"]
@@ -142,10 +158,13 @@ def export_policy(sel: dict[str, Any], out: Path) -> None:
     src = Path(sel["checkpoints"][sel["best"]]["path"])
     mean, var, clip_obs, epsilon = checkpoint_obs_norm(src)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / (MODEL_FILE + ".tmp")
-    shutil.copyfile(src, tmp)
-    save_obs_norm(out / OBS_NORM_FILE, np.asarray(mean), np.asarray(var), clip_obs, epsilon)
-    tmp.replace(out / MODEL_FILE)
+    # both files are written aside and renamed, so an interrupted export never leaves a model
+    # next to another model's normalisation
+    tmp_model, tmp_norm = out / "model.tmp.zip", out / "obs_norm.tmp.npz"
+    shutil.copyfile(src, tmp_model)
+    save_obs_norm(tmp_norm, np.asarray(mean), np.asarray(var), clip_obs, epsilon)
+    tmp_norm.replace(out / OBS_NORM_FILE)
+    tmp_model.replace(out / MODEL_FILE)
     (out / "selection.json").write_text(json.dumps(sel, indent=2) + "\n")
 
 

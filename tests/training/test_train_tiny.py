@@ -119,7 +119,12 @@ def test_select_picks_a_checkpoint_on_val_and_exports_it(tmp_path: Path) -> None
     assert sel["best"] in (run / "selection.md").read_text()
     # the exported folder is a policy: it acts exactly like the checkpoint it came from
     obs = np.random.default_rng(0).normal(size=(20, OBS_DIM)).astype(np.float32)
+    assert sorted(p.name for p in out.iterdir()) == ["model.zip", "obs_norm.npz", "selection.json"]
     a, b = PPOAgent(policy=str(out)), PPOAgent(policy=best["path"])
     assert all((a.act(o) == b.act(o)).all() for o in obs)
     assert main([*args, "--split", "test"]) == 2  # selection on the test traces is refused
     assert main(["select", str(tmp_path / "nothing"), "--presets", "lte"]) == 2
+    assert main([*args, "--presets", "lte,nosuch"]) == 2  # one line, before any evaluation
+    assert main([*args, "--reference", "nosuch"]) == 2
+    (run / "checkpoints" / "ckpt_vecnormalize_128_steps.pkl").unlink()
+    assert main(args) == 2  # a checkpoint without its normalisation statistics
