@@ -8,7 +8,7 @@ enqueue time, FIFO), so the sender side runs once per control interval and the r
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -17,6 +17,7 @@ import numpy as np
 
 from artic_rl.mllm import AccuracyModel, Question
 from artic_rl.net import MTU_BYTES, Link, Trace
+from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
 from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.feedback import (
     CONFIDENCE_TIERS_KBPS,
@@ -24,6 +25,7 @@ from artic_rl.sender.feedback import (
     FrameReports,
     PacketReports,
 )
+from artic_rl.sender.pacer import Pacer
 
 if TYPE_CHECKING:
     from artic_rl.envs.video_chat import VideoChatEnv
@@ -124,14 +126,11 @@ class Timeline:
         self.f_roi: list[int] = []
         self.f_region: list[int] = []  # question whose region the ROI covered (-1: none / missed)
         self.n_frames = 0
-        # decodable frames, in decoding order
-        self.d_idx: list[int] = []
-        self.d_ms: list[float] = []
-        self.d_capture: list[float] = []
-        self.n_dec = 0
-        self.chain_ok = False
-        self.last_dec_ms = -math.inf
-        self.pacer_free_ms = 0.0
+        self.decoded = DecodeLog()  # decodable frames, in decoding order
+        self.chain = DecodeChain()
+        self.pacer = Pacer()
+        self.book = QuestionBook(plan.question_ms.tolist(), env.roi_lead_ms)
+        self.sampler = MllmSampler(env.mllm_fps)
         self.next_frame_ms = 0.0
         self.last_frame_ms = -math.inf
         self.last_key_idx = -1
@@ -152,15 +151,11 @@ class Timeline:
         self.fr_pending: list[tuple[float, int, float, float]] = []
         self.fr_late: list[tuple[float, int, float, float]] = []
         self._no_frames = FrameReports()  # immutable: one empty report serves every interval
-        self.answered = 0
-        self.next_sample_ms = 0.0
-        self.last_sample_frame = -1
         self.interval_loss = 0.0
         self.keyframe_requested = False
         self._cap_opps = np.asarray(trace.opportunities_ms, dtype=np.float64)
         self._cap_table = trace.opportunities_through
-        self._region_start = (plan.question_ms - env.roi_lead_ms).tolist()
-        self._question_ms: list[float] = plan.question_ms.tolist()
+        self._question_ms: list[float] = self.book.asked_ms
         self._inference_ms: list[float] = plan.inference_ms.tolist()
         self._roi_hit: list[bool] = plan.roi_hit.tolist()
         # one row object per question, so the observation builder's per-question cache holds
@@ -180,10 +175,6 @@ class Timeline:
             times.append(c)
             self.last_frame_ms = c
             self.next_frame_ms = c + period
-
-    def _region_at(self, t_ms: float) -> int:
-        """Index of the question whose predicted region the sender holds at ``t_ms`` (-1: none)."""
-        return bisect_right(self._region_start, t_ms) - 1
 
     def _keyframes(self, times: list[float]) -> list[bool] | None:
         """Which of the interval's frames are keyframes (first frame, or a due PLI); None: none."""
@@ -222,36 +213,24 @@ class Timeline:
             self.rng,
             keyframe=None if key is None else np.array(key, dtype=bool),
         )
-        # packetise (full payloads, the remainder in the frame's last packet) and pace: with
-        # tx = size * 8 / rate and before = the exclusive cumsum of tx, a packet leaves at
-        # before + maximum.accumulate(ready - before), the first not before the pacer is free
+        # packetise (full payloads, the remainder in the frame's last packet) and pace each frame
+        # from the end of its encoding
         payload, header, encode_ms = env.payload_bytes, env.header_bytes, env.encode_ms
         full = payload + header
         rate = env.pacing_factor * act.rate_kbps
-        full_tx = full * 8.0 / rate
         pk_size: list[int] = []
         send: list[float] = []
         starts: list[int] = []
-        before = 0.0
-        lead = self.pacer_free_ms
+        pacer = self.pacer
+        pacer.rebase()
         for c, size in zip(times, np.asarray(sizes, dtype=np.int64).tolist(), strict=True):
             size = max(size, 1)
             n_pk = -(-size // payload)
             starts.append(len(pk_size))
-            # only a frame's first packet can wait for the encoder: ready - before shrinks after it
-            d = c + encode_ms - before
-            if d > lead:
-                lead = d
-            for _ in range(n_pk - 1):
-                send.append(before + lead)
-                before += full_tx
-            last = size - (n_pk - 1) * payload + header
-            send.append(before + lead)
-            tx = last * 8.0 / rate
-            before += tx
-            pk_size += [full] * (n_pk - 1)
-            pk_size.append(last)
-        self.pacer_free_ms = send[-1] + tx
+            frame_sizes = [full] * (n_pk - 1)
+            frame_sizes.append(size - (n_pk - 1) * payload + header)
+            send += pacer.pace(c + encode_ms, frame_sizes, rate)
+            pk_size += frame_sizes
         arrival = self.link.send_list(send, pk_size)
         n_lost = sum(map(math.isnan, arrival))
         self._receive(times, key, arrival, starts, act, n_lost)
@@ -278,7 +257,7 @@ class Timeline:
             self.f_rate.append(act.rate_kbps)
             self.f_fps.append(act.fps)
             self.f_roi.append(act.roi_level)
-            region = self._region_at(c)
+            region = self.book.region_at(c)
             self.f_region.append(region if region >= 0 and self._roi_hit[region] else -1)
             # the frame's arrival: its packets' maximum, NaN when one is missing
             frame_arr = -math.inf
@@ -294,27 +273,23 @@ class Timeline:
                     if x > frame_arr:
                         frame_arr = x
             complete = first_lost < 0
-            if complete and ((key is not None and key[i]) or self.chain_ok):
-                dec = max(frame_arr, self.last_dec_ms)
-                self.chain_ok = True
-                self.last_dec_ms = dec
-                self.f_decodable.append(dec)
-                self.d_idx.append(f)
-                self.d_ms.append(dec)
-                self.d_capture.append(c)
-                self.n_dec += 1
+            dec = self.chain.decodable_ms(
+                frame_arr, complete=complete, keyframe=key is not None and key[i]
+            )
+            self.f_decodable.append(dec)
+            if dec == dec:
+                self.decoded.add(f, dec, c)
                 self._pend_frame((dec + fb_ms, f, c, dec))
                 continue
-            self.f_decodable.append(math.nan)
-            self.chain_ok = False
             if complete:
                 known = frame_arr
             else:
                 # the receiver notices the gap when the next packet after the first lost one arrives
                 after = [x for x in arrival[first_lost + 1 :] if x == x]
                 known = min(after) if after else self.now_ms + 2 * env.interval_ms
-                self.pli.append((known + fb_ms, f))
-                self.pli_reports.append(known + fb_ms)
+                if self.chain.request_keyframe(known):
+                    self.pli.append((known + fb_ms, f))
+                    self.pli_reports.append(known + fb_ms)
             self._pend_frame((known + fb_ms, f, c, math.nan))
 
     def _pend_frame(self, report: tuple[float, int, float, float]) -> None:
@@ -386,52 +361,35 @@ class Timeline:
         """Questions whose answer is ready by ``t1``: (accuracy, response latency ms) each, in order."""
         out: list[tuple[float, float]] = []
         question_ms, inference_ms = self._question_ms, self._inference_ms
-        while self.answered < len(question_ms) and question_ms[self.answered] < t1:
-            j = self.answered
+        decoded = self.decoded
+        for j, k in self.book.answer(t1, decoded, inference_ms, final):
             qt = question_ms[j]
-            k = bisect_left(self.d_capture, qt)
-            ready = k < self.n_dec and self.d_ms[k] + inference_ms[j] <= t1
-            if not ready:
-                if final:
-                    out.append((0.0, t1 - qt + inference_ms[j]))
-                    self.answered += 1
-                    continue
-                break
-            dec = self.d_ms[k]
-            out.append((self._accuracy(self.d_idx[k], j, dec), dec - qt + inference_ms[j]))
-            self.answered += 1
+            if k < 0:
+                out.append((0.0, t1 - qt + inference_ms[j]))
+                continue
+            dec = decoded.decodable_ms[k]
+            out.append((self._accuracy(decoded.frame_id[k], j, dec), dec - qt + inference_ms[j]))
         return out
 
     def sample_mllm(self, t0: float, t1: float) -> SampleStats:
         """The MLLM's samples in [t0, t1): the freshest decodable frame stands in for a missing one."""
-        period = MS_PER_S / self.env.mllm_fps
         acc: list[float] = []
-        stale = 0
-        n = 0
-        while self.next_sample_ms < t1:
-            s = self.next_sample_ms
-            self.next_sample_ms += period
-            n += 1
-            k = bisect_right(self.d_ms, s) - 1
-            if k < 0:
-                stale += 1
-                continue
-            f = self.d_idx[k]
-            if f == self.last_sample_frame:
-                stale += 1
-            self.last_sample_frame = f
-            j = self._region_at(s)
-            if j >= 0:
-                acc.append(self._accuracy(f, j, s))
+        samples = self.sampler.due(t1, self.decoded)
+        frame_id = self.decoded.frame_id
+        for s in samples:
+            if s.position >= 0:
+                j = self.book.region_at(s.at_ms)
+                if j >= 0:
+                    acc.append(self._accuracy(frame_id[s.position], j, s.at_ms))
+        n = len(samples)
+        stale = sum(s.stale for s in samples)
         # np.mean's own summation order for more than one sample
         mean = (acc[0] if len(acc) == 1 else float(np.mean(acc))) if acc else 0.0
         return SampleStats(mean, stale / n if n else 0.0)
 
     def frame_delays_ms(self, t0: float, t1: float) -> list[float]:
         """Capture-to-decodable delays of the frames that became decodable in [t0, t1)."""
-        d, cap = self.d_ms, self.d_capture
-        lo, hi = bisect_left(d, t0), bisect_left(d, t1)
-        return [d[k] - cap[k] for k in range(lo, hi)]
+        return self.decoded.delays_ms(t0, t1)
 
     def frame_latencies_ms(self, end_ms: float) -> list[float]:
         """The Artic paper's frame latency of every frame sent so far, in capture order.
@@ -500,8 +458,8 @@ class Timeline:
         if self.pli_reports:
             kf = any(p <= t_ms for p in self.pli_reports)
             self.pli_reports = [p for p in self.pli_reports if p > t_ms]
-        j = self._region_at(t_ms - env.feedback_delay_ms)
-        active = self.answered < len(self._question_ms) and self._question_ms[self.answered] <= t_ms
+        j = self.book.region_at(t_ms - env.feedback_delay_ms)
+        active = self.book.active(t_ms)
         return FeedbackReport(
             now_ms=t_ms,
             interval_ms=env.interval_ms,

@@ -4,13 +4,14 @@ Loss-resilient, as in Artic: nothing is retransmitted; a frame whose packets did
 time is skipped, and the freshest decodable frame stands in for it. A frame whose reference chain is
 broken (a frame before it was lost) is not decoded; the receiver asks for a keyframe (PLI, repeated
 every ``pli_interval_ms`` while the chain stays broken). Questions are answered with the first
-decodable frame captured at or after they were asked (the simulator's rule) by a judge running on
-its own thread; the cloud predicts each question's region ``roi_lead_ms`` ahead and tells the sender.
+decodable frame captured at or after they were asked by a judge running on its own thread; the
+cloud predicts each question's region ``roi_lead_ms`` ahead and tells the sender. These rules are
+the simulator's own classes (:mod:`artic_rl.receiver`): :class:`DecodeChain`, :class:`QuestionBook`,
+:class:`MllmSampler`.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import math
 import queue
@@ -23,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
+from artic_rl.receiver.questions import UNANSWERED
 from artic_rl.runtime import rtcp
 from artic_rl.runtime.feedback import ReceiverFeedback
 from artic_rl.runtime.jitter import AssembledFrame, FrameAssembler
@@ -66,7 +69,7 @@ class ReceiverLog:
     malformed: int = 0
     plis: int = 0
     samples: int = 0
-    stale_samples: int = 0  # MLLM samples that reused a frame already sampled (substitution)
+    stale_samples: int = 0  # MLLM samples with no frame yet or the frame already sampled
     frame_delay_ms: list[float] = field(default_factory=list)
     decoded_at_ms: list[float] = field(default_factory=list)
     results: list[QuestionResult] = field(default_factory=list)
@@ -95,7 +98,10 @@ class Receiver:
         self.feedback_interval_ms, self.mllm_fps = feedback_interval_ms, mllm_fps
         self.roi_lead_ms, self.pli_interval_ms = roi_lead_ms, pli_interval_ms
         self.confidence_of = confidence_of
-        self._region_start = [q.asked_ms - roi_lead_ms for q in self.questions]
+        self.book = QuestionBook([q.asked_ms for q in self.questions], roi_lead_ms)
+        self.chain = DecodeChain(pli_interval_ms)
+        self.decoded = DecodeLog()
+        self.sampler = MllmSampler(mllm_fps)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((host, 0))
         self.sock.setblocking(False)
@@ -103,11 +109,6 @@ class Receiver:
         self.feedback = ReceiverFeedback()
         self.log = ReceiverLog()
         self._decoder: Any = None
-        self._chain_ok = False
-        self._last_pli_ms = -math.inf
-        self._freshest: tuple[float, Any] | None = None  # (capture_ms, av.VideoFrame)
-        self._last_sampled_capture = -math.inf
-        self._next_q = 0  # first question not yet handed to the judge
         self._jobs: queue.Queue[tuple[StreamQuestion, np.ndarray, float, float] | None] = (
             queue.Queue(8)
         )
@@ -124,10 +125,11 @@ class Receiver:
         sel = selectors.DefaultSelector()
         sel.register(self.sock, selectors.EVENT_READ)
         now = self.clock.now_ms()
-        next_fb, next_sample = now + self.feedback_interval_ms, now + MS_PER_S / self.mllm_fps
+        next_fb = now + self.feedback_interval_ms
+        self.sampler = MllmSampler(self.mllm_fps, start_ms=now + MS_PER_S / self.mllm_fps)
         try:
             while not stop.is_set():
-                timeout = max(min(next_fb, next_sample) - self.clock.now_ms(), 0.0)
+                timeout = max(min(next_fb, self.sampler.next_ms) - self.clock.now_ms(), 0.0)
                 if sel.select(timeout=min(timeout, 20.0) / MS_PER_S):
                     self._receive_all()
                 now = self.clock.now_ms()
@@ -135,9 +137,7 @@ class Receiver:
                 if now >= next_fb:
                     self._send_feedback(now)
                     next_fb += self.feedback_interval_ms
-                if now >= next_sample:
-                    self._sample()
-                    next_sample += MS_PER_S / self.mllm_fps
+                self._sample(now)
         finally:
             sel.close()
             self.sock.close()
@@ -170,27 +170,24 @@ class Receiver:
     def _handle(self, frames: list[AssembledFrame], now: float) -> None:
         for frame in frames:
             capture_ms = frame.timestamp / RTP_TICKS_PER_MS
-            if frame.keyframe:
-                self._chain_ok = True
-            elif not frame.follows_previous:
-                self._chain_ok = False
-            decoded = self._decode(frame.annexb) if self._chain_ok else None
+            if not frame.follows_previous:
+                self.chain.break_chain()
+            dec_ms = self.chain.decodable_ms(now, complete=True, keyframe=frame.keyframe)
+            decoded = self._decode(frame.annexb) if dec_ms == dec_ms else None
             if decoded is None:
-                self._chain_ok = False
+                self.chain.break_chain()
                 self.log.frames_undecodable += 1
                 self.feedback.on_frame(frame.timestamp, math.nan)
-                if now - self._last_pli_ms >= self.pli_interval_ms:
+                if self.chain.request_keyframe(now):
                     self.feedback.request_keyframe()
-                    self._last_pli_ms = now
                     self.log.plis += 1
                 continue
             self.log.frames_decoded += 1
-            self.log.frame_delay_ms.append(now - capture_ms)
-            self.log.decoded_at_ms.append(now)
-            self.feedback.on_frame(frame.timestamp, now)
-            if self._freshest is None or capture_ms > self._freshest[0]:
-                self._freshest = (capture_ms, decoded)
-            self._answer_with(capture_ms, decoded, now)
+            self.log.frame_delay_ms.append(dec_ms - capture_ms)
+            self.log.decoded_at_ms.append(dec_ms)
+            self.feedback.on_frame(frame.timestamp, dec_ms)
+            self.decoded.add(self.log.frames_decoded - 1, dec_ms, capture_ms)
+            self._answer_with(capture_ms, decoded, dec_ms)
 
     def _decode(self, annexb: bytes) -> Any:
         import av
@@ -206,12 +203,10 @@ class Receiver:
         return out[-1] if out else None
 
     def _answer_with(self, capture_ms: float, frame: Any, now: float) -> None:
-        while (
-            self._next_q < len(self.questions)
-            and self.questions[self._next_q].asked_ms <= capture_ms
-        ):
-            q = self.questions[self._next_q]
-            self._next_q += 1
+        """Hand the questions this frame answers to the judge (it is the freshest decodable frame:
+        a question an earlier frame could answer was handed over with that frame)."""
+        for j, _ in self.book.answer(now, self.decoded):
+            q = self.questions[j]
             try:
                 self._jobs.put_nowait(
                     (q, frame.to_ndarray(format="rgb24"), capture_ms, now - q.asked_ms)
@@ -254,17 +249,14 @@ class Receiver:
         )
 
     def _unanswered(self, now: float) -> None:
-        for q in self.questions[self._next_q :]:
-            if q.asked_ms <= now:
-                self._record(q, "", math.nan, now - q.asked_ms, 0.0)
+        for j, k in self.book.answer(now, self.decoded, final=True):
+            if k == UNANSWERED:
+                self._record(self.questions[j], "", math.nan, now - self.questions[j].asked_ms, 0.0)
 
-    def _sample(self) -> None:
-        if self._freshest is None:
-            return
-        self.log.samples += 1
-        if self._freshest[0] <= self._last_sampled_capture:
-            self.log.stale_samples += 1
-        self._last_sampled_capture = self._freshest[0]
+    def _sample(self, now: float) -> None:
+        for sample in self.sampler.due(now, self.decoded):
+            self.log.samples += 1
+            self.log.stale_samples += sample.stale
 
     def _send_feedback(self, now: float) -> None:
         self.feedback.cloud = self._cloud_state(now)
@@ -275,8 +267,8 @@ class Receiver:
         """As the simulator's cloud: the region (and, with ``confidence_of``, the readability
         confidence at the tiers) of the latest question whose region became known ``roi_lead_ms``
         before it was asked, kept until the next one's; active while a question awaits its answer."""
-        active = self._next_q < len(self.questions) and self.questions[self._next_q].asked_ms <= now
-        j = bisect.bisect_right(self._region_start, now) - 1
+        active = self.book.active(now)
+        j = self.book.region_at(now)
         if j < 0 or self.questions[j].box is None:
             return rtcp.CloudFeedback(question_active=active)
         q = self.questions[j]

@@ -5,7 +5,8 @@ receiver's feedback into a :class:`~artic_rl.sender.feedback.FeedbackReport`
 (:class:`~artic_rl.runtime.feedback.FeedbackCollector`), builds the observation with the
 simulator's :class:`~artic_rl.sender.observation.ObservationBuilder`, asks the agent, and applies
 bitrate, frame rate and ROI level live to the project's encoder. Encoded frames are packetised
-(RFC 6184) and paced at ``pacing_factor`` x the target bitrate, as in the simulator.
+(RFC 6184) and paced at ``pacing_factor`` x the target bitrate by the simulator's own
+:class:`~artic_rl.sender.pacer.Pacer` (whose catch-up credit absorbs this thread's late wake-ups).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from artic_rl.runtime.relay import Clock
 from artic_rl.runtime.rtp import H264Packetizer
 from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.observation import ObservationBuilder
+from artic_rl.sender.pacer import Pacer
 
 MS_PER_S = 1000.0
 MAX_PACER_PACKETS = 2000  # ~2.4 MB: beyond it the oldest unsent packets are dropped
@@ -142,8 +144,9 @@ class Sender:
         self.collector = FeedbackCollector(interval_ms)
         self.builder = ObservationBuilder(interval_ms)
         self.log = SenderLog()
-        self._queue: deque[tuple[bytes, int]] = deque()  # (datagram, seq) awaiting the pacer
-        self._next_send_ms = 0.0
+        # (datagram, seq, ready_ms) awaiting the pacer
+        self._queue: deque[tuple[bytes, int, float]] = deque()
+        self.pacer = Pacer()
         self._last_key_ms = 0.0
         self._frame_id = 0
 
@@ -177,7 +180,7 @@ class Sender:
         self.sock.close()
 
     def _next_due(self) -> float:
-        return self._next_send_ms if self._queue else float("inf")
+        return self.pacer.departure_ms(self._queue[0][2]) if self._queue else float("inf")
 
     def _wait(self, t_ms: float, stop: threading.Event) -> None:
         delay_s = (t_ms - self.clock.now_ms()) / MS_PER_S
@@ -242,24 +245,21 @@ class Sender:
         packets = self.packetizer.packetize(out.data, capture_ms)
         self.collector.on_frame_sent(self._frame_id, packets[0].timestamp, capture_ms)
         self._frame_id += 1
-        self._queue.extend((p.pack(), p.sequence) for p in packets)
+        self._queue.extend((p.pack(), p.sequence, now) for p in packets)
         while (
             len(self._queue) > MAX_PACER_PACKETS
         ):  # bounded: the receiver sees a loss, asks for a key
             self._queue.popleft()
             self.log.pacer_drops += 1
-        self._next_send_ms = max(self._next_send_ms, now)
 
     def _pace(self, now: float) -> None:
-        rate_bytes_per_ms = self.action.rate_kbps * self.pacing_factor / 8.0
-        while self._queue and self._next_send_ms <= now:
-            data, seq = self._queue.popleft()
+        rate_kbps = self.pacing_factor * self.action.rate_kbps
+        while self._queue and self.pacer.departure_ms(self._queue[0][2]) <= now:
+            data, seq, _ = self._queue.popleft()
             with contextlib.suppress(OSError):
                 self.sock.sendto(data, self.media_addr)
             send_ms = self.clock.now_ms()
             self.collector.on_packet_sent(seq, send_ms, len(data))
             self.log.packets_sent += 1
             self.log.bytes_sent += len(data)
-            self._next_send_ms = (
-                max(self._next_send_ms, send_ms - 5.0) + len(data) / rate_bytes_per_ms
-            )
+            self.pacer.sent(len(data), rate_kbps, send_ms)
