@@ -12,9 +12,19 @@ from typing import Any
 import numpy as np
 
 from artic_rl.errors import InputError
-from artic_rl.net.formats import FORMATS, atomic_write, load_trace, save_trace
+from artic_rl.net.formats import (
+    FORMATS,
+    LIST_INTERVAL_MS,
+    ListRun,
+    atomic_write,
+    detect_format,
+    list_run_trace,
+    load_trace,
+    parse_list_runs,
+    save_trace,
+)
 from artic_rl.net.link import Link
-from artic_rl.net.stats import trace_stats
+from artic_rl.net.stats import sample_stats, trace_stats
 from artic_rl.net.trace import MTU_BYTES, Trace
 
 LINK_CHUNK = 512  # packets per batch in the replay command
@@ -25,7 +35,10 @@ def register(subparsers: Any) -> None:
     traces = subparsers.add_parser(
         "traces",
         help="read, convert, describe, generate and download network traces",
-        description="Network traces: Mahimahi (.up/.down/.pps), Pensieve cooked, OpenNetLab JSON.",
+        description=(
+            "Network traces: Mahimahi (.up/.down/.pps), Pensieve cooked, OpenNetLab JSON, "
+            "throughput lists (one trace per run)."
+        ),
     )
     sub = traces.add_subparsers(dest="traces_command", metavar="ACTION", required=True)
     _register_stats(sub)
@@ -36,18 +49,56 @@ def register(subparsers: Any) -> None:
     _register_link(subparsers)
 
 
+SUFFIXES = {"mahimahi": ".up", "cooked": ".cooked", "json": ".json"}
+
+
 def _format_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, help="input format (default: detected)")
+
+
+def _interval_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--interval-ms",
+        type=float,
+        default=LIST_INTERVAL_MS,
+        help=f"sampling interval of a throughput list without timestamps (default {LIST_INTERVAL_MS:g})",
+    )
+
+
+def _input_format(path: Path, fmt: str | None) -> str:
+    """``fmt``, or the format detected from the file's content."""
+    if fmt is not None:
+        return fmt
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read trace: {err}", path) from err
+    return detect_format(path, text)
+
+
+def _read_runs(path: Path, interval_ms: float) -> list[ListRun]:
+    if not interval_ms > 0:
+        raise InputError("--interval-ms must be > 0")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read trace: {err}", path) from err
+    return parse_list_runs(text, path, interval_ms)
 
 
 def _register_stats(sub: Any) -> None:
     p = sub.add_parser(
         "stats",
-        help="one JSON object of per-second statistics per trace",
-        description="Per-second capacity windows: mean, p10/p50/p90 (Mbps), outage seconds.",
+        help="one JSON object of statistics per trace (per run of a throughput list)",
+        description=(
+            "Per-second capacity windows: mean, p10/p50/p90 (Mbps), outage seconds and share, "
+            "lag-1 autocorrelation. A throughput list gives one line per run, over its samples "
+            "(a zero sample is an outage)."
+        ),
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="trace files or folders")
     _format_arg(p)
+    _interval_arg(p)
     p.set_defaults(func=cmd_stats)
 
 
@@ -67,6 +118,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
         else:
             files.append(path)
     for path in files:
+        if _input_format(path, args.format) == "list":
+            for run in _read_runs(path, args.interval_ms):
+                head = {"path": str(path), "format": "list", "run": run.number}
+                head["interval_ms"] = run.interval_ms
+                print(json.dumps({**head, **sample_stats(run.mbps, run.interval_ms)}))
+            continue
         trace = load_trace(path, args.format)
         stats = {"path": str(path), "format": trace.meta.get("format", args.format)}
         stats.update(trace_stats(trace))
@@ -78,28 +135,60 @@ def _register_convert(sub: Any) -> None:
     p = sub.add_parser(
         "convert",
         help="convert a trace between formats",
-        description="Convert SRC to DST. Mahimahi <-> cooked/json is exact with --window-ms 1.",
+        description=(
+            "Convert SRC to DST. Mahimahi <-> cooked/json is exact with --window-ms 1. A "
+            "throughput list becomes one file per run in the folder DST: <stem>-run<N>.up "
+            "(.cooked, .json)."
+        ),
     )
     p.add_argument("src", type=Path, metavar="SRC")
     p.add_argument("dst", type=Path, metavar="DST")
-    p.add_argument("--to", choices=FORMATS, required=True, help="output format")
+    p.add_argument("--to", choices=sorted(SUFFIXES), required=True, help="output format")
     p.add_argument("--window-ms", type=int, default=1000, help="cooked/json window (default 1000)")
     _format_arg(p)
+    _interval_arg(p)
     p.set_defaults(func=cmd_convert)
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     if args.window_ms < 1:
         raise InputError("--window-ms must be >= 1")
+    if _input_format(args.src, args.format) == "list":
+        return _convert_list(args)
     trace = load_trace(args.src, args.format)
-    if args.to == "mahimahi" and trace.period_ms > int(trace.opportunities_ms[-1]):
-        print(
-            f"warning: {args.src}: a trailing {trace.period_ms - int(trace.opportunities_ms[-1])} ms "
-            "without capacity cannot be expressed in Mahimahi format",
-            file=sys.stderr,
-        )
+    _warn_trailing_outage(trace, args.src, args.to)
     save_trace(trace, args.dst, args.to, args.window_ms)
     return 0
+
+
+def _convert_list(args: argparse.Namespace) -> int:
+    """One output file per run of the list SRC, in the folder DST."""
+    runs = _read_runs(args.src, args.interval_ms)
+    if args.dst.exists() and not args.dst.is_dir():
+        raise InputError("a throughput list converts into a folder, not a file", args.dst)
+    traces = []
+    for run in runs:
+        try:
+            traces.append(list_run_trace(run, f"{args.src.stem}-run{run.number}"))
+        except InputError as err:
+            raise InputError(str(err), args.src, run.line) from None
+    args.dst.mkdir(parents=True, exist_ok=True)
+    for trace in traces:
+        path = args.dst / f"{trace.name}{SUFFIXES[args.to]}"
+        _warn_trailing_outage(trace, path, args.to)
+        save_trace(trace, path, args.to, args.window_ms)
+        print(path)
+    return 0
+
+
+def _warn_trailing_outage(trace: Trace, where: Path, fmt: str) -> None:
+    lost_ms = trace.period_ms - int(trace.opportunities_ms[-1])
+    if fmt == "mahimahi" and lost_ms > 0:
+        print(
+            f"warning: {where}: a trailing {lost_ms} ms without capacity cannot be expressed "
+            "in Mahimahi format",
+            file=sys.stderr,
+        )
 
 
 def _register_generate(sub: Any) -> None:
@@ -121,14 +210,22 @@ def _register_generate(sub: Any) -> None:
     )
     p.add_argument("--duration-s", type=float, default=120.0, help="length of each trace")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument(
+        "--to",
+        choices=("mahimahi", "cooked"),
+        default="mahimahi",
+        help="file format: Mahimahi .up (exact), or .cooked, exact per --window-ms window "
+        "(a tiny file at tens of Mbps; opportunities even inside a window)",
+    )
+    p.add_argument("--window-ms", type=int, default=100, help="cooked window (default 100)")
     p.set_defaults(func=cmd_generate)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from artic_rl.net.synth import SPLIT_STREAMS, generate_set, load_preset
 
-    if min(args.train, args.test, args.val) < 0 or args.duration_s <= 0:
-        raise InputError("--train/--test/--val must be >= 0 and --duration-s > 0")
+    if min(args.train, args.test, args.val) < 0 or args.duration_s <= 0 or args.window_ms < 1:
+        raise InputError("--train/--test/--val must be >= 0, --duration-s > 0, --window-ms >= 1")
     preset = load_preset(args.preset)
     for split, count in (("train", args.train), ("test", args.test), ("val", args.val)):
         if count == 0:
@@ -137,8 +234,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         folder = args.out / split
         folder.mkdir(parents=True, exist_ok=True)
         for trace in generate_set(preset, count, args.duration_s, rng):
-            save_trace(trace, folder / f"{trace.name}.up")
-            print(json.dumps({"path": str(folder / f"{trace.name}.up"), **trace_stats(trace)}))
+            path = folder / f"{trace.name}{SUFFIXES[args.to]}"
+            save_trace(trace, path, args.to, args.window_ms)
+            print(json.dumps({"path": str(path), **trace_stats(trace)}))
     return 0
 
 

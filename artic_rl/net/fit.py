@@ -1,16 +1,20 @@
-"""Fit the synthetic-trace presets: ``python -m artic_rl.net.fit [--data DIR] [--out DIR]``.
+"""Fit the synthetic-trace presets: ``python -m artic_rl.net.fit [--data DIR] [--lists DIR] [--out DIR]``.
 
 ``lte`` is fitted on the Mahimahi LTE uplinks and ``3g`` on the UMTS and EVDO uplinks (from
-../shared/data/traces/mahimahi, never copied into the repository); ``5g`` and ``wifi`` are built
-from summary statistics (mean, p10, p90, outage share, lag-1 autocorrelation) that are recorded,
-with their sources, in ``LITERATURE``. The fitted numbers are written to
-``artic_rl/data/net/<preset>.json`` together with the statistics they reproduce.
+../shared/data/traces/mahimahi), ``5g`` on the static and walking 5G mmWave uplink lists of
+Ghoshal et al. (5G-MeMU 2022, from ../shared/data/traces/mmwave-uplink) at their 100 ms
+sampling; nothing is copied into the repository. ``wifi`` is built from summary statistics
+(mean, p10, p90, outage share, lag-1 autocorrelation) that are recorded, with their sources, in
+``LITERATURE``. The fitted numbers are written to ``artic_rl/data/net/<preset>.json`` together
+with the statistics they reproduce.
 
 Fitting (see :mod:`artic_rl.net.synth` for the model): per-second capacities of every source
 trace are pooled; seconds with no opportunity are the outage state; the others are split at the
 quantiles into ``n_levels`` levels; transition counts are taken inside each trace, which is
 cyclic like a Mahimahi trace (so ``start``, the state frequency, is the chain's stationary
-distribution). A fitted preset has one such regime per source trace, weighted by duration.
+distribution). A fitted preset has one such regime per source trace (per list file for
+``5g``, its runs pooled), weighted by duration. ``5g`` counts windows of 100 ms instead of
+seconds, and each run loses its idle edges first (:func:`trim_idle_edges`).
 """
 
 from __future__ import annotations
@@ -20,17 +24,25 @@ import hashlib
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from scipy import stats as sps
 
-from artic_rl.net.formats import atomic_write, load_trace
+from artic_rl.net.formats import (
+    LIST_INTERVAL_MS,
+    atomic_write,
+    list_run_trace,
+    load_trace,
+    parse_list_runs,
+)
 from artic_rl.net.stats import per_second_mbps, pooled_stats
 from artic_rl.net.synth import RateModel
-from artic_rl.net.trace import Trace
+from artic_rl.net.trace import MS_PER_S, Trace
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "traces" / "mahimahi"
+DEFAULT_LISTS = DEFAULT_DATA.parent / "mmwave-uplink"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "net"
 N_LEVELS = 16
 LEVEL_POINTS = np.linspace(0.0, 1.0, 5)  # quantile points kept inside each level
@@ -39,23 +51,28 @@ FITTED = {
     "lte": ("ATT-LTE-driving.up", "TMobile-LTE-short.up", "Verizon-LTE-short.up"),
     "3g": ("TMobile-UMTS-driving.up", "Verizon-EVDO-driving.up"),
 }
+MAHIMAHI_SOURCE = "Mahimahi cellular uplink traces (Winstein et al., NSDI 2013)"
+
+FITTED_LISTS = {
+    "5g": tuple(
+        [f"static/5g/{side}_p{i}.list" for side in ("away", "toward") for i in (1, 2, 3)]
+        + ["walking/5g/away.list", "walking/5g/toward.list"]
+    ),
+}
+"""Lists (under ``--lists``) each fitted preset is fitted on: the study's 5G mmWave runs."""
+LIST_SOURCE = (
+    "Uplink throughput of commercial 5G mmWave (Verizon, NSA) measured with saturating iPerf "
+    "flows from phones, static and walking: Ghoshal et al., 'An In-Depth Study of Uplink "
+    "Performance of 5G mmWave Networks', ACM SIGCOMM 5G-MeMU 2022, "
+    "github.com/NUWiNS/sigcomm-5gmemu-5g-mmWave-uplink-data (commit 255526a). Samples every "
+    "100 ms (artic_rl.net.formats.LIST_INTERVAL_MS); each run's idle edges trimmed "
+    "(artic_rl.net.fit.trim_idle_edges)."
+)
+LIST_STEP_MS = int(LIST_INTERVAL_MS)
+IDLE_SHARE = 0.5
+"""An edge sample below this share of its run's median is the flow not yet or no longer sending."""
 
 LITERATURE: dict[str, dict] = {
-    "5g": {
-        "mean_mbps": 30.0,
-        "p10_mbps": 6.0,
-        "p90_mbps": 60.0,
-        "outage_share": 0.01,
-        "mean_outage_s": 2.0,
-        "lag1_autocorr": 0.85,
-        "source": (
-            "Approximate smartphone 5G uplink figures (mid-band and NSA mmWave mixed) in the range "
-            "reported by Narayanan et al., 'A First Look at Commercial 5G Performance on "
-            "Smartphones', WWW 2020, and 'A Variegated Look at 5G in the Wild', SIGCOMM 2021; "
-            "outage share and autocorrelation chosen to match the LTE fit's order. Not fitted to "
-            "a dataset: refit with `artic-rl traces fit` on real 5G uplink traces when available."
-        ),
-    },
     "wifi": {
         "mean_mbps": 40.0,
         "p10_mbps": 15.0,
@@ -81,9 +98,11 @@ def state_series(mbps: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.where(mbps > 0, level, 0)
 
 
-def fit_rate_model(traces: Sequence[Trace], name: str, n_levels: int = N_LEVELS) -> RateModel:
-    """Fit the Markov-modulated rate model on the per-second capacity of ``traces``."""
-    series = [per_second_mbps(t) for t in traces]
+def fit_rate_model(
+    traces: Sequence[Trace], name: str, n_levels: int = N_LEVELS, step_ms: int = MS_PER_S
+) -> RateModel:
+    """Fit the Markov-modulated rate model on the capacity of ``traces`` per ``step_ms``."""
+    series = [per_second_mbps(t, step_ms) for t in traces]
     pooled = np.concatenate(series)
     active = pooled[pooled > 0]
     if active.size < 2:
@@ -105,7 +124,7 @@ def fit_rate_model(traces: Sequence[Trace], name: str, n_levels: int = N_LEVELS)
             for k in range(1, n_states)
         ]
     )
-    return RateModel(name, levels, transition, freq / freq.sum())
+    return RateModel(name, levels, transition, freq / freq.sum(), step_ms)
 
 
 def literature_model(name: str, spec: dict, n_levels: int = N_LEVELS) -> RateModel:
@@ -153,18 +172,63 @@ def _sha256(path: Path) -> str:
 def fit_preset(name: str, files: Sequence[Path], n_levels: int = N_LEVELS) -> dict:
     """The JSON document of a preset fitted on ``files`` (model, sources, target statistics)."""
     traces = [load_trace(p) for p in files]
-    total_s = sum(t.duration_s for t in traces)
-    regimes = []
-    for trace in traces:
-        regime = fit_rate_model([trace], trace.name, n_levels).to_dict()
-        regimes.append({**regime, "weight": round(trace.duration_s / total_s, 6)})
     return {
         "preset": name,
         "kind": "fitted",
-        "source": "Mahimahi cellular uplink traces (Winstein et al., NSDI 2013)",
+        "source": MAHIMAHI_SOURCE,
         "fitted_on": [{"file": p.name, "sha256": _sha256(p)} for p in files],
         "target_stats": pooled_stats(traces),
-        "regimes": regimes,
+        "regimes": _regimes([[t] for t in traces], [t.name for t in traces], n_levels, MS_PER_S),
+    }
+
+
+def _regimes(
+    groups: Sequence[Sequence[Trace]], names: Sequence[str], n_levels: int, step_ms: int
+) -> list[dict]:
+    """One fitted regime per group of traces, weighted by duration."""
+    total_s = sum(t.duration_s for group in groups for t in group)
+    regimes = []
+    for group, name in zip(groups, names, strict=True):
+        regime = fit_rate_model(group, name, n_levels, step_ms).to_dict()
+        weight = sum(t.duration_s for t in group) / total_s
+        regimes.append({**regime, "weight": round(weight, 6)})
+    return regimes
+
+
+def trim_idle_edges(mbps: np.ndarray, share: float = IDLE_SHARE) -> np.ndarray:
+    """The samples from the first to the last at or above ``share`` of the median.
+
+    A saturating flow's run starts before it sends (zeros, then slow start) and the logging
+    outlasts it (the static 5G runs end in 1-4 s of zeros after an abrupt stop): those edges
+    are the measurement, not the network.
+    """
+    busy = np.flatnonzero(mbps >= share * np.median(mbps))
+    return mbps[busy[0] : busy[-1] + 1] if busy.size else mbps[:0]
+
+
+def list_run_traces(path: Path, interval_ms: float = LIST_INTERVAL_MS) -> list[Trace]:
+    """The runs of a throughput list as traces, idle edges trimmed; names ``<stem>-run<N>``."""
+    runs = parse_list_runs(path.read_text(), path, interval_ms)
+    return [
+        list_run_trace(replace(run, mbps=trim_idle_edges(run.mbps)), f"{path.stem}-run{run.number}")
+        for run in runs
+    ]
+
+
+def fit_list_preset(name: str, root: Path, files: Sequence[str], n_levels: int = N_LEVELS) -> dict:
+    """The JSON document of a preset fitted on throughput lists (one regime per file)."""
+    groups = [list_run_traces(root / f) for f in files]
+    traces = [t for group in groups for t in group]
+    return {
+        "preset": name,
+        "kind": "fitted",
+        "source": LIST_SOURCE,
+        "fitted_on": [{"file": f, "sha256": _sha256(root / f)} for f in files],
+        "target_stats": pooled_stats(traces, LIST_STEP_MS),
+        "target_stats_per_second": pooled_stats(traces),
+        "regimes": _regimes(
+            groups, [f.removesuffix(".list") for f in files], n_levels, LIST_STEP_MS
+        ),
     }
 
 
@@ -192,11 +256,17 @@ def write_preset(doc: dict, out_dir: Path) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m artic_rl.net.fit", description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Mahimahi traces folder")
+    parser.add_argument(
+        "--lists", type=Path, default=DEFAULT_LISTS, help="5G mmWave uplink lists folder"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON files go")
     parser.add_argument("--levels", type=int, default=N_LEVELS, help="capacity levels per model")
     args = parser.parse_args(argv)
     for name, files in FITTED.items():
         path = write_preset(fit_preset(name, [args.data / f for f in files], args.levels), args.out)
+        print(f"fitted {name} -> {path}")
+    for name, lists in FITTED_LISTS.items():
+        path = write_preset(fit_list_preset(name, args.lists, lists, args.levels), args.out)
         print(f"fitted {name} -> {path}")
     for name in LITERATURE:
         print(f"built {name} -> {write_preset(literature_preset(name, args.levels), args.out)}")

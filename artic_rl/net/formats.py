@@ -6,15 +6,22 @@
   rate holds from its time until the next row's, the last row for the median step.
 - ``json`` (OpenNetLab): ``{"uplink": {"trace_pattern": [{"duration": ms, "capacity": kbps,
   "loss": fraction, "rtt": ms}, ...]}}`` or a bare ``{"trace_pattern": [...]}``.
+- ``list`` (throughput lists of the 5G mmWave uplink study, Ghoshal et al., 5G-MeMU 2022):
+  several runs per file, each a ``Run N`` line (optionally after a ``###...`` separator) and
+  either one line of comma-separated throughput samples in Mbps, one per
+  ``interval_ms`` (default :data:`LIST_INTERVAL_MS`), or pairs of lines (timestamps in seconds,
+  then the throughput at those times). Each run is one trace; a zero sample is an outage.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,8 +36,19 @@ from artic_rl.net.trace import (
     per_window_counts,
 )
 
-FORMATS = ("mahimahi", "cooked", "json")
+FORMATS = ("mahimahi", "cooked", "json", "list")
 MAHIMAHI_SUFFIXES = (".up", ".down", ".pps")
+
+LIST_INTERVAL_MS = 100.0
+"""Sampling interval assumed for a throughput list without timestamps (``--interval-ms``).
+
+The study's repository does not state it. 100 ms is what the data says: (1) its driving
+files carry timestamps, in steps of exactly 0.1 s (18.777, 18.877, ...); (2) every static run
+climbs from 0 to its plateau in 2-4 samples, the slow start of a saturating TCP flow on a
+path of tens of milliseconds (0.2-0.4 s, where a 1 s interval would make it several seconds);
+(3) runs then last 12-17 s (static, 118-173 samples) and 50-62 s (walking, 495-621 samples),
+the lengths of iPerf runs, against 2-10 minutes per run at one sample a second.
+"""
 
 
 def detect_format(path: str | Path, text: str) -> str:
@@ -40,6 +58,8 @@ def detect_format(path: str | Path, text: str) -> str:
         raise InputError("empty trace file", path, 1)
     if stripped[0] in "{[":
         return "json"
+    if _LIST_HEAD.match(stripped):
+        return "list"
     first = stripped.split("\n", 1)[0].split()
     if len(first) == 1:
         return "mahimahi"
@@ -48,28 +68,36 @@ def detect_format(path: str | Path, text: str) -> str:
     line = text[: len(text) - len(stripped)].count("\n") + 1
     raise InputError(
         f"unknown trace format (a line with {len(first)} fields); "
-        "use --format mahimahi|cooked|json",
+        "use --format mahimahi|cooked|json|list",
         path,
         line,
     )
 
 
-def load_trace(path: str | Path, fmt: str | None = None) -> Trace:
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read trace: {err}", path) from err
+
+
+def load_trace(
+    path: str | Path, fmt: str | None = None, interval_ms: float = LIST_INTERVAL_MS
+) -> Trace:
     """Read one trace file.
 
     Args:
         path: The file.
-        fmt: ``mahimahi``, ``cooked`` or ``json``; ``None`` detects it from the content.
+        fmt: ``mahimahi``, ``cooked``, ``json`` or ``list``; ``None`` detects it from the content.
+        interval_ms: Sampling interval of a ``list`` without timestamps.
 
     Raises:
         InputError: Unreadable file, unknown format, empty file, a non-numeric token,
-            decreasing timestamps or negative values (naming the file and the line).
+            decreasing timestamps or negative values (naming the file and the line); a list
+            of several runs (read it with :func:`load_traces`).
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read trace: {err}", path) from err
+    text = _read_text(path)
     if fmt is None:
         fmt = detect_format(path, text)
     if fmt == "mahimahi":
@@ -78,13 +106,37 @@ def load_trace(path: str | Path, fmt: str | None = None) -> Trace:
         return parse_cooked(text, path)
     if fmt == "json":
         return parse_json(text, path)
+    if fmt == "list":
+        traces = parse_list(text, path, interval_ms)
+        if len(traces) > 1:
+            raise InputError(
+                f"a list of {len(traces)} runs is several traces: read it with load_traces, "
+                "or convert it with `artic-rl traces convert`",
+                path,
+            )
+        return traces[0]
     raise InputError(f"unknown trace format {fmt!r} (expected one of {', '.join(FORMATS)})", path)
 
 
-def load_trace_dir(path: str | Path, fmt: str | None = None) -> list[Trace]:
-    """Every trace file in a directory (not recursive), sorted by file name.
+def load_traces(
+    path: str | Path, fmt: str | None = None, interval_ms: float = LIST_INTERVAL_MS
+) -> list[Trace]:
+    """Every trace a file holds: one per run of a ``list``, else the one trace of the file."""
+    path = Path(path)
+    if fmt is None:
+        fmt = detect_format(path, _read_text(path))
+    if fmt == "list":
+        return parse_list(_read_text(path), path, interval_ms)
+    return [load_trace(path, fmt)]
 
-    Hidden files and ``README*`` / ``*.md`` files are skipped.
+
+def load_trace_dir(
+    path: str | Path, fmt: str | None = None, interval_ms: float = LIST_INTERVAL_MS
+) -> list[Trace]:
+    """Every trace in a directory (not recursive), sorted by file name; a list gives its runs.
+
+    Hidden files and ``README*`` / ``*.md`` files are skipped. ``interval_ms`` is the sampling
+    interval of throughput lists without timestamps.
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -96,7 +148,7 @@ def load_trace_dir(path: str | Path, fmt: str | None = None) -> list[Trace]:
     )
     if not files:
         raise InputError("no trace files in directory", folder)
-    return [load_trace(p, fmt) for p in files]
+    return [trace for p in files for trace in load_traces(p, fmt, interval_ms)]
 
 
 def _is_doc(name: str) -> bool:
@@ -284,6 +336,162 @@ def _json_number(
     if upper is not None and value > upper:
         raise InputError(f"{key} must be a fraction in [0, {upper}]", path, field=f"{where}.{key}")
     return float(value)
+
+
+# ---------------------------------------------------------------- throughput lists
+
+_LIST_HEAD = re.compile(r"(#+[ \t]*(\n|$)|Run\b)")
+_RUN = re.compile(r"Run[ \t]+(\d+)[ \t]*$")
+
+
+@dataclass(frozen=True)
+class ListRun:
+    """One run of a throughput list, on a regular grid.
+
+    Attributes:
+        number: N of its ``Run N`` line.
+        line: The line of ``Run N`` (1-based).
+        mbps: Throughput of each sample (Mbps, >= 0; 0 = outage).
+        interval_ms: The grid step.
+    """
+
+    number: int
+    line: int
+    mbps: np.ndarray
+    interval_ms: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.mbps.size * self.interval_ms / MS_PER_S
+
+
+def parse_list_runs(
+    text: str, path: str | Path = "<string>", interval_ms: float = LIST_INTERVAL_MS
+) -> list[ListRun]:
+    """The runs of a throughput list (see the module docstring), in file order.
+
+    A run of one data line is sampled every ``interval_ms``. A run of line pairs (timestamps in
+    seconds, then throughput) is put on an ``interval_ms`` grid from its earliest timestamp:
+    samples falling in one grid step are averaged, the series of a run are added (the legs of
+    one uplink), and a step no series covers is an outage.
+
+    Raises:
+        InputError: Naming the file and line: data before any ``Run N``, a repeated or
+            malformed ``Run`` line, a run without data, a non-numeric, negative or infinite
+            sample, timestamps and samples of different counts or timestamps that decrease.
+    """
+    path = Path(path)
+    if not interval_ms > 0:
+        raise InputError(f"the sampling interval must be > 0 ms, got {interval_ms}", path)
+    blocks: list[tuple[int, int, list[tuple[int, str]]]] = []
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line or set(line) == {"#"}:
+            continue
+        if line.startswith("Run"):
+            match = _RUN.match(line)
+            if match is None:
+                raise InputError(f"expected 'Run N', got {line[:40]!r}", path, lineno)
+            number = int(match.group(1))
+            if any(number == b[0] for b in blocks):
+                raise InputError(f"run {number} appears twice", path, lineno)
+            blocks.append((number, lineno, []))
+        elif not blocks:
+            raise InputError("data before the first 'Run N' line", path, lineno)
+        else:
+            blocks[-1][2].append((lineno, line))
+    if not blocks:
+        raise InputError("empty throughput list (no 'Run N' line)", path, 1)
+    return [_list_run(number, lineno, rows, path, interval_ms) for number, lineno, rows in blocks]
+
+
+def _list_run(
+    number: int, lineno: int, rows: list[tuple[int, str]], path: Path, interval_ms: float
+) -> ListRun:
+    if not rows:
+        raise InputError(f"run {number} has no samples", path, lineno)
+    series = [_list_numbers(text, path, line) for line, text in rows]
+    if len(series) == 1:
+        return ListRun(number, lineno, _checked_mbps(series[0], path, rows[0][0]), interval_ms)
+    if len(series) % 2:
+        raise InputError(
+            f"run {number}: {len(series)} data lines (expected one, or timestamp/throughput pairs)",
+            path,
+            rows[-1][0],
+        )
+    pairs = []
+    for k in range(0, len(series), 2):
+        (t_line, _), (v_line, _) = rows[k], rows[k + 1]
+        time_s, mbps = series[k], _checked_mbps(series[k + 1], path, v_line)
+        if time_s.size != mbps.size:
+            raise InputError(
+                f"{mbps.size} samples for {time_s.size} timestamps (line {t_line})", path, v_line
+            )
+        if time_s.size > 1 and bool(np.any(np.diff(time_s) < 0)):
+            raise InputError("timestamps decrease", path, t_line)
+        pairs.append((time_s, mbps))
+    return ListRun(number, lineno, _on_grid(pairs, interval_ms), interval_ms)
+
+
+def _list_numbers(text: str, path: Path, lineno: int) -> np.ndarray:
+    tokens = [tok.strip() for tok in text.split(",")]
+    try:
+        values = np.array([float(tok) for tok in tokens], dtype=np.float64)
+    except ValueError:
+        bad = next(tok for tok in tokens if not _is_float(tok))
+        index = tokens.index(bad) + 1
+        raise InputError(f"sample {index} is not a number: {bad!r}", path, lineno) from None
+    if not np.all(np.isfinite(values)):
+        index = int(np.argmax(~np.isfinite(values))) + 1
+        raise InputError(f"sample {index} is not a finite number", path, lineno)
+    return values
+
+
+def _checked_mbps(values: np.ndarray, path: Path, lineno: int) -> np.ndarray:
+    if bool(np.any(values < 0)):
+        index = int(np.argmax(values < 0)) + 1
+        raise InputError(f"sample {index} is a negative throughput", path, lineno, "Mbps")
+    return values
+
+
+def _on_grid(pairs: list[tuple[np.ndarray, np.ndarray]], interval_ms: float) -> np.ndarray:
+    """Timestamped series on one ``interval_ms`` grid: averaged inside a step, summed across."""
+    step_s = interval_ms / MS_PER_S
+    start_s = min(float(t[0]) for t, _ in pairs)
+    bins = [np.floor((t - start_s) / step_s + 1e-6).astype(np.int64) for t, _ in pairs]
+    n_steps = max(int(b[-1]) for b in bins) + 1
+    total = np.zeros(n_steps)
+    for b, (_, mbps) in zip(bins, pairs, strict=True):
+        sums = np.bincount(b, weights=mbps, minlength=n_steps)
+        counts = np.bincount(b, minlength=n_steps)
+        total += np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+    return total
+
+
+def list_run_trace(run: ListRun, name: str) -> Trace:
+    """The trace of one run: its samples as piecewise-constant capacity, period = its length."""
+    edges_ms = np.arange(run.mbps.size + 1) * run.interval_ms
+    try:
+        trace = opportunities_from_rate(edges_ms, run.mbps * 1e3, name)
+    except ValueError as err:
+        raise InputError(f"run {run.number}: {err}") from None
+    meta = {"format": "list", "run": str(run.number), "interval_ms": f"{run.interval_ms:g}"}
+    object.__setattr__(trace, "meta", meta)
+    return trace
+
+
+def parse_list(
+    text: str, path: str | Path = "<string>", interval_ms: float = LIST_INTERVAL_MS
+) -> list[Trace]:
+    """One trace per run of a throughput list, named ``<file stem>-run<N>``."""
+    path = Path(path)
+    traces = []
+    for run in parse_list_runs(text, path, interval_ms):
+        try:
+            traces.append(list_run_trace(run, f"{path.stem}-run{run.number}"))
+        except InputError as err:
+            raise InputError(str(err), path, run.line) from None
+    return traces
 
 
 # ---------------------------------------------------------------- writing

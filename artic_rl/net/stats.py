@@ -39,14 +39,25 @@ def series_stats(mbps: np.ndarray) -> dict[str, float]:
     }
 
 
+def sample_stats(mbps: np.ndarray, interval_ms: float) -> dict[str, float]:
+    """:func:`series_stats` of samples taken every ``interval_ms``, with the duration and the
+    outage (zero samples) in seconds."""
+    stats = series_stats(mbps)
+    stats["outage_s"] = round(int(stats["outage_s"]) * interval_ms / MS_PER_S, 6)
+    return {"duration_s": round(mbps.size * interval_ms / MS_PER_S, 6), **stats}
+
+
 def trace_stats(trace: Trace) -> dict[str, float]:
     """``duration_s`` plus :func:`series_stats` of the trace's per-second capacity."""
     return {"duration_s": trace.duration_s, **series_stats(per_second_mbps(trace))}
 
 
-def pooled_stats(traces: list[Trace]) -> dict[str, float]:
-    """Statistics of several traces pooled second by second (autocorrelation within each trace)."""
-    series = [per_second_mbps(t) for t in traces]
+def pooled_stats(traces: list[Trace], window_ms: int = MS_PER_S) -> dict[str, float]:
+    """Statistics of several traces pooled window by window (autocorrelation within each trace).
+
+    With ``window_ms`` other than a second, ``outage_s`` counts outage windows.
+    """
+    series = [per_second_mbps(t, window_ms) for t in traces]
     pooled = series_stats(np.concatenate(series))
     pooled["lag1_autocorr"] = round(pooled_lag1(series), 6)
     pooled["duration_s"] = float(sum(t.duration_s for t in traces))

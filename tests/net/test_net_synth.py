@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from artic_rl.net import load_trace
-from artic_rl.net.fit import FITTED, fit_preset
+from artic_rl.net.fit import (
+    FITTED,
+    FITTED_LISTS,
+    LIST_STEP_MS,
+    fit_list_preset,
+    fit_preset,
+    list_run_traces,
+)
 from artic_rl.net.stats import per_second_mbps, pooled_lag1, pooled_stats, series_stats
 from artic_rl.net.synth import (
     PRESETS,
@@ -18,6 +25,7 @@ from artic_rl.net.synth import (
     generate_trace,
     load_preset,
     per_second_capacity,
+    step_capacity,
     trace_from_rates,
 )
 from artic_rl.net.trace import OPPORTUNITY_MBIT
@@ -30,7 +38,8 @@ def test_generate_is_deterministic_and_well_formed(preset: str) -> None:
     a = generate_trace(preset, 20.5, np.random.default_rng(5))
     b = generate_trace(preset, 20.5, np.random.default_rng(5))
     np.testing.assert_array_equal(a.opportunities_ms, b.opportunities_ms)
-    assert a.period_ms == 21_000
+    # rounded up to whole steps of the model: seconds, or 100 ms for 5g
+    assert a.period_ms == (20_500 if preset == "5g" else 21_000)
     assert a.name == preset
     assert np.all(np.diff(a.opportunities_ms) >= 0)
 
@@ -93,7 +102,41 @@ def test_generated_set_matches_the_real_uplinks_within_25_percent(
         assert got[key] == pytest.approx(real[key], rel=0.25), key
 
 
-@pytest.mark.parametrize("preset", ["5g", "wifi"])
+@pytest.mark.shared
+@pytest.mark.parametrize("window_ms", [LIST_STEP_MS, 1000])
+def test_5g_matches_the_real_mmwave_runs_within_25_percent(
+    window_ms: int, shared_data: Path
+) -> None:
+    root = shared_data / "traces" / "mmwave-uplink"
+    if not root.is_dir():
+        pytest.skip(f"5G mmWave uplink lists not found at {root}")
+    files = FITTED_LISTS["5g"]
+    real = pooled_stats([t for f in files for t in list_run_traces(root / f)], window_ms)
+    shipped = json.loads(resources.files("artic_rl").joinpath("data", "net", "5g.json").read_text())
+    assert shipped["regimes"] == fit_list_preset("5g", root, files)["regimes"]
+    # 1000 generated traces of two episodes, measured on the same windows as the real runs
+    series = step_capacity("5g", 1000, 120, np.random.default_rng(0), window_ms)
+    got = series_stats(np.concatenate(series))
+    got["lag1_autocorr"] = pooled_lag1(series)
+    assert real["outage_share"] == 0.0  # the runs' zeros are all at their idle edges
+    for key in KEYS:
+        assert got[key] == pytest.approx(real[key], rel=0.25), key
+
+
+def test_a_5g_trace_steps_every_100_ms() -> None:
+    model = load_preset("5g").regimes[0]
+    assert model.step_ms == 100
+    trace = generate_trace(model, 1.05, np.random.default_rng(0))
+    assert trace.period_ms == 1100
+    rates = model.rates_mbps(11, np.random.default_rng(0))
+    # each 100 ms window holds exactly the whole opportunities of its step
+    counts = np.floor(np.cumsum(rates * 0.1 / OPPORTUNITY_MBIT) + 1e-9)
+    again = trace_from_rates(rates, np.random.default_rng(1), "x", 100)
+    per_window = np.bincount((again.opportunities_ms - 1) // 100, minlength=11)
+    assert per_window.tolist() == np.diff(counts, prepend=0).astype(int).tolist()
+
+
+@pytest.mark.parametrize("preset", ["wifi"])
 def test_literature_presets_reproduce_their_summary(preset: str) -> None:
     doc = json.loads(
         resources.files("artic_rl").joinpath("data", "net", f"{preset}.json").read_text()
