@@ -18,6 +18,8 @@ import numpy as np
 from artic_rl.mllm import AccuracyModel, Question
 from artic_rl.net import MTU_BYTES, Link, Trace
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
+from artic_rl.receiver.config import ArticReceiverConfig
+from artic_rl.receiver.loss import LossNotice
 from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.feedback import (
     CONFIDENCE_TIERS_KBPS,
@@ -144,8 +146,13 @@ class Timeline:
         self.pk_send: list[float] = []
         self.pk_arrival: list[float] = []
         self.pk_size: list[int] = []
-        # ... except the ones learned only at the fallback time: known_ms, seq, send, arrival, size
+        # ... except any learned out of order (a link whose delay varies): known, seq, send, arr, size
         self.pk_late: list[tuple[float, int, float, float, int]] = []
+        # losses no later packet has revealed yet (artic_rl.receiver.loss): frames and packets
+        self.artic = ArticReceiverConfig()
+        self.frame_loss = LossNotice()
+        self.packet_loss = LossNotice()
+        self.pk_waiting: dict[int, tuple[float, int]] = {}  # seq -> (send_ms, size)
         # frame reports not yet sent (known_ms, idx, capture, decodable_ms), known_ms non-decreasing,
         # and the few learned earlier than one queued before them
         self.fr_pending: list[tuple[float, int, float, float]] = []
@@ -233,8 +240,12 @@ class Timeline:
             pk_size += frame_sizes
         arrival = self.link.send_list(send, pk_size)
         n_lost = sum(map(math.isnan, arrival))
+        first_ms = min(arrival) if n_lost < len(arrival) else math.nan
+        if first_ms == first_ms:  # a packet arrived: it reveals the losses still waiting
+            for f, known in self.frame_loss.on_arrival(first_ms):
+                self._notice_frame_loss(f, known)
         self._receive(times, key, arrival, starts, act, n_lost)
-        self._queue_packet_reports(send, arrival, pk_size, t1, n_lost)
+        self._queue_packet_reports(send, arrival, pk_size, n_lost, first_ms)
         return sum(pk_size)
 
     def _receive(
@@ -282,15 +293,23 @@ class Timeline:
                 self._pend_frame((dec + fb_ms, f, c, dec))
                 continue
             if complete:
-                known = frame_arr
+                self._pend_frame((frame_arr + fb_ms, f, c, math.nan))
+                continue
+            # noticed when a later packet arrives, or by the frame timer if the frame had begun
+            timer = frame_arr + self.artic.frame_timeout_ms if first_lost > starts[i] else math.inf
+            after = [x for x in arrival[first_lost + 1 :] if x == x]
+            if after:
+                self._notice_frame_loss(f, min(min(after), timer))
             else:
-                # the receiver notices the gap when the next packet after the first lost one arrives
-                after = [x for x in arrival[first_lost + 1 :] if x == x]
-                known = min(after) if after else self.now_ms + 2 * env.interval_ms
-                if self.chain.request_keyframe(known):
-                    self.pli.append((known + fb_ms, f))
-                    self.pli_reports.append(known + fb_ms)
-            self._pend_frame((known + fb_ms, f, c, math.nan))
+                self.frame_loss.wait(f, timer)
+
+    def _notice_frame_loss(self, f: int, known_ms: float) -> None:
+        """The receiver noticed at ``known_ms`` that frame ``f`` is lost: a PLI and a frame report."""
+        fb_ms = self.env.feedback_delay_ms
+        if self.chain.request_keyframe(known_ms):
+            self.pli.append((known_ms + fb_ms, f))
+            self.pli_reports.append(known_ms + fb_ms)
+        self._pend_frame((known_ms + fb_ms, f, self.f_capture[f], math.nan))
 
     def _pend_frame(self, report: tuple[float, int, float, float]) -> None:
         """Queue a frame report (known_ms, idx, capture, decodable), keeping fr_pending sorted."""
@@ -300,47 +319,64 @@ class Timeline:
             self.fr_late.append(report)
 
     def _queue_packet_reports(
-        self, send: list[float], arrival: list[float], size: list[int], t1: float, n_lost: int
+        self, send: list[float], arrival: list[float], size: list[int], n_lost: int, first_ms: float
     ) -> None:
-        """When the sender learns each packet's fate: its arrival, or the next arrival after it."""
-        env = self.env
-        fb_ms = env.feedback_delay_ms
+        """When the sender learns each packet's fate: its arrival, or the next arrival after it.
+
+        A lost packet with no later arrival in its interval waits for the first arrival of a later
+        one: ``first_ms``, this interval's first arrival, reveals those of the earlier intervals.
+        """
+        fb_ms = self.env.feedback_delay_ms
         n = len(arrival)
         self.interval_loss = n_lost / n
+        seq = list(range(self.seq, self.seq + n))
+        self.seq += n
+        rows: list[tuple[float, int, float, float, int]] = []
+        if first_ms == first_ms:
+            for k, _ in self.packet_loss.on_arrival(first_ms):
+                send_k, size_k = self.pk_waiting.pop(k)
+                rows.append((first_ms + fb_ms, k, send_k, math.nan, size_k))
         if n_lost:
-            fallback = t1 + 2 * env.interval_ms
             known = [0.0] * n
             next_arr = math.inf  # minimum arrival after the packet (minimum.accumulate, reversed)
             for i in range(n - 1, -1, -1):
                 x = arrival[i]
                 if x == x:
-                    known[i] = x + fb_ms
                     if x < next_arr:
                         next_arr = x
+                    known[i] = x + fb_ms
                 else:
-                    known[i] = (fallback if next_arr == math.inf else next_arr) + fb_ms
+                    known[i] = next_arr + fb_ms
+            j = n  # the packets with no later arrival (known = inf) are the interval's tail
+            while j and known[j - 1] == math.inf:
+                j -= 1
+            for k in range(j, n):
+                self.pk_waiting[seq[k]] = (send[k], size[k])
+                self.packet_loss.wait(seq[k])
         else:
             known = [x + fb_ms for x in arrival]
-        seq = range(self.seq, self.seq + n)
-        self.seq += n
-        # packets with no later arrival in the batch got the fallback time: out of order, they wait
-        # in a short side list; every other known time follows the FIFO arrivals, non-decreasing
-        j = n
-        while n_lost and j and arrival[j - 1] != arrival[j - 1]:
-            j -= 1
-        main = known[:j] if j < n else known
-        if main and not (
-            (not self.pk_known or self.pk_known[-1] <= main[0]) and main == sorted(main)
-        ):
-            j = 0  # not expected; the side list is correct for any order
-        if j:
-            self.pk_known += known[:j]
-            self.pk_seq += seq[:j]
-            self.pk_send += send[:j]
-            self.pk_arrival += arrival[:j]
-            self.pk_size += size[:j]
-        if j < n:
-            self.pk_late += zip(known[j:], seq[j:], send[j:], arrival[j:], size[j:], strict=True)
+            j = n
+        if rows:
+            known = [r[0] for r in rows] + known[:j]
+            seq = [r[1] for r in rows] + seq[:j]
+            send = [r[2] for r in rows] + send[:j]
+            arrival = [r[3] for r in rows] + arrival[:j]
+            size = [r[4] for r in rows] + size[:j]
+            j = len(known)
+        elif j < n:
+            known, seq, send, arrival, size = known[:j], seq[:j], send[:j], arrival[:j], size[:j]
+        if not j:
+            return
+        # the known times follow the FIFO arrivals, non-decreasing; if not (a link whose delay
+        # varies), the interval's reports wait in a short side list, correct for any order
+        if (not self.pk_known or self.pk_known[-1] <= known[0]) and known == sorted(known):
+            self.pk_known += known
+            self.pk_seq += seq
+            self.pk_send += send
+            self.pk_arrival += arrival
+            self.pk_size += size
+        else:
+            self.pk_late += zip(known, seq, send, arrival, size, strict=True)
 
     def since_keyframe_ms(self, t_ms: float) -> float:
         return t_ms - self.last_key_ms
@@ -437,6 +473,9 @@ class Timeline:
         """What the sender has learned by ``t_ms`` since the previous report."""
         env = self.env
         packets = self._due_packets(t_ms)
+        # a frame timer that fired by now: no packet arrived since (every later one arrives later)
+        for f, known in self.frame_loss.expire(t_ms):
+            self._notice_frame_loss(f, known)
         k = bisect_right(self.fr_pending, t_ms, key=itemgetter(0))
         ready = self.fr_pending[:k]
         del self.fr_pending[:k]

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
+from artic_rl.receiver.config import ArticReceiverConfig
 from artic_rl.receiver.questions import UNANSWERED
 from artic_rl.runtime import rtcp
 from artic_rl.runtime.feedback import ReceiverFeedback
@@ -105,7 +106,8 @@ class Receiver:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((host, 0))
         self.sock.setblocking(False)
-        self.assembler = FrameAssembler()
+        # an unfinished frame is given up by the artic receiver's frame timer, as in the simulator
+        self.assembler = FrameAssembler(max_age_ms=ArticReceiverConfig().frame_timeout_ms)
         self.feedback = ReceiverFeedback()
         self.log = ReceiverLog()
         self._decoder: Any = None

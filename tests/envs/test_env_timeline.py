@@ -182,3 +182,70 @@ def test_paper_frame_latency_in_an_outage_runs_to_the_episode_end() -> None:
     # 5 fps; the few frames whose packets the link would deliver do so long after the end
     captures = [200.0 * i for i in range(15)]
     assert info["episode_frame_latency_ms"] == pytest.approx([3000.0 - c for c in captures])
+
+
+class DroppingLink:
+    """The constant-rate link, losing the packets whose sequence numbers are listed (or all from
+    ``drop_from`` on): losses at chosen places, so the notice times can be worked out by hand."""
+
+    def __init__(self, link: object, drop: set[int], drop_from: int | None = None) -> None:
+        self.link, self.drop, self.drop_from, self.seq = link, drop, drop_from, 0
+
+    def send_list(self, send_ms: list[float], size_bytes: list[int]) -> list[float]:
+        arrival = self.link.send_list(send_ms, size_bytes)  # type: ignore[attr-defined]
+        for i in range(len(arrival)):
+            s = self.seq + i
+            if s in self.drop or (self.drop_from is not None and s >= self.drop_from):
+                arrival[i] = float("nan")
+        self.seq += len(arrival)
+        return arrival
+
+
+def _lossy_env(
+    drop: set[int], drop_from: int | None = None, episode_s: float = 4.0
+) -> VideoChatEnv:
+    env = make_env(episode_s=episode_s)
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
+    tl = env._timeline
+    assert tl is not None
+    tl.link = DroppingLink(tl.link, drop, drop_from)  # type: ignore[assignment]
+    return env
+
+
+def test_artic_notices_a_tail_loss_when_the_next_packet_arrives() -> None:
+    """Frame 1 (captured 200) is packets 5 and 6; packet 6 (due at 229) is lost, the last one of its
+    interval. Packet 7, frame 2's first (sent 405, departs 406), arrives at 426: the receiver
+    notices the loss then, so its PLI and frame report reach the sender at 446 and the report at
+    600 carries them (the old fallback noticed it at 200 + 2 x 200 = 600, reported at 800).
+    Frame 3 (captured 600 >= 446) is the keyframe: 5 packets sent 605 + 3.86 k, departing 606, 609,
+    613, 617, 621, decodable at 641. Packet 6's own report is known at 426 + 20 = 446, too."""
+    env = _lossy_env({6})
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    reports = [env.step(action)[4]["feedback"] for _ in range(4)]
+    assert [r.keyframe_request for r in reports] == [False, False, True, False]
+    frames = reports[2].frames
+    assert frames.frame_id.tolist() == [1, 2]  # frame 2 arrived complete but its chain is broken
+    assert np.isnan(frames.decodable_ms).all()
+    lost = reports[2].packets
+    assert lost.seq.tolist() == [6, 7, 8]
+    assert np.isnan(lost.arrival_ms[0]) and lost.arrival_ms[1:].tolist() == [426.0, 429.0]
+    tl = env.unwrapped._timeline  # type: ignore[union-attr]
+    assert tl.last_key_idx == 3
+    assert tl.f_decodable[3] == pytest.approx(641.0)
+
+
+def test_artic_frame_timer_notices_a_loss_no_packet_reveals() -> None:
+    """Every packet from 6 on is lost: frame 1's first packet (5) arrived at 226, so its timer
+    (5000 ms, the streamer's FrameAssembler max_age) fires at 5226; the PLI reaches the sender at
+    5246, the report at 5400 carries it, and frame 27 (captured 5400) is a keyframe. Frames 2..26
+    lost every packet: the receiver never learns they existed."""
+    env = _lossy_env(set(), drop_from=6, episode_s=6.0)
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    reports = [env.step(action)[4]["feedback"] for _ in range(28)]
+    requests = [k for k, r in enumerate(reports) if r.keyframe_request]
+    assert requests == [26]  # the step ending at 27 x 200 = 5400
+    assert reports[26].frames.frame_id.tolist() == [1]
+    tl = env.unwrapped._timeline  # type: ignore[union-attr]
+    assert tl.last_key_idx == 27
+    # no packet after 5 arrived, so no packet loss was ever reported
+    assert sum(len(r.packets.seq) for r in reports) == 6

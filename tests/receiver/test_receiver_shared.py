@@ -94,3 +94,18 @@ def test_mllm_sampler_takes_the_freshest_frame_and_flags_substitutes() -> None:
     assert got == [(0.0, -1, True), (500.0, 0, False), (1000.0, 1, False)]
     got = [(s.at_ms, s.position, s.stale) for s in sampler.due(1600.0, log)]
     assert got == [(1500.0, 1, True)]  # frame 1 again: a substitute
+
+
+def test_loss_notice_waits_for_a_later_packet_or_the_timer() -> None:
+    from artic_rl.receiver.loss import LossNotice
+
+    notice = LossNotice()
+    notice.wait(1, timer_ms=5226.0)
+    notice.wait(2)  # no packet of it arrived: no timer
+    assert notice.expire(5225.0) == []
+    assert notice.on_arrival(426.0) == [(1, 426.0), (2, 426.0)]
+    assert len(notice) == 0
+    notice.wait(3, timer_ms=700.0)
+    notice.wait(4)
+    assert notice.expire(700.0) == [(3, 700.0)]  # the timer fired first
+    assert notice.on_arrival(900.0) == [(4, 900.0)]
