@@ -131,6 +131,18 @@ def test_shipped_val_splits_are_the_generator_output(tmp_path: Path) -> None:
             np.testing.assert_array_equal(x.opportunities_ms, y.opportunities_ms)
 
 
+def test_shipped_5g_val_split_is_the_generator_output(tmp_path: Path) -> None:
+    """traces/5g/val is what traces/README.md's command writes, byte for byte (cooked, 100 ms)."""
+    repo = Path(__file__).resolve().parents[2] / "traces" / "5g"
+    args = ["traces", "generate", "--preset", "5g", "--seed", "0", "--train", "0", "--test", "0"]
+    args += ["--val", "16", "--duration-s", "60", "--to", "cooked", "--window-ms", "100"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    made = sorted((tmp_path / "val").iterdir())
+    assert [p.name for p in made] == sorted(p.name for p in (repo / "val").iterdir())
+    for path in made:
+        assert path.read_bytes() == (repo / "val" / path.name).read_bytes(), path.name
+
+
 def test_download_from_a_local_mirror(tmp_path: Path) -> None:
     mirror = tmp_path / "mirror"
     mirror.mkdir()
