@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, pinned to the CPU wheel pip finds locally, so nothing pulls CUDA packages.
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[all,dev]"
 	@if $(PY) -m pip list 2>/dev/null | grep -qi nvidia; then echo "CUDA packages were installed" >&2; exit 1; fi
 	touch $(STAMP)
 
@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy artic_rl envs agents
+	$(PY) scripts/check_layers.py
 
 test: lint
 	$(PY) -m pytest -q $(ARGS)

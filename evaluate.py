@@ -3,7 +3,10 @@
 import hydra
 from omegaconf import DictConfig
 
-from artic_rl.evaluate import evaluate
+from artic_rl.training.config import register_configs
+from artic_rl.evaluation.evaluate import evaluate
+
+register_configs()
 
 
 @hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")

@@ -1,7 +1,15 @@
-"""The learned policy: a stable-baselines3 PPO actor plus its observation normalisation."""
+"""The learned policy: a stable-baselines3 PPO actor plus its observation normalisation.
+
+A *policy folder* (a training run directory, ``policies/<preset>``, or what ``artic-rl select
+--out`` writes) holds ``model.zip`` (SB3's PPO) and ``obs_norm.npz`` (:class:`ObsNorm`). Training
+checkpoints keep SB3's ``VecNormalize`` pickle beside each ``.zip`` instead; :meth:`ObsNorm.load`
+reads either, and is the only place that unpickles one.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +20,103 @@ from artic_rl.sender.actions import ActionCodec
 
 MODEL_FILE = "model.zip"
 OBS_NORM_FILE = "obs_norm.npz"
+VECNORMALIZE_FILE = "vecnormalize.pkl"
 
 
-def save_obs_norm(
-    path: str | Path, mean: np.ndarray, var: np.ndarray, clip_obs: float, epsilon: float
-) -> None:
-    """VecNormalize's observation statistics, stored without pickle so any runtime can read them."""
-    np.savez(path, mean=mean, var=var, clip_obs=np.float64(clip_obs), epsilon=np.float64(epsilon))
+@dataclass(frozen=True)
+class ObsNorm:
+    """VecNormalize's observation transform: ``clip((obs - mean) / sqrt(var + epsilon), ±clip_obs)``.
+
+    The one implementation used by training's evaluation, behaviour cloning, :class:`PPOAgent`,
+    model selection and the ONNX export (which writes the same constants into its graph).
+    """
+
+    mean: np.ndarray
+    var: np.ndarray
+    clip_obs: float
+    epsilon: float
+
+    @classmethod
+    def from_vecnormalize(cls, venv: Any) -> ObsNorm:
+        """The statistics of a live (or unpickled) SB3 ``VecNormalize``."""
+        rms = venv.obs_rms
+        return cls(
+            np.asarray(rms.mean, dtype=np.float64),
+            np.asarray(rms.var, dtype=np.float64),
+            float(venv.clip_obs),
+            float(venv.epsilon),
+        )
+
+    @classmethod
+    def from_npz(cls, path: str | Path) -> ObsNorm:
+        """Read ``obs_norm.npz`` (written by :meth:`save`)."""
+        with np.load(path) as d:
+            return cls(
+                d["mean"].astype(np.float64),
+                d["var"].astype(np.float64),
+                float(d["clip_obs"]),
+                float(d["epsilon"]),
+            )
+
+    @classmethod
+    def from_vecnormalize_file(cls, path: str | Path) -> ObsNorm:
+        """Read SB3's ``VecNormalize.save`` pickle (the project's own file, never a stranger's)."""
+        import pickle
+
+        with Path(path).open("rb") as fh:
+            return cls.from_vecnormalize(pickle.load(fh))
+
+    @classmethod
+    def identity(cls, dim: int) -> ObsNorm:
+        """No normalisation (a policy trained without VecNormalize)."""
+        return cls(np.zeros(dim), np.ones(dim), 1e9, 0.0)
+
+    @classmethod
+    def load(cls, policy: str | Path) -> ObsNorm:
+        """The normalisation of a policy folder (``obs_norm.npz``, else ``vecnormalize.pkl``) or of
+        a checkpoint ``.zip`` (its VecNormalize file beside it, :func:`norm_path_for`)."""
+        path = Path(policy)
+        if path.suffix == ".zip":
+            return cls.from_vecnormalize_file(norm_path_for(path))
+        if (path / OBS_NORM_FILE).is_file():
+            return cls.from_npz(path / OBS_NORM_FILE)
+        if (path / VECNORMALIZE_FILE).is_file():
+            return cls.from_vecnormalize_file(path / VECNORMALIZE_FILE)
+        raise FileNotFoundError(f"{path}: no {OBS_NORM_FILE} or {VECNORMALIZE_FILE}")
+
+    def save(self, path: str | Path) -> None:
+        """Write ``obs_norm.npz`` (no pickle, so any runtime can read it)."""
+        np.savez(
+            path,
+            mean=self.mean,
+            var=self.var,
+            clip_obs=np.float64(self.clip_obs),
+            epsilon=np.float64(self.epsilon),
+        )
+
+    def apply(self, obs: np.ndarray) -> np.ndarray:
+        """The transform in float64, float32 out (one observation or a batch)."""
+        z = (np.asarray(obs, dtype=np.float64) - self.mean) / np.sqrt(self.var + self.epsilon)
+        return np.clip(z, -self.clip_obs, self.clip_obs).astype(np.float32)
 
 
-def checkpoint_obs_norm(checkpoint: Path) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """(mean, var, clip_obs, epsilon) of the VecNormalize statistics saved beside a training
-    checkpoint (``ckpt_<n>_steps.zip`` or a run's ``model.zip``)."""
-    import pickle
-
-    from artic_rl.training import norm_path_for
-
-    with norm_path_for(checkpoint).open("rb") as fh:
-        vec = pickle.load(fh)  # the project's own file, written by SB3's VecNormalize.save
-    rms = vec.obs_rms
-    return rms.mean, rms.var, float(vec.clip_obs), float(vec.epsilon)
+def norm_path_for(checkpoint: Path) -> Path:
+    """The VecNormalize file saved beside a checkpoint: ``model.zip`` -> ``vecnormalize.pkl``,
+    ``ckpt_<n>_steps.zip`` -> ``ckpt_vecnormalize_<n>_steps.pkl`` (SB3's CheckpointCallback)."""
+    if checkpoint.name == MODEL_FILE:
+        candidate = checkpoint.with_name(VECNORMALIZE_FILE)
+    else:
+        m = re.fullmatch(r"(.*)_(\d+)_steps\.zip", checkpoint.name)
+        if m is None:
+            raise ValueError(
+                f"{checkpoint}: not a checkpoint name (model.zip or <prefix>_<n>_steps.zip)"
+            )
+        candidate = checkpoint.with_name(f"{m.group(1)}_vecnormalize_{m.group(2)}_steps.pkl")
+    if not candidate.is_file():
+        raise FileNotFoundError(
+            f"{candidate}: normalisation statistics of checkpoint {checkpoint} not found"
+        )
+    return candidate
 
 
 class PPOAgent(Agent):
@@ -42,7 +127,6 @@ class PPOAgent(Agent):
         policy: run directory or ``policies/<preset>``, or one training checkpoint
             (``<run>/checkpoints/ckpt_<n>_steps.zip``, its VecNormalize file beside it).
         deterministic: argmax (True) or sample from the policy.
-        ppo: the training hyperparameters of ``conf/agent/ppo.yaml``; unused at inference.
     """
 
     name = "ppo"
@@ -51,39 +135,42 @@ class PPOAgent(Agent):
         self,
         policy: str,
         deterministic: bool = True,
-        ppo: dict[str, Any] | None = None,
         codec: ActionCodec | None = None,
         interval_ms: float = 200.0,
     ) -> None:
-        super().__init__(codec, interval_ms)
         from stable_baselines3 import PPO
 
         path = Path(policy)
-        if path.suffix == ".zip":
-            if not path.is_file():
-                raise FileNotFoundError(f"{path}: no such checkpoint")
-            model_file = path
-            mean, var, clip_obs, epsilon = checkpoint_obs_norm(path)
-        else:
-            model_file = path / MODEL_FILE
-            if not model_file.is_file():
-                raise FileNotFoundError(f"{model_file}: no trained PPO policy there")
-            norm = np.load(path / OBS_NORM_FILE)
-            mean, var = norm["mean"], norm["var"]
-            clip_obs, epsilon = float(norm["clip_obs"]), float(norm["epsilon"])
-        self.model = PPO.load(model_file, device="cpu")
-        self.obs_mean = np.asarray(mean, dtype=np.float64)
-        self.obs_std = np.sqrt(np.asarray(var, dtype=np.float64) + epsilon)
-        self.clip_obs = clip_obs
-        self.deterministic = deterministic
+        model_file = path if path.suffix == ".zip" else path / MODEL_FILE
+        if not model_file.is_file():
+            raise FileNotFoundError(f"{model_file}: no trained PPO policy there")
+        norm = ObsNorm.load(path)
+        self._init(PPO.load(model_file, device="cpu"), norm, deterministic, codec, interval_ms)
 
-    def normalise(self, observation: np.ndarray) -> np.ndarray:
-        """VecNormalize's transform: (obs - mean) / sqrt(var + eps), clipped."""
-        z = (np.asarray(observation, dtype=np.float64) - self.obs_mean) / self.obs_std
-        return np.clip(z, -self.clip_obs, self.clip_obs).astype(np.float32)
+    @classmethod
+    def from_model(
+        cls, model: Any, norm: ObsNorm, deterministic: bool = True, interval_ms: float = 200.0
+    ) -> PPOAgent:
+        """An agent around a PPO model in memory (training's own evaluation)."""
+        agent = cls.__new__(cls)
+        agent._init(model, norm, deterministic, None, interval_ms)
+        return agent
+
+    def _init(
+        self,
+        model: Any,
+        norm: ObsNorm,
+        deterministic: bool,
+        codec: ActionCodec | None,
+        interval_ms: float,
+    ) -> None:
+        super().__init__(codec, interval_ms)
+        self.model = model
+        self.norm = norm
+        self.deterministic = deterministic
 
     def act(self, observation: np.ndarray) -> np.ndarray:
         action, _ = self.model.predict(
-            self.normalise(observation), deterministic=self.deterministic
+            self.norm.apply(observation), deterministic=self.deterministic
         )
         return np.asarray(action, dtype=np.int64)

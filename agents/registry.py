@@ -1,37 +1,71 @@
-"""Agents registered by name. Names map to ``module:Class`` and are imported on demand, so that
-importing the registry has no side effects and loading one agent does not import the others."""
+"""The one agent registry: the ``agent`` config group (``conf/agent/<name>.yaml``).
+
+Each option is ``_target_`` (the agent class) plus its constructor's keyword arguments, and every
+agent is built the same way, by hydra's ``instantiate`` (:func:`build_agent`). Names are resolved
+through hydra's config search path (:func:`agent_config`), never by opening repository files, so
+a run's agents come from the same configuration tree as the rest of its config.
+"""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from artic_rl.agents.base import Agent
-
-AGENTS: dict[str, str] = {
-    "ppo": "artic_rl.agents.ppo:PPOAgent",
-    "fixed": "artic_rl.agents.fixed:FixedAgent",
-    "gcc": "artic_rl.agents.gcc:GccAgent",
-    "rate": "artic_rl.agents.rate:RateAgent",
-    "mpc": "artic_rl.agents.mpc:MpcAgent",
-    "recap": "artic_rl.agents.recap:RecapAgent",
-    "artic": "artic_rl.agents.artic:ArticAgent",
-    "oracle": "artic_rl.agents.oracle:OracleAgent",
-    "random": "artic_rl.agents.random_policy:RandomAgent",
-}
+from artic_rl.sender.actions import ActionCodec
 
 
-def agent_class(name: str) -> type[Agent]:
-    """The class registered under ``name``; ``KeyError`` lists the known names."""
-    try:
-        target = AGENTS[name]
-    except KeyError:
-        raise KeyError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}") from None
-    module, _, cls = target.partition(":")
-    found: type[Agent] = getattr(importlib.import_module(module), cls)
-    return found
+@dataclass(frozen=True)
+class AgentSpec:
+    """An agent by name and its config (``_target_`` + keyword arguments), picklable for workers."""
+
+    name: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The constructor's keyword arguments (the config without ``_target_``)."""
+        return {k: v for k, v in self.config.items() if k != "_target_"}
+
+    def build(self, interval_ms: float) -> Agent:
+        return build_agent(self.config, interval_ms)
 
 
-def make_agent(name: str, **kwargs: Any) -> Agent:
-    """Instantiate the agent registered under ``name`` with constructor keyword arguments."""
-    return agent_class(name)(**kwargs)
+def build_agent(config: Mapping[str, Any], interval_ms: float) -> Agent:
+    """Instantiate an agent config for a control interval of ``interval_ms``."""
+    from hydra.utils import instantiate
+
+    # partial first: hydra would turn a dataclass argument (the codec) into a config node
+    factory = instantiate(dict(config), _partial_=True, _convert_="all")
+    agent: Agent = factory(codec=ActionCodec(), interval_ms=interval_ms)
+    return agent
+
+
+def known_agents() -> list[str]:
+    """The options of the ``agent`` group on the running hydra's search path."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    loader = GlobalHydra.instance().config_loader()
+    return sorted(loader.get_group_options("agent"))
+
+
+def agent_config(name: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``conf/agent/<name>.yaml`` composed by the running hydra (``@hydra.main`` or
+    ``initialize_config_dir``), with keyword ``overrides`` applied; ValueError names the known
+    agents when there is no such option."""
+    from hydra import compose
+    from omegaconf import OmegaConf
+
+    known = known_agents()
+    if name not in known:
+        raise ValueError(f"unknown agent {name!r}; known: {', '.join(known)}")
+    cfg = compose(overrides=[f"+agent={name}"])
+    config = OmegaConf.to_container(cfg.agent, resolve=True)
+    assert isinstance(config, dict)
+    return {**{str(k): v for k, v in config.items()}, **dict(overrides or {})}
+
+
+def agent_spec(name: str, overrides: Mapping[str, Any] | None = None) -> AgentSpec:
+    """:func:`agent_config` as a named spec."""
+    return AgentSpec(name, agent_config(name, overrides))

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "accuracy": ("artic_rl.mllm.cli", "MLLM accuracy models: fit, inspect curves"),
     "devibench": ("artic_rl.mllm.cli", "run the DeViBench harness on degraded video"),
     "select": (
-        "artic_rl.selection",
+        "artic_rl.training.selection",
         "pick a training run's best checkpoint against a reference on validation traces",
     ),
 }

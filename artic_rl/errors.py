@@ -31,3 +31,17 @@ class InputError(ArticError, ValueError):
         self.path = None if path is None else str(path)
         self.line = line
         self.field = field
+
+
+class ConfigError(ArticError, ValueError):
+    """A configuration value out of its type or range: names the key and what is allowed."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+def check(ok: bool, key: str, message: str) -> None:
+    """Raise :class:`ConfigError` for ``key`` unless ``ok``."""
+    if not ok:
+        raise ConfigError(key, message)

@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from artic_rl.control.gcc import observation_estimator
 from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
 from artic_rl.net import Link, Trace, load_trace_dir
@@ -186,7 +187,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.codec = ActionCodec()
         self.action_space = self.codec.space()
         self.observation_space = observation_space()
-        self._obs_builder = ObservationBuilder(self.interval_ms)
+        self._obs_builder = ObservationBuilder(self.interval_ms, observation_estimator())
         self._timeline: Timeline | None = None
         self._plan: EpisodePlan | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def hydra_conf() -> Iterator[Path]:
+    """hydra initialised on the repository's conf/ (as inside ``@hydra.main``), schemas registered."""
+    from hydra import initialize_config_dir
+
+    from artic_rl.training.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        yield REPO_ROOT / "conf"

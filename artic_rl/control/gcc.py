@@ -16,6 +16,7 @@ from artic_rl.control.aimd import AimdRateControl
 from artic_rl.control.delay_based import BandwidthUsage, InterArrival, TrendlineEstimator
 from artic_rl.control.loss_based import LossBasedControl
 from artic_rl.control.throughput import AckedThroughput
+from artic_rl.sender.actions import MAX_RATE_KBPS, MIN_RATE_KBPS
 from artic_rl.sender.feedback import PacketReports
 
 
@@ -92,3 +93,9 @@ class GccController:
         self.min_owd_ms = min(self.min_owd_ms, min(owd_ms))
         arrival_ms, send_ms = received[-1]
         return arrival_ms - send_ms + self.min_owd_ms
+
+
+def observation_estimator() -> GccController:
+    """The GCC run for the observation's rate-estimate feature: WebRTC's 300 kbps start over the
+    action's bitrate range (``ObservationBuilder(interval_ms, observation_estimator())``)."""
+    return GccController(start_kbps=300.0, min_kbps=MIN_RATE_KBPS, max_kbps=MAX_RATE_KBPS)

@@ -23,12 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from artic_rl.agents.ppo import MODEL_FILE, ObsNorm
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.observation import FEATURE_NAMES, OBS_DIM, OBS_HIGH, OBS_LOW
 
-MODEL_FILE = "model.zip"
-OBS_NORM_FILE = "obs_norm.npz"
-VECNORMALIZE_FILE = "vecnormalize.pkl"
 METADATA_KEY = "artic_rl"
 OPSET = 17
 TIE_TOLERANCE = 1e-5  # logits this close are a tie at float32 precision
@@ -38,46 +36,12 @@ class ExportError(RuntimeError):
     """The exported graph does not reproduce the policy, or the policy cannot be exported."""
 
 
-@dataclass(frozen=True)
-class ObsNorm:
-    """VecNormalize's observation statistics."""
-
-    mean: np.ndarray
-    var: np.ndarray
-    clip_obs: float
-    epsilon: float
-
-    def apply(self, obs: np.ndarray) -> np.ndarray:
-        """The agent's transform (float64 math, float32 out)."""
-        z = (np.asarray(obs, dtype=np.float64) - self.mean) / np.sqrt(self.var + self.epsilon)
-        return np.clip(z, -self.clip_obs, self.clip_obs).astype(np.float32)
-
-
 def load_obs_norm(policy_dir: Path) -> ObsNorm:
-    """``obs_norm.npz`` if present, else SB3's ``vecnormalize.pkl``; identity when neither exists."""
-    npz = policy_dir / OBS_NORM_FILE
-    if npz.is_file():
-        d = np.load(npz)
-        return ObsNorm(
-            d["mean"].astype(np.float64),
-            d["var"].astype(np.float64),
-            float(d["clip_obs"]),
-            float(d["epsilon"]),
-        )
-    pkl = policy_dir / VECNORMALIZE_FILE
-    if pkl.is_file():
-        import pickle
-
-        with pkl.open("rb") as f:
-            venv = pickle.load(f)  # SB3's own format (VecNormalize.save)
-        rms = venv.obs_rms
-        return ObsNorm(
-            np.asarray(rms.mean, np.float64),
-            np.asarray(rms.var, np.float64),
-            float(venv.clip_obs),
-            float(venv.epsilon),
-        )
-    return ObsNorm(np.zeros(OBS_DIM), np.ones(OBS_DIM), 1e9, 0.0)
+    """The policy folder's normalisation (:meth:`ObsNorm.load`); identity when it has none."""
+    try:
+        return ObsNorm.load(policy_dir)
+    except FileNotFoundError:
+        return ObsNorm.identity(OBS_DIM)
 
 
 def _layers(model: Any) -> list[tuple[np.ndarray, np.ndarray, str | None]]:

@@ -130,8 +130,8 @@ def simulate(
     """One episode of the simulator configured like the streaming session (same question times
     and, with ``roi_areas``, the same question regions' areas)."""
     from artic_rl.envs.video_chat import VideoChatEnv
+    from artic_rl.evaluation.rollout import run_episode
     from artic_rl.mllm import load_accuracy_model
-    from artic_rl.rollout import run_episode
 
     model = ResolutionScaled(load_accuracy_model(accuracy), settings.width, settings.height)
 

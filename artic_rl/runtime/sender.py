@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from artic_rl.agents.base import Agent
+from artic_rl.control.gcc import observation_estimator
 from artic_rl.runtime import rtcp
 from artic_rl.runtime.feedback import FeedbackCollector
 from artic_rl.runtime.relay import Clock
@@ -142,7 +143,7 @@ class Sender:
         self.sock.setblocking(False)
         self.packetizer = H264Packetizer(ssrc)
         self.collector = FeedbackCollector(interval_ms)
-        self.builder = ObservationBuilder(interval_ms)
+        self.builder = ObservationBuilder(interval_ms, observation_estimator())
         self.log = SenderLog()
         # (datagram, seq, ready_ms) awaiting the pacer
         self._queue: deque[tuple[bytes, int, float]] = deque()

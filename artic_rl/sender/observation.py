@@ -39,12 +39,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from itertools import islice
+from typing import Protocol
 
 import numpy as np
 from gymnasium import spaces
 
 from artic_rl.sender.actions import FPS_CHOICES, MAX_RATE_KBPS, MIN_RATE_KBPS, SenderAction
-from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS, FeedbackReport
+from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS, FeedbackReport, PacketReports
 
 HISTORY = 8
 OBS_DIM = 18 + 2 * HISTORY
@@ -114,15 +115,23 @@ def observation_space() -> spaces.Box:
     return spaces.Box(OBS_LOW, OBS_HIGH, dtype=np.float32)
 
 
+class RateEstimator(Protocol):
+    """A congestion controller run on the feedback for the observation's rate-estimate feature
+    (:func:`artic_rl.control.gcc.observation_estimator`: GCC), injected so that the sender layer
+    does not depend on the controllers built on it."""
+
+    def reset(self) -> None: ...
+
+    def on_feedback(self, packets: PacketReports, now_ms: float) -> float: ...
+
+
 class ObservationBuilder:
     """Turns each interval's :class:`FeedbackReport` into the normalised observation vector."""
 
-    def __init__(self, interval_ms: float) -> None:
-        from artic_rl.control.gcc import GccController
-
+    def __init__(self, interval_ms: float, estimator: RateEstimator) -> None:
         self.interval_ms = interval_ms
         self._recent = round(1000.0 / interval_ms) or 1  # intervals in the last second
-        self._gcc = GccController(start_kbps=300.0, min_kbps=MIN_RATE_KBPS, max_kbps=MAX_RATE_KBPS)
+        self._gcc = estimator
         self.reset()
 
     def reset(self) -> None:

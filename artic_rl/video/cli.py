@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from artic_rl.errors import ArticError, InputError
+from artic_rl.video.profile import read_profile_doc, write_profile
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -105,7 +106,7 @@ def _profile(args: argparse.Namespace) -> int:
     )
     cache = args.out.with_name(args.out.name + ".cells")
     records = pr.run_grid(cells, cache, jobs=args.jobs, progress=not args.no_progress)
-    pr.write_profile(pr.build_profile(clips, records, reference, args.preset), args.out)
+    write_profile(pr.build_profile(clips, records, reference, args.preset), args.out)
     print(f"wrote {args.out}: {len(records)} cells from {len(clips)} clips")
     return 2 if failed else 0
 
@@ -115,7 +116,7 @@ def _show(paths: list[str]) -> int:
 
     if len(paths) != 1:
         raise InputError("usage: artic-rl profile show PROFILE")
-    doc = pr.read_profile_doc(paths[0])
+    doc = read_profile_doc(paths[0])
     clips = {c["clip_id"]: c for c in doc["clips"]}
     for cell in doc["cells"]:
         print(json.dumps(pr.cell_summary(cell, clips[cell["clip_id"]])))

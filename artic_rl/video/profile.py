@@ -20,6 +20,8 @@ Between grid points everything is interpolated in log-kbps; outside the grid it 
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
 from bisect import bisect_right
 from collections import defaultdict
@@ -30,7 +32,40 @@ from typing import NamedTuple
 import numpy as np
 
 from artic_rl.errors import InputError
-from artic_rl.video.profiler import read_profile_doc
+
+#: The profile document's format name and version (written by :mod:`.profiler`).
+FORMAT = "artic-rl-codec-profile"
+VERSION = 1
+
+
+def write_profile(doc: dict, path: Path) -> None:
+    """Write JSON (gzip-compressed when the name ends in ``.gz``)."""
+    text = json.dumps(doc, separators=(",", ":"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+
+
+def read_profile_doc(path: str | Path) -> dict:
+    """Read and check a profile document; InputError names the file on any problem."""
+    p = Path(path)
+    try:
+        if p.suffix == ".gz":
+            with gzip.open(p, "rt", encoding="utf-8") as fh:
+                doc = json.load(fh)
+        else:
+            doc = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError, EOFError) as err:
+        raise InputError(f"cannot read profile: {err}", p) from err
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InputError(f"not a codec profile (format is not {FORMAT!r})", p, field="format")
+    if doc.get("version") != VERSION:
+        raise InputError(f"unsupported profile version {doc.get('version')!r}", p, field="version")
+    return doc
+
 
 ROI_AREA_RANGE = (0.005, 0.3)  # region area fractions are clamped to this range
 PAYBACK_S = 1.0  # after a keyframe the rate controller spends less for about this long

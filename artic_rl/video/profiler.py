@@ -16,7 +16,6 @@ Cells are cached one JSON file each under ``<out>.cells/`` so an interrupted run
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
@@ -31,10 +30,9 @@ import numpy as np
 
 from artic_rl.errors import InputError
 from artic_rl.video.encoder import Encoder, EncoderSettings
+from artic_rl.video.profile import FORMAT, VERSION
 from artic_rl.video.roi import Region
 
-FORMAT = "artic-rl-codec-profile"
-VERSION = 1
 DEFAULT_KBPS: tuple[float, ...] = (100, 150, 200, 300, 400, 610, 910, 1300, 1710, 2400, 3150, 4000)
 DEFAULT_FPS: tuple[float, ...] = (1, 2, 5, 10, 15, 30)
 DEFAULT_ROI_LEVELS: tuple[int, ...] = (0, 1, 2, 3)
@@ -303,35 +301,6 @@ def build_profile(
         "clips": clip_docs,
         "cells": cells,
     }
-
-
-def write_profile(doc: dict, path: Path) -> None:
-    """Write JSON (gzip-compressed when the name ends in ``.gz``)."""
-    text = json.dumps(doc, separators=(",", ":"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".gz":
-        with gzip.open(path, "wt", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-
-
-def read_profile_doc(path: str | Path) -> dict:
-    """Read and check a profile document; InputError names the file on any problem."""
-    p = Path(path)
-    try:
-        if p.suffix == ".gz":
-            with gzip.open(p, "rt", encoding="utf-8") as fh:
-                doc = json.load(fh)
-        else:
-            doc = json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError, EOFError) as err:
-        raise InputError(f"cannot read profile: {err}", p) from err
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise InputError(f"not a codec profile (format is not {FORMAT!r})", p, field="format")
-    if doc.get("version") != VERSION:
-        raise InputError(f"unsupported profile version {doc.get('version')!r}", p, field="version")
-    return doc
 
 
 def cell_summary(cell: dict, clip: dict) -> dict:

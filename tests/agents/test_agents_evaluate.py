@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from artic_rl.evaluate import (
-    headline,
-    paired_bootstrap_ci,
-    per_trace,
-    per_trace_table,
-    pooled_metrics,
-    summarise,
-)
-from artic_rl.rollout import EpisodeResult
+from artic_rl.evaluation.paired import paired_bootstrap_ci, per_trace, pooled_metrics, summarise
+from artic_rl.evaluation.report import headline, per_trace_table
+from artic_rl.evaluation.rollout import EpisodeResult
 
 
 def _ep(seed: int, acc: list[float], lat: list[float], rate: float = 500.0) -> EpisodeResult:
@@ -102,12 +96,12 @@ def test_an_agents_intervals_do_not_depend_on_the_other_agents() -> None:
     assert a["latency_mean_ms"]["ci_low"] < a["latency_mean_ms"]["ci_high"]
 
 
-def test_evaluate_py_writes_everything(tmp_path: Path, repo_root: Path) -> None:
-    from hydra import compose, initialize_config_dir
+def test_evaluate_py_writes_everything(tmp_path: Path, hydra_conf: Path) -> None:
+    from hydra import compose
 
-    from artic_rl.evaluate import evaluate
+    from artic_rl.evaluation.evaluate import evaluate
 
-    with initialize_config_dir(config_dir=str(repo_root / "conf"), version_base="1.3"):
+    if True:  # inside hydra, as under @hydra.main
         cfg = compose(
             config_name="evaluate",
             overrides=[
@@ -120,7 +114,7 @@ def test_evaluate_py_writes_everything(tmp_path: Path, repo_root: Path) -> None:
                 "env.kwargs.episode_s=4",
             ],
         )
-    summary = evaluate(cfg, run_dir=tmp_path)
+        summary = evaluate(cfg, run_dir=tmp_path)
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert set(saved) == {"gcc", "recap", "artic"}
     for key in ("accuracy_pct", "latency_mean_ms", "latency_p95_ms", "bitrate_kbps", "reward"):
@@ -148,8 +142,7 @@ def test_evaluate_py_writes_everything(tmp_path: Path, repo_root: Path) -> None:
 def test_vectorised_bootstrap_pools_like_pooled_metrics() -> None:
     import numpy as np
 
-    from artic_rl.evaluate import _boot_values
-    from artic_rl.rollout import EpisodeResult
+    from artic_rl.evaluation.paired import _boot_values
 
     rng = np.random.default_rng(0)
 

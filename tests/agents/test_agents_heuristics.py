@@ -10,10 +10,11 @@ import pytest
 
 import artic_rl.envs  # noqa: F401
 from artic_rl.agents.artic import ArticAgent
+from artic_rl.agents.oracle import OracleAgent
+from artic_rl.agents.random_policy import RandomAgent
 from artic_rl.agents.recap import RecapAgent
-from artic_rl.agents.registry import AGENTS, make_agent
-from artic_rl.evaluate import load_agent_spec
-from artic_rl.rollout import run_episode
+from artic_rl.agents.registry import agent_spec, build_agent, known_agents
+from artic_rl.evaluation.rollout import run_episode
 from artic_rl.sender.feedback import FeedbackReport
 
 HEURISTICS = ["fixed", "gcc", "rate", "mpc", "recap", "artic", "oracle", "random"]
@@ -61,7 +62,7 @@ def test_artic_uses_roi_only_when_the_region_is_known_and_a_low_frame_rate() -> 
 
 
 def test_oracle_is_privileged_and_reads_next_capacity() -> None:
-    oracle = make_agent("oracle")
+    oracle = OracleAgent()
     assert getattr(oracle, "privileged", False)
     oracle.observe(_report(None))
     oracle.observe_privileged({"capacity_kbps_next": 1000.0})  # type: ignore[attr-defined]
@@ -69,24 +70,31 @@ def test_oracle_is_privileged_and_reads_next_capacity() -> None:
     assert oracle.codec.decode(oracle.act(np.zeros(33, dtype=np.float32))).rate_kbps == 846.0
 
 
-def test_every_heuristic_is_registered_with_a_config() -> None:
-    for name in HEURISTICS:
-        assert name in AGENTS
-        spec = load_agent_spec(name)
-        assert spec.target.rsplit(".", 1)[-1] == AGENTS[name].split(":")[1]
-        spec.build(200.0)
+def test_every_agent_config_builds_its_agent(hydra_conf: Path) -> None:
+    for name in HEURISTICS + VARIANTS:
+        spec = agent_spec(name)
+        agent = spec.build(200.0)
+        assert type(agent).__module__ + "." + type(agent).__name__ == spec.config["_target_"]
+        assert agent.interval_ms == 200.0
 
 
-def test_every_agent_config_is_a_heuristic_a_variant_or_ppo() -> None:
-    conf = Path(__file__).resolve().parents[2] / "conf" / "agent"
-    assert {p.stem for p in conf.glob("*.yaml")} == {*HEURISTICS, *VARIANTS, "ppo"}
+def test_every_agent_config_is_a_heuristic_a_variant_or_ppo(hydra_conf: Path) -> None:
+    assert set(known_agents()) == {*HEURISTICS, *VARIANTS, "ppo"}
+    with pytest.raises(ValueError, match="unknown agent 'nosuch'; known: artic, "):
+        agent_spec("nosuch")
+
+
+def test_build_agent_passes_overrides_and_plain_containers() -> None:
+    target = "artic_rl.agents.mpc.MpcAgent"
+    agent = build_agent({"_target_": target, "horizon": 2, "weights": {"accuracy": 0.2}}, 100.0)
+    assert agent.interval_ms == 100.0 and agent.mpc.horizon == 2  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_every_heuristic_runs_one_episode_of_every_preset(preset: str) -> None:
+def test_every_heuristic_runs_one_episode_of_every_preset(preset: str, hydra_conf: Path) -> None:
     env = gym.make("artic/VideoChat-v0", preset=preset, split="test", episode_s=6.0)
     for name in HEURISTICS + VARIANTS:
-        result = run_episode(env, load_agent_spec(name).build(200.0), seed=7)
+        result = run_episode(env, agent_spec(name).build(200.0), seed=7)
         assert result.steps == 30
         assert np.isfinite(result.reward)
         assert all(r > 0 for r in result.bitrate_kbps[5:]) or name in ("oracle", "random")
@@ -94,7 +102,7 @@ def test_every_heuristic_runs_one_episode_of_every_preset(preset: str) -> None:
 
 
 def test_random_agent_is_reproducible_and_covers_the_grid() -> None:
-    agent = make_agent("random", seed=3)
+    agent = RandomAgent(seed=3)
     obs = np.zeros(33, dtype=np.float32)
     first = [agent.act(obs) for _ in range(200)]
     agent.reset()

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from artic_rl.control.gcc import observation_estimator
 from artic_rl.runtime import rtcp
 from artic_rl.runtime.feedback import FeedbackCollector, ReceiverFeedback
 from artic_rl.runtime.rtcp import (
@@ -121,7 +122,9 @@ def test_receiver_to_sender_report_matches_hand_computed_observation() -> None:
     assert np.isnan(report.packets.arrival_ms[2])
     assert report.frames.frame_id.tolist() == [0, 1, 2]
     assert np.isnan(report.frames.decodable_ms[:2]).all() and report.frames.decodable_ms[2] == 120.0
-    obs = ObservationBuilder(200.0).update(report, SenderAction(400.0, 1, 10.0), 500.0)
+    obs = ObservationBuilder(200.0, observation_estimator()).update(
+        report, SenderAction(400.0, 1, 10.0), 500.0
+    )
     assert obs.shape == (OBS_DIM,)
     assert obs[7] == pytest.approx(0.2)  # loss
     assert obs[1] == pytest.approx(math.log(4000 * 8 / 200 / 100) / math.log(40), abs=1e-6)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from artic_rl.agents.ppo import PPOAgent
-from artic_rl.training import norm_path_for, train
+from artic_rl.agents.ppo import PPOAgent, norm_path_for
+from artic_rl.training.config import register_configs
+from artic_rl.training.train import train
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 TINY = [
@@ -20,23 +21,25 @@ TINY = [
     "train.eval_episodes=1",
     "train.checkpoint_every_steps=128",
     "train.progress_bar=false",
-    "agent.ppo.n_steps=64",
-    "agent.ppo.batch_size=32",
-    "agent.ppo.n_epochs=1",
+    "algo.n_steps=64",
+    "algo.batch_size=32",
+    "algo.n_epochs=1",
     "env.kwargs.episode_s=6.0",
     "train.pretrain_steps=120",
     "train.pretrain_epochs=1",
 ]
 
 
-def compose_cfg(overrides: list[str]):  # noqa: ANN201
+def run_train(overrides: list[str], run_dir: Path) -> dict:
+    """``train(cfg)`` inside hydra, as ``python train.py`` runs it."""
+    register_configs()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+        return train(compose(config_name="config", overrides=overrides), run_dir=run_dir)
 
 
 def test_tiny_training_run_writes_its_run_directory(tmp_path: Path) -> None:
     overrides = ["env=lte", "agent=ppo", *TINY, "+train.pretrain_kwargs.fps=5.0"]
-    result = train(compose_cfg(overrides), run_dir=tmp_path)
+    result = run_train(overrides, tmp_path)
     names = (
         "model.zip",
         "vecnormalize.pkl",
@@ -68,34 +71,79 @@ def test_tiny_training_run_writes_its_run_directory(tmp_path: Path) -> None:
 
 def test_resume_continues_from_a_checkpoint(tmp_path: Path) -> None:
     first = tmp_path / "first"
-    train(compose_cfg(TINY), run_dir=first)
+    run_train(TINY, first)
     ckpt = sorted((first / "checkpoints").glob("ckpt_*_steps.zip"))[-1]
     second = tmp_path / "second"
-    result = train(
-        compose_cfg([*TINY, "train.total_timesteps=384", f"train.resume={ckpt}"]), run_dir=second
-    )
+    result = run_train([*TINY, "train.total_timesteps=384", f"train.resume={ckpt}"], second)
     assert result["timesteps"] >= 384
 
 
 @pytest.mark.parametrize("env_name", ["lte", "3g", "5g", "wifi"])
 @pytest.mark.parametrize("logger", ["wandb", "none"])
-def test_every_config_option_composes(env_name: str, logger: str) -> None:
-    cfg = compose_cfg([f"env={env_name}", f"logger={logger}", "agent=ppo"])
+def test_every_config_option_composes(env_name: str, logger: str, hydra_conf: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from artic_rl.training.train import LoggerSettings, TrainSettings
+
+    cfg = compose(config_name="config", overrides=[f"env={env_name}", f"logger={logger}"])
     assert cfg.env.kwargs.preset == env_name
     assert cfg.env.id == "artic/VideoChat-v0"
+    kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True)
+    assert isinstance(kwargs, dict) and kwargs["queue_packets"] == 30
+    assert isinstance(OmegaConf.to_object(cfg.train), TrainSettings)
+    assert isinstance(OmegaConf.to_object(cfg.logger), LoggerSettings)
 
 
-def test_wandb_mode_disabled_turns_tracking_off(tmp_path: Path) -> None:
-    cfg = compose_cfg([*TINY, "logger=wandb", "wandb.mode=disabled", "train.eval_episodes=0"])
-    train(cfg, run_dir=tmp_path)
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("train.total_timesteps=0", "train.total_timesteps"),
+        ("train.n_envs=0", "train.n_envs"),
+        ("train.vec_env=threads", "train.vec_env"),
+        ("train.eval_split=validation", "train.eval_split"),
+        ("logger.mode=loud", "logger.mode"),
+    ],
+)
+def test_a_value_out_of_range_fails_before_any_work(
+    override: str, key: str, hydra_conf: Path
+) -> None:
+    from omegaconf import OmegaConf
+
+    from artic_rl.errors import ConfigError
+
+    cfg = compose(config_name="config", overrides=[override])
+    with pytest.raises(ConfigError, match=key):
+        OmegaConf.to_object(cfg.train if key.startswith("train") else cfg.logger)
+
+
+def test_a_value_of_the_wrong_type_fails_while_composing(hydra_conf: Path) -> None:
+    from omegaconf.errors import ValidationError
+
+    with pytest.raises(Exception) as info:
+        compose(config_name="config", overrides=["train.total_timesteps=abc"])
+    assert isinstance(info.value.__cause__ or info.value, ValidationError)
+
+
+def test_every_config_of_the_stream_and_evaluate_jobs_composes(hydra_conf: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from artic_rl.evaluation.evaluate import EvalSettings
+
+    ev = compose(config_name="evaluate", overrides=["env=3g"])
+    assert ev.env.kwargs.split == "test" and ev.env.kwargs.preset == "3g"
+    assert isinstance(OmegaConf.to_object(ev.eval), EvalSettings)
+
+
+def test_logger_mode_disabled_turns_tracking_off(tmp_path: Path) -> None:
+    run_train([*TINY, "logger=wandb", "logger.mode=disabled", "train.eval_episodes=0"], tmp_path)
     assert not (tmp_path / "wandb").exists()
     assert (tmp_path / "model.zip").is_file()
 
 
 def test_an_unknown_eval_split_fails_before_training() -> None:
-    from artic_rl.training import TrainSettings
+    from artic_rl.training.train import TrainSettings
 
-    with pytest.raises(ValueError, match="train.eval_split must be one of"):
+    with pytest.raises(ValueError, match="train.eval_split: must be one of"):
         TrainSettings(eval_split="validation")
 
 
@@ -106,7 +154,7 @@ def test_select_picks_a_checkpoint_on_val_and_exports_it(tmp_path: Path) -> None
     from artic_rl.sender.observation import OBS_DIM
 
     run = tmp_path / "run"
-    train(compose_cfg(TINY), run_dir=run)
+    run_train(TINY, run)
     out = tmp_path / "picked"
     args = ["select", str(run), "--episodes", "2", "--jobs", "1", "--no-progress"]
     assert main([*args, "--out", str(out)]) == 0

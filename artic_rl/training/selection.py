@@ -3,7 +3,7 @@ validation traces (``artic-rl select RUN_DIR``).
 
 Training's own evaluation watches a few validation episodes of the last policy; a run's best
 policy may be an earlier checkpoint, and a few episodes cannot tell checkpoints apart. This runs
-each checkpoint (and the final ``model.zip``) with :func:`artic_rl.evaluate.run_evaluation` on the
+each checkpoint (and the final ``model.zip``) with :func:`.evaluate.run_evaluation` on the
 same paired validation episodes as the reference, per preset, scores it by its mean reward
 difference from the reference over the presets, and can copy the winner out as a policy folder
 (``model.zip`` + ``obs_norm.npz``) that ``evaluate.py`` and ``export.py`` read. The test traces are
@@ -20,8 +20,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from artic_rl.agents.ppo import MODEL_FILE, OBS_NORM_FILE, ObsNorm, norm_path_for
+from artic_rl.agents.registry import AgentSpec, agent_spec
 from artic_rl.errors import ArticError
-from artic_rl.evaluate import REPO_CONF, AgentSpec, load_agent_spec, run_evaluation, summarise
+from artic_rl.evaluation.evaluate import EVAL_SEED_BASE, run_evaluation
+from artic_rl.evaluation.paired import summarise
 
 _CKPT = re.compile(r"ckpt_(\d+)_steps\.zip")
 
@@ -34,11 +37,10 @@ def run_checkpoints(run_dir: Path) -> list[tuple[str, Path]]:
         if m:
             found.append((int(m.group(1)), p))
     out = [(f"ckpt_{n}", p) for n, p in sorted(found)]
-    if (run_dir / "model.zip").is_file():
-        out.append(("final", run_dir / "model.zip"))
+    if (run_dir / MODEL_FILE).is_file():
+        out.append(("final", run_dir / MODEL_FILE))
     if not out:
         raise ArticError(f"{run_dir}: no checkpoints/ckpt_<n>_steps.zip and no model.zip")
-    from artic_rl.training import norm_path_for
 
     for _, path in out:  # every checkpoint needs its normalisation statistics: check them up front
         try:
@@ -60,17 +62,17 @@ def run_presets(run_dir: Path) -> list[str]:
 
 
 def _env_kwargs(preset: str, split: str) -> tuple[str, dict[str, Any]]:
-    """The environment id and kwargs ``evaluate.py env=<preset>`` would use, on ``split``."""
-    from hydra import compose, initialize_config_dir
+    """The environment id and kwargs ``evaluate.py env=<preset>`` would use, on ``split``
+    (composed by the running hydra, see :func:`select_checkpoint`)."""
+    from hydra import compose
+    from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    if not (REPO_CONF / "env" / f"{preset}.yaml").is_file():
-        known = sorted(p.stem for p in (REPO_CONF / "env").glob("*.yaml"))
-        raise ArticError(
-            f"preset {preset!r}: no conf/env/{preset}.yaml (known: {', '.join(known)})"
-        )
-    with initialize_config_dir(config_dir=str(REPO_CONF), version_base="1.3"):
-        cfg = compose(config_name="evaluate", overrides=[f"env={preset}"])
+    known = sorted(GlobalHydra.instance().config_loader().get_group_options("env"))
+    if preset not in known or preset == "base":
+        presets = ", ".join(k for k in known if k != "base")
+        raise ArticError(f"preset {preset!r}: no conf/env/{preset}.yaml (known: {presets})")
+    cfg = compose(config_name="evaluate", overrides=[f"env={preset}"])
     env = OmegaConf.to_container(cfg.env, resolve=True)
     assert isinstance(env, dict)
     return str(env["id"]), {**dict(env["kwargs"]), "split": split}
@@ -79,24 +81,34 @@ def _env_kwargs(preset: str, split: str) -> tuple[str, dict[str, Any]]:
 def select_checkpoint(
     run_dir: Path,
     presets: list[str],
+    conf_dir: Path,
     episodes: int = 30,
     reference: str = "artic",
     split: str = "val",
-    seed: int = 1_000_000,
+    seed: int = EVAL_SEED_BASE,
     n_jobs: int = 2,
     progress_bar: bool = True,
 ) -> dict[str, Any]:
-    """Evaluate every checkpoint against ``reference`` per preset; the best by mean Δreward."""
+    """Evaluate every checkpoint against ``reference`` per preset; the best by mean Δreward.
+
+    The presets' environments and the agents come from the config tree ``conf_dir``."""
+    from hydra import initialize_config_dir
+
+    from artic_rl.training.config import register_configs
+
     ckpts = run_checkpoints(run_dir)
-    ppo = load_agent_spec("ppo")
-    try:
-        ref_spec = load_agent_spec(reference)
-    except FileNotFoundError as err:
-        raise ArticError(f"--reference {reference!r}: {err}") from None
-    envs = [_env_kwargs(p, split) for p in presets]  # unknown presets fail before any work
+    if not (conf_dir / "evaluate.yaml").is_file():
+        raise ArticError(f"{conf_dir}: not a config folder (no evaluate.yaml); give --conf")
+    register_configs()
+    with initialize_config_dir(config_dir=str(conf_dir.resolve()), version_base="1.3"):
+        ppo = agent_spec("ppo")
+        try:
+            ref_spec = agent_spec(reference)
+        except ValueError as err:
+            raise ArticError(f"--reference: {err}") from None
+        envs = [_env_kwargs(p, split) for p in presets]  # unknown presets fail before any work
     specs = [ref_spec] + [
-        AgentSpec(name=label, target=ppo.target, kwargs={**ppo.kwargs, "policy": str(path)})
-        for label, path in ckpts
+        AgentSpec(label, {**ppo.config, "policy": str(path)}) for label, path in ckpts
     ]
     seeds = [seed + i for i in range(episodes)]
     rows: dict[str, dict[str, Any]] = {label: {"path": str(path)} for label, path in ckpts}
@@ -151,18 +163,14 @@ def selection_table(sel: dict[str, Any]) -> str:
 
 def export_policy(sel: dict[str, Any], out: Path) -> None:
     """Write the selected checkpoint as a policy folder: model.zip, obs_norm.npz, selection.json."""
-    import numpy as np
-
-    from artic_rl.agents.ppo import MODEL_FILE, OBS_NORM_FILE, checkpoint_obs_norm, save_obs_norm
-
     src = Path(sel["checkpoints"][sel["best"]]["path"])
-    mean, var, clip_obs, epsilon = checkpoint_obs_norm(src)
+    norm = ObsNorm.load(src)
     out.mkdir(parents=True, exist_ok=True)
     # both files are written aside and renamed, so an interrupted export never leaves a model
     # next to another model's normalisation
     tmp_model, tmp_norm = out / "model.tmp.zip", out / "obs_norm.tmp.npz"
     shutil.copyfile(src, tmp_model)
-    save_obs_norm(tmp_norm, np.asarray(mean), np.asarray(var), clip_obs, epsilon)
+    norm.save(tmp_norm)
     tmp_norm.replace(out / OBS_NORM_FILE)
     tmp_model.replace(out / MODEL_FILE)
     (out / "selection.json").write_text(json.dumps(sel, indent=2) + "\n")
@@ -185,6 +193,12 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=1_000_000, help="first episode seed (1000000)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (2)")
     p.add_argument("--out", type=Path, help="also write the winner here as a policy folder")
+    p.add_argument(
+        "--conf",
+        type=Path,
+        default=Path("conf"),
+        help="the config folder (conf, from the repository root)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_select)
 
@@ -198,6 +212,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
     sel = select_checkpoint(
         args.run_dir,
         presets,
+        args.conf,
         args.episodes,
         args.reference,
         args.split,

@@ -1,4 +1,4 @@
-"""SB3 callbacks and the wandb bridge used by :mod:`artic_rl.training`."""
+"""SB3 callbacks and the wandb bridge used by :mod:`artic_rl.training.train`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
 from stable_baselines3.common.logger import KVWriter
+
+from artic_rl.agents.ppo import ObsNorm, PPOAgent
+from artic_rl.evaluation.evaluate import evaluate_policy
 
 CHECKPOINT_PREFIX = "ckpt"
 
@@ -95,12 +98,10 @@ class PeriodicEval(BaseCallback):
     def _on_step(self) -> bool:
         if self.n_calls % self.every_calls:
             return True
-        from artic_rl.training import _policy_fn, evaluate_policy
-
         venv = self.model.get_vec_normalize_env()
         assert venv is not None
-        act = _policy_fn(self.model, venv.obs_rms, venv.clip_obs, venv.epsilon)
-        res = evaluate_policy(self.env_id, self.env_kwargs, act, self.episodes, self.split)
+        agent = PPOAgent.from_model(self.model, ObsNorm.from_vecnormalize(venv))
+        res = evaluate_policy(self.env_id, self.env_kwargs, agent, self.episodes, self.split)
         res["timesteps"] = float(self.num_timesteps)
         for k, v in res.items():
             self.logger.record(f"eval/{k}", v)

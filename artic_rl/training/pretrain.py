@@ -23,6 +23,8 @@ import gymnasium as gym
 import numpy as np
 
 from artic_rl.agents.base import Agent
+from artic_rl.agents.ppo import ObsNorm
+from artic_rl.evaluation.rollout import run_episode
 
 
 @dataclass(frozen=True)
@@ -51,35 +53,37 @@ def collect(
     act_l: list[np.ndarray] = []
     ret_l: list[np.ndarray] = []
     rew_l: list[np.ndarray] = []
+
+    def record(obs: np.ndarray, action: np.ndarray, reward: float, info: dict[str, Any]) -> None:
+        obs_l.append(obs)
+        act_l.append(np.asarray(action, dtype=np.int64))
+        rewards.append(reward)
+
     episode = 0
     while sum(len(r) for r in rew_l) < steps:
-        teacher.reset()
-        obs, info = env.reset(seed=seed + episode)
-        episode += 1
         rewards: list[float] = []
-        done = False
-        while not done:
-            teacher.observe(info["feedback"])
-            action, _ = teacher.predict(obs, deterministic=True)
-            obs_l.append(obs)
-            act_l.append(np.asarray(action, dtype=np.int64))
-            obs, reward, terminated, truncated, info = env.step(action)
-            rewards.append(float(reward))
-            done = terminated or truncated
+        run_episode(env, teacher, seed + episode, on_step=record)
+        episode += 1
         r = np.asarray(rewards)
-        g = np.zeros_like(r)
-        acc = 0.0
-        for i in range(len(r) - 1, -1, -1):
-            acc = r[i] + gamma * acc
-            g[i] = acc
-        ret_l.append(g)
+        ret_l.append(discounted_returns(r, gamma))
         rew_l.append(r)
+    env.close()
     return Demonstrations(
         np.asarray(obs_l, dtype=np.float32),
         np.asarray(act_l, dtype=np.int64),
         np.concatenate(ret_l),
         np.concatenate(rew_l),
     )
+
+
+def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
+    """``G_t = r_t + gamma * G_{t+1}`` for one whole episode."""
+    g = np.zeros_like(rewards)
+    acc = 0.0
+    for i in range(len(rewards) - 1, -1, -1):
+        acc = rewards[i] + gamma * acc
+        g[i] = acc
+    return g
 
 
 def warm_start(
@@ -98,12 +102,7 @@ def warm_start(
     ret_std = float(np.sqrt(np.var(demos.returns) + venv.epsilon))
     venv.ret_rms.var = np.asarray(ret_std**2)
     venv.ret_rms.count = float(len(demos.returns))
-    obs_n = np.clip(
-        (demos.obs - venv.obs_rms.mean) / np.sqrt(venv.obs_rms.var + venv.epsilon),
-        -venv.clip_obs,
-        venv.clip_obs,
-    )
-    x = torch.as_tensor(obs_n, dtype=torch.float32)
+    x = torch.as_tensor(ObsNorm.from_vecnormalize(venv).apply(demos.obs))
     y = torch.as_tensor(demos.actions)
     v = torch.as_tensor(demos.returns / ret_std, dtype=torch.float32)
     policy = model.policy

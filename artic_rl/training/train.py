@@ -13,57 +13,84 @@ import math
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 
-from artic_rl.rollout import EpisodeResult, run_episode
-
-TEST_SEED_BASE = (
-    1_000_000  # evaluation episodes use seeds TEST_SEED_BASE + i, disjoint from training
+from artic_rl.agents.ppo import (
+    MODEL_FILE,
+    OBS_NORM_FILE,
+    VECNORMALIZE_FILE,
+    ObsNorm,
+    PPOAgent,
+    norm_path_for,
 )
+from artic_rl.agents.registry import AgentSpec
+from artic_rl.errors import check
+from artic_rl.evaluation.evaluate import evaluate_policy
+
+VEC_ENVS = ("dummy", "subproc")
+LOGGER_MODES = ("online", "offline", "disabled")
 
 
-@dataclass(frozen=True)
+@dataclass
 class TrainSettings:
-    """The ``train:`` block of ``conf/config.yaml``."""
+    """The ``train:`` block of ``conf/config.yaml``: its defaults, types and ranges (hydra checks the
+    types when composing; :meth:`__post_init__` the ranges, before any work)."""
 
-    total_timesteps: int = 300_000
-    n_envs: int = 8
-    vec_env: str = "dummy"
-    eval_every_steps: int = 50_000
-    eval_episodes: int = 6
-    eval_split: str = "val"
-    checkpoint_every_steps: int = 50_000
-    resume: str | None = None
-    progress_bar: bool = True
-    pretrain: str | None = "fixed_roi"
-    pretrain_kwargs: dict[str, Any] = field(default_factory=dict)
-    pretrain_steps: int = 60_000
-    pretrain_epochs: int = 10
-    seed: int = 0
+    total_timesteps: int = (
+        500_000  # PPO environment steps (about 28 simulated hours at 200 ms a step)
+    )
+    n_envs: int = 8  # parallel environments
+    vec_env: str = "dummy"  # dummy: all envs in this process; subproc: one process per env
+    eval_every_steps: int = 50_000  # evaluate on the eval_split traces this often
+    eval_episodes: int = 6  # episodes per evaluation (0: none during training)
+    eval_split: str = "val"  # traces/<preset>/<split> watched during training (test stays unseen)
+    checkpoint_every_steps: int = 50_000  # save model + normalisation stats this often
+    resume: str | None = (
+        None  # a checkpoint .zip (its VecNormalize file beside it) to continue from
+    )
+    progress_bar: bool = True  # tqdm progress bar on the console
+    pretrain: str | None = "fixed_roi"  # behaviour-clone conf/agent/<name>.yaml first (null: none)
+    pretrain_kwargs: dict[str, Any] = field(default_factory=dict)  # overrides of the teacher's yaml
+    pretrain_steps: int = 60_000  # teacher steps collected on the training traces
+    pretrain_epochs: int = 10  # passes over them (actor cross-entropy + critic regression)
+    seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes (the top-level seed)
 
     def __post_init__(self) -> None:
         from artic_rl.net.synth import SPLIT_STREAMS
 
-        if self.eval_split not in SPLIT_STREAMS:
-            raise ValueError(
-                f"train.eval_split must be one of {sorted(SPLIT_STREAMS)}, got {self.eval_split!r}"
-            )
+        check(self.total_timesteps > 0, "train.total_timesteps", "must be > 0")
+        check(self.n_envs >= 1, "train.n_envs", "must be >= 1")
+        check(self.vec_env in VEC_ENVS, "train.vec_env", f"must be one of {', '.join(VEC_ENVS)}")
+        check(self.eval_every_steps > 0, "train.eval_every_steps", "must be > 0")
+        check(self.eval_episodes >= 0, "train.eval_episodes", "must be >= 0")
+        check(
+            self.eval_split in SPLIT_STREAMS,
+            "train.eval_split",
+            f"must be one of {', '.join(sorted(SPLIT_STREAMS))}, got {self.eval_split!r}",
+        )
+        check(self.checkpoint_every_steps > 0, "train.checkpoint_every_steps", "must be > 0")
+        check(self.pretrain_steps > 0, "train.pretrain_steps", "must be > 0")
+        check(self.pretrain_epochs >= 0, "train.pretrain_epochs", "must be >= 0")
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoggerSettings:
-    """The ``logger:`` group: wandb or nothing."""
+    """The ``logger`` group: wandb or nothing."""
 
-    name: str = "none"
-    mode: str = "disabled"
-    project: str = "artic_rl"
-    entity: str | None = None
-    tags: list[str] = field(default_factory=list)
+    name: str = "none"  # wandb | none
+    mode: str = (
+        "disabled"  # online | offline | disabled (offline needs no account; `wandb sync` later)
+    )
+    project: str = "artic_rl"  # wandb project
+    entity: str | None = None  # wandb team or user; null = default
+    tags: list[str] = field(default_factory=list)  # extra run tags
+
+    def __post_init__(self) -> None:
+        check(self.mode in LOGGER_MODES, "logger.mode", f"must be one of {', '.join(LOGGER_MODES)}")
 
 
 def make_env_fn(
@@ -81,51 +108,18 @@ def make_env_fn(
     return _make
 
 
-def evaluate_policy(
-    env_id: str,
-    env_kwargs: dict[str, Any],
-    act: Callable[[np.ndarray], np.ndarray],
-    episodes: int,
-    split: str = "val",
-) -> dict[str, float]:
-    """Mean per-question metrics of a policy on ``split`` (seeds TEST_SEED_BASE + i).
-
-    Training watches the validation split, so the test split stays unseen until ``evaluate.py``.
-    """
-    from artic_rl.agents.base import Agent
-
-    class _Fn(Agent):
-        name = "policy"
-
-        def act(self, observation: np.ndarray) -> np.ndarray:
-            return act(observation)
-
-    import artic_rl.envs  # noqa: F401
-
-    env = gym.make(env_id, **{**env_kwargs, "split": split})
-    results: list[EpisodeResult] = [
-        run_episode(env, _Fn(), TEST_SEED_BASE + i) for i in range(episodes)
-    ]
-    rows = [r.summary() for r in results]
-    keys = (
-        "reward",
-        "accuracy_pct",
-        "latency_mean_ms",
-        "latency_p95_ms",
-        "frame_delay_ms",
-        "bitrate_kbps",
-        "stale_share",
-    )
-    return {k: float(np.nanmean([row[k] for row in rows])) for k in keys}
-
-
 def _callbacks(
     run_dir: Path,
     settings: TrainSettings,
     env_id: str,
     env_kwargs: dict[str, Any],
 ) -> list[Any]:
-    from artic_rl.train_callbacks import CheckpointWithNorm, InfoMetrics, PeriodicEval, TqdmProgress
+    from artic_rl.training.callbacks import (
+        CheckpointWithNorm,
+        InfoMetrics,
+        PeriodicEval,
+        TqdmProgress,
+    )
 
     cbs: list[Any] = [InfoMetrics()]
     if settings.progress_bar:
@@ -156,12 +150,14 @@ def train_ppo(
     settings: TrainSettings,
     logger: LoggerSettings,
     config: dict[str, Any] | None = None,
+    teacher: AgentSpec | None = None,
 ) -> dict[str, Any]:
-    """Train PPO, save everything into ``run_dir``, return the final evaluation (``eval_split``)."""
+    """Train PPO, save everything into ``run_dir``, return the final evaluation (``eval_split``).
+
+    With a ``teacher``, the policy is first behaviour-cloned from it (:mod:`.pretrain`)."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import configure
-    from stable_baselines3.common.running_mean_std import RunningMeanStd
     from stable_baselines3.common.vec_env import (
         DummyVecEnv,
         SubprocVecEnv,
@@ -169,8 +165,7 @@ def train_ppo(
         VecNormalize,
     )
 
-    from artic_rl.agents.ppo import save_obs_norm
-    from artic_rl.train_callbacks import WandbWriter, wandb_run
+    from artic_rl.training.callbacks import WandbWriter, wandb_run
 
     torch.set_num_threads(1)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -178,8 +173,6 @@ def train_ppo(
     if config is not None:
         (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
     fns = [make_env_fn(env_id, env_kwargs, settings.seed + i) for i in range(settings.n_envs)]
-    if settings.vec_env not in ("dummy", "subproc"):
-        raise ValueError(f"train.vec_env must be dummy or subproc, got {settings.vec_env!r}")
     vec = (
         SubprocVecEnv(fns)
         if settings.vec_env == "subproc" and settings.n_envs > 1
@@ -203,9 +196,9 @@ def train_ppo(
             policy_kwargs={"net_arch": list(net_arch)},
             **kwargs,
         )
-        if settings.pretrain:
+        if teacher is not None:
             gamma = float(kwargs.get("gamma", 0.99))
-            _warm_start(model, venv, run_dir, env_id, env_kwargs, settings, gamma)
+            _warm_start(model, venv, run_dir, env_id, env_kwargs, settings, teacher, gamma)
     run = wandb_run(logger, run_dir, config)
     formats = ["csv"] + (["stdout"] if not settings.progress_bar else [])
     sb3_logger = configure(str(run_dir), formats)
@@ -220,16 +213,15 @@ def train_ppo(
             reset_num_timesteps=not settings.resume,
         )
     finally:
-        model.save(run_dir / "model.zip")
-        venv.save(str(run_dir / "vecnormalize.pkl"))
-        rms = venv.obs_rms
-        assert isinstance(rms, RunningMeanStd)
-        save_obs_norm(run_dir / "obs_norm.npz", rms.mean, rms.var, venv.clip_obs, venv.epsilon)
+        model.save(run_dir / MODEL_FILE)
+        venv.save(str(run_dir / VECNORMALIZE_FILE))
+        norm = ObsNorm.from_vecnormalize(venv)
+        norm.save(run_dir / OBS_NORM_FILE)
         venv.close()
     final = evaluate_policy(
         env_id,
         env_kwargs,
-        _policy_fn(model, rms, venv.clip_obs, venv.epsilon),
+        PPOAgent.from_model(model, norm),
         settings.eval_episodes or 1,
         settings.eval_split,
     )
@@ -248,75 +240,47 @@ def _warm_start(
     env_id: str,
     env_kwargs: dict[str, Any],
     settings: TrainSettings,
+    teacher: AgentSpec,
     gamma: float,
 ) -> None:
-    """Behaviour-clone ``conf/agent/<settings.pretrain>.yaml``'s agent before PPO (artic_rl.pretrain)."""
-    from artic_rl.evaluate import load_agent_spec
-    from artic_rl.pretrain import collect, warm_start
+    """Behaviour-clone the ``teacher`` agent before PPO (:mod:`artic_rl.training.pretrain`)."""
+    from artic_rl.training.pretrain import collect, warm_start
 
-    assert settings.pretrain is not None
     seed = settings.seed + 500_000
-    spec = load_agent_spec(settings.pretrain, dict(settings.pretrain_kwargs))
-    teacher = spec.build(float(env_kwargs.get("interval_ms", 200.0)))
-    demos = collect(env_id, env_kwargs, teacher, settings.pretrain_steps, gamma, seed)
+    agent = teacher.build(float(env_kwargs.get("interval_ms", 200.0)))
+    demos = collect(env_id, env_kwargs, agent, settings.pretrain_steps, gamma, seed)
     stats: dict[str, Any] = warm_start(
         model, venv, demos, settings.pretrain_epochs, 512, 1e-3, settings.seed
     )
-    stats["teacher"] = settings.pretrain
-    stats["teacher_kwargs"] = spec.kwargs
+    stats["teacher"] = teacher.name
+    stats["teacher_kwargs"] = teacher.kwargs
     stats["steps"] = len(demos.rewards)
     stats["teacher_reward_per_step"] = float(demos.rewards.mean())
     (run_dir / "pretrain.json").write_text(json.dumps(stats, indent=2) + "\n")
 
 
-def _policy_fn(
-    model: Any, rms: Any, clip_obs: float, eps: float
-) -> Callable[[np.ndarray], np.ndarray]:
-    std = np.sqrt(rms.var + eps)
-
-    def act(obs: np.ndarray) -> np.ndarray:
-        z = np.clip((obs - rms.mean) / std, -clip_obs, clip_obs).astype(np.float32)
-        action, _ = model.predict(z, deterministic=True)
-        return np.asarray(action)
-
-    return act
-
-
-def norm_path_for(checkpoint: Path) -> Path:
-    """The VecNormalize file saved beside a checkpoint: ``model.zip`` -> ``vecnormalize.pkl``,
-    ``ckpt_<n>_steps.zip`` -> ``ckpt_vecnormalize_<n>_steps.pkl`` (SB3's CheckpointCallback)."""
-    import re
-
-    if checkpoint.name == "model.zip":
-        candidate = checkpoint.with_name("vecnormalize.pkl")
-    else:
-        m = re.fullmatch(r"(.*)_(\d+)_steps\.zip", checkpoint.name)
-        if m is None:
-            raise ValueError(
-                f"{checkpoint}: not a checkpoint name (model.zip or <prefix>_<n>_steps.zip)"
-            )
-        candidate = checkpoint.with_name(f"{m.group(1)}_vecnormalize_{m.group(2)}_steps.pkl")
-    if not candidate.is_file():
-        raise FileNotFoundError(
-            f"{candidate}: normalisation statistics of checkpoint {checkpoint} not found"
-        )
-    return candidate
-
-
 def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
-    """Entry point of ``train.py``: unpack the composed config and train."""
+    """Entry point of ``train.py``: unpack the composed config (``conf/config.yaml``) and train.
+
+    Runs inside hydra (``@hydra.main``, or ``initialize_config_dir`` in tests): the teacher named
+    by ``train.pretrain`` is composed from the ``agent`` group."""
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
+    from artic_rl.agents.registry import agent_spec
+
     if run_dir is None:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
+    settings: TrainSettings = OmegaConf.to_object(cfg.train)  # type: ignore[assignment]
+    logger: LoggerSettings = OmegaConf.to_object(cfg.logger)  # type: ignore[assignment]
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     env_kwargs = dict(config["env"]["kwargs"])
-    settings = TrainSettings(seed=int(config["seed"]), **config["train"])
-    logger = LoggerSettings(**config["logger"])
-    if (config.get("wandb") or {}).get("mode"):
-        logger = replace(logger, mode=str(config["wandb"]["mode"]))
-    ppo_kwargs = dict(config["agent"]["ppo"])
-    (run_dir).mkdir(parents=True, exist_ok=True)
+    ppo_kwargs = dict(config["algo"])
+    teacher = None
+    if settings.pretrain and not settings.resume:
+        teacher = agent_spec(settings.pretrain, settings.pretrain_kwargs)
+    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    return train_ppo(run_dir, config["env"]["id"], env_kwargs, ppo_kwargs, settings, logger, config)
+    return train_ppo(
+        run_dir, config["env"]["id"], env_kwargs, ppo_kwargs, settings, logger, config, teacher
+    )

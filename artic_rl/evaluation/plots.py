@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from artic_rl.evaluate import flat
-from artic_rl.rollout import EpisodeResult
+from artic_rl.evaluation.rollout import EpisodeResult, flat, run_episode
 
 
 def _pyplot() -> Any:
@@ -65,23 +64,15 @@ def plot_accuracy_vs_bitrate(path: Path, results: dict[str, list[EpisodeResult]]
 
 def timeline(env: Any, agent: Any, seed: int) -> dict[str, np.ndarray]:
     """One episode step by step: time, capacity, sending rate and mean frame delay per interval."""
-    agent.reset()
-    obs, info = env.reset(seed=seed)
     rows: list[tuple[float, float, float, float]] = []
-    privileged = getattr(agent, "privileged", False)
-    t = 0.0
-    while True:
-        agent.observe(info["feedback"])
-        if privileged:
-            agent.observe_privileged(info)
-        action, _ = agent.predict(obs, deterministic=True)
-        obs, _, terminated, truncated, info = env.step(action)
-        t = float(info["feedback"].now_ms)
+
+    def record(obs: np.ndarray, action: np.ndarray, reward: float, info: dict[str, Any]) -> None:
         delays = info["frame_delay_ms"]
         delay = float(np.mean(delays)) if delays else float("nan")
+        t = float(info["feedback"].now_ms)
         rows.append((t, float(info["capacity_kbps"]), float(info["bitrate_kbps"]), delay))
-        if terminated or truncated:
-            break
+
+    run_episode(env, agent, seed, on_step=record)
     a = np.asarray(rows)
     return {"t_s": a[:, 0] / 1000.0, "capacity": a[:, 1], "rate": a[:, 2], "delay": a[:, 3]}
 

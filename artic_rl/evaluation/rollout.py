@@ -1,12 +1,14 @@
 """Run one agent through one episode and summarise it with the per-question metrics.
 
 The single place where an agent meets the environment outside of SB3's own rollouts: training's
-evaluation callback and ``evaluate.py`` both use it, so the figures they report are the same.
+evaluation, behaviour cloning's demonstrations, ``evaluate.py`` and its timeline plot all run
+:func:`run_episode`, so the figures they report come from one loop.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -72,8 +74,17 @@ class EpisodeResult:
         return asdict(self)
 
 
+#: Called after every step with the observation the agent acted on, its action, the reward and
+#: the step's info.
+StepHook = Callable[[np.ndarray, np.ndarray, float, dict[str, Any]], None]
+
+
 def run_episode(
-    env: gym.Env[Any, Any], agent: Agent, seed: int, options: dict[str, Any] | None = None
+    env: gym.Env[Any, Any],
+    agent: Agent,
+    seed: int,
+    options: dict[str, Any] | None = None,
+    on_step: StepHook | None = None,
 ) -> EpisodeResult:
     """One episode of ``agent`` on ``env`` reset with ``seed``; the agent sees feedback before acting."""
     agent.reset()
@@ -87,7 +98,10 @@ def run_episode(
         if privileged:
             agent.observe_privileged(info)
         action, _ = agent.predict(obs, deterministic=True)
+        acted_on = obs
         obs, reward, terminated, truncated, info = env.step(action)
+        if on_step is not None:
+            on_step(acted_on, action, float(reward), info)
         result.reward += float(reward)
         result.steps += 1
         result.accuracy.extend(info["accuracy"])
@@ -103,3 +117,8 @@ def run_episode(
         if terminated or truncated:
             result.frame_latency_ms = list(info.get("episode_frame_latency_ms", []))
             return result
+
+
+def flat(episodes: list[EpisodeResult], attr: str) -> np.ndarray:
+    """One per-question / per-frame / per-step list of ``EpisodeResult`` over several episodes."""
+    return np.asarray([x for e in episodes for x in getattr(e, attr)], dtype=np.float64)
