@@ -43,16 +43,21 @@ LIST_INTERVAL_MS = 100.0
 """Sampling interval assumed for a throughput list without timestamps (``--interval-ms``).
 
 The study's repository does not state it. 100 ms is what the data says: (1) its driving
-files carry timestamps, in steps of exactly 0.1 s (18.777, 18.877, ...); (2) every static run
-climbs from 0 to its plateau in 2-4 samples, the slow start of a saturating TCP flow on a
-path of tens of milliseconds (0.2-0.4 s, where a 1 s interval would make it several seconds);
-(3) runs then last 12-17 s (static, 118-173 samples) and 50-62 s (walking, 495-621 samples),
-the lengths of iPerf runs, against 2-10 minutes per run at one sample a second.
+files carry timestamps, in steps of exactly 0.1 s (18.777, 18.877, ...); (2) 33 of the 36
+static 5G runs start near zero and pass half their median within 1-6 samples: a TCP slow
+start to ~100 Mbps over a path of tens of milliseconds takes a few hundred milliseconds, not
+the 1-6 s that a 1 s interval would make of it; (3) runs last 12-17 s (static, 118-173
+samples) and 50-62 s (walking, 495-621 samples), plausible iPerf runs, where one sample a
+second would make them 2-10 minutes.
 """
 
 
 def detect_format(path: str | Path, text: str) -> str:
-    """The format of a trace file from its content (JSON object, one or two numeric columns)."""
+    """The format of a trace file from its content.
+
+    JSON object; throughput list (first line ``Run ...`` or only ``#``); one or two numeric
+    columns (Mahimahi, cooked).
+    """
     stripped = text.lstrip()
     if not stripped:
         raise InputError("empty trace file", path, 1)
@@ -340,7 +345,7 @@ def _json_number(
 
 # ---------------------------------------------------------------- throughput lists
 
-_LIST_HEAD = re.compile(r"(#+[ \t]*(\n|$)|Run\b)")
+_LIST_HEAD = re.compile(r"(#+[ \t\r]*(\n|$)|Run\b)")
 _RUN = re.compile(r"Run[ \t]+(\d+)[ \t]*$")
 
 

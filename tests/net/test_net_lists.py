@@ -32,6 +32,9 @@ def test_lists_are_detected() -> None:
     assert detect_format("x", TWO_RUNS) == "list"
     assert detect_format("x", "Run 1\n1,2\n") == "list"
     assert detect_format("x", "0.0 1.0\n") == "cooked"
+    crlf = TWO_RUNS.replace("\n", "\r\n")
+    assert detect_format("x", crlf) == "list"
+    assert [r.number for r in parse_list_runs(crlf, "x")] == [1, 3]
 
 
 def test_one_trace_per_run_and_zeros_are_outages(tmp_path: Path) -> None:
