@@ -19,7 +19,27 @@ from artic_rl.agents.base import Agent
 from artic_rl.runtime.streamer import StreamSettings, load_questions, run_stream
 from artic_rl.sender.actions import ActionCodec
 
-SETTINGS_KEYS = tuple(StreamSettings.__dataclass_fields__)
+#: StreamSettings keys that are simulator settings too: read from the env group (conf/env/base.yaml),
+#: so the streamer and the simulator it is compared with cannot disagree.
+SIM_KEYS: tuple[str, ...] = (
+    "capture_fps",
+    "interval_ms",
+    "pacing_factor",
+    "delay_ms",
+    "feedback_delay_ms",
+    "queue_packets",
+    "loss_rate",
+    "mllm_fps",
+    "roi_lead_ms",
+    "question_interval_s",
+)
+SETTINGS_KEYS = tuple(k for k in StreamSettings.__dataclass_fields__ if k not in SIM_KEYS)
+
+
+def stream_settings(cfg: DictConfig) -> StreamSettings:
+    """The session's settings: the stream's own keys, and the simulator's from ``cfg.env.kwargs``."""
+    own = {k: cfg[k] for k in SETTINGS_KEYS if k in cfg}
+    return StreamSettings(**own, **{k: cfg.env.kwargs[k] for k in SIM_KEYS})
 
 
 def make_agent_from(policy: str | None, agent_cfg: Any, interval_ms: float) -> Agent:
@@ -56,35 +76,34 @@ def make_judge(name: str, kwargs: dict[str, Any]) -> Any:
     raise ValueError(f"unknown judge {name!r}: ocr, openai or none")
 
 
-def make_paths(cfg: DictConfig) -> tuple[Any, Any]:
+def make_paths(cfg: DictConfig, settings: StreamSettings) -> tuple[Any, Any]:
     """The uplink (trace-driven :class:`~artic_rl.net.Link`) and the feedback path."""
     from artic_rl.net import FeedbackPath, Link, load_trace
 
     rng = np.random.default_rng(int(cfg.seed))
-    loss = float(cfg.loss_rate) or None
     uplink = Link(
         load_trace(str(cfg.trace)),
-        delay_ms=float(cfg.delay_ms),
-        queue_packets=cfg.queue_packets,
-        loss=loss,
+        delay_ms=settings.delay_ms,
+        queue_packets=settings.queue_packets,
+        loss=settings.loss_rate or None,
         start_ms=float(cfg.trace_start_ms),
         np_random=rng,
     )
     down = load_trace(str(cfg.downlink_trace)) if cfg.get("downlink_trace") else None
-    return uplink, FeedbackPath(float(cfg.feedback_delay_ms), trace=down)
+    return uplink, FeedbackPath(settings.feedback_delay_ms, trace=down)
 
 
 def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]:
     """Run one session from a composed ``conf/stream.yaml``; writes ``report.json`` and
     ``report.png`` into ``out_dir`` (default: hydra's output directory)."""
-    settings = StreamSettings(**{k: cfg[k] for k in SETTINGS_KEYS if k in cfg})
+    settings = stream_settings(cfg)
     agent = make_agent_from(cfg.get("policy"), cfg.get("agent"), settings.interval_ms)
     video = Path(str(cfg.video))
     qpath = cfg.get("questions") or video.with_suffix(".json")
     from artic_rl.mllm.judges import ExactMatchGrader
 
     judge = make_judge(str(cfg.judge), dict(cfg.get("judge_kwargs") or {}))
-    uplink, downlink = make_paths(cfg)
+    uplink, downlink = make_paths(cfg, settings)
     confidence_of = None
     if cfg.get("cloud_confidence"):
         from artic_rl.runtime.fidelity import cloud_confidence
@@ -131,7 +150,7 @@ def compare_with_simulator(
         settings,
         [q["asked_ms"] for q in items],
         float(cfg.trace_start_ms),
-        str(cfg.get("sim_accuracy", "ocr")),
+        str(cfg.accuracy),
         int(cfg.seed),
         [q["roi_area"] for q in items if q["roi_area"] > 0] or None,
     )

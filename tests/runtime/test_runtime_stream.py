@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
 from artic_rl.agents.base import Agent
 from artic_rl.mllm.judges import Answer, Box, ExactMatchGrader
@@ -135,24 +134,16 @@ def test_loss_breaks_the_chain_and_pli_recovers(clip: Path) -> None:
 
 
 def test_stream_cli_stops_cleanly_on_sigint(
-    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hydra_conf: Path
 ) -> None:
+    from hydra import compose
+
     from artic_rl.runtime import stream_cli
 
-    cfg = OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "stream.yaml")
-    cfg.pop("hydra")
-    cfg.pop("defaults")
-    overrides = {
-        "video": str(clip),
-        "trace": "unused",
-        "seconds": 60.0,
-        "judge": "none",
-        "width": 320,
-        "height": 180,
-    }
-    cfg = OmegaConf.merge(cfg, overrides)
+    overrides = [f"video={clip}", "trace=unused", "seconds=60.0", "judge=none", "width=320"]
+    cfg = compose(config_name="stream", overrides=[*overrides, "height=180"])
     paths = _paths(2000.0)
-    monkeypatch.setattr(stream_cli, "make_paths", lambda _cfg: paths)
+    monkeypatch.setattr(stream_cli, "make_paths", lambda _cfg, _settings: paths)
     monkeypatch.setattr(stream_cli, "make_agent_from", lambda *a, **k: _Constant(500.0))
     before = signal.getsignal(signal.SIGINT)  # SIG_IGN when the test run was started in background
     timer = threading.Timer(2.5, lambda: os.kill(os.getpid(), signal.SIGINT))
