@@ -21,6 +21,18 @@ from artic_rl.sender.actions import ActionCodec
 MODEL_FILE = "model.zip"
 OBS_NORM_FILE = "obs_norm.npz"
 VECNORMALIZE_FILE = "vecnormalize.pkl"
+CONFIG_FILE = "config.yaml"  # the run's composed config, resolved
+
+
+def read_run_config(policy_dir: str | Path) -> dict[str, Any]:
+    """The training run's composed config (``config.yaml``), or {} for a bare policy folder."""
+    import yaml
+
+    path = Path(policy_dir) / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    doc = yaml.safe_load(path.read_text())
+    return doc if isinstance(doc, dict) else {}
 
 
 @dataclass(frozen=True)

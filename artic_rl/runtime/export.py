@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from artic_rl.agents.ppo import MODEL_FILE, ObsNorm
+from artic_rl.agents.ppo import MODEL_FILE, ObsNorm, read_run_config
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.observation import FEATURE_NAMES, OBS_DIM, OBS_HIGH, OBS_LOW
 
@@ -134,17 +134,11 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _run_config(policy_dir: Path) -> dict[str, Any]:
-    """The training run's composed config (``config.json``), or {} for a bare policy folder."""
-    path = policy_dir / "config.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def policy_metadata(
     policy_dir: Path, norm: ObsNorm, codec: ActionCodec, preset: str | None
 ) -> dict[str, Any]:
     """Everything a runtime needs besides the graph (JSON-serialisable)."""
-    env_kwargs = _run_config(policy_dir).get("env", {}).get("kwargs", {})
+    env_kwargs = read_run_config(policy_dir).get("env", {}).get("kwargs", {})
     return {
         "format": "artic_rl.actor/1",
         "preset": preset or env_kwargs.get("preset", "unknown"),
@@ -165,7 +159,6 @@ def policy_metadata(
         },
         "normalisation": {"clip_obs": norm.clip_obs, "epsilon": norm.epsilon, "in_graph": True},
         "versions": _versions(),
-        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 

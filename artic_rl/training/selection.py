@@ -20,7 +20,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from artic_rl.agents.ppo import MODEL_FILE, OBS_NORM_FILE, ObsNorm, norm_path_for
+from artic_rl.agents.ppo import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    OBS_NORM_FILE,
+    ObsNorm,
+    norm_path_for,
+    read_run_config,
+)
 from artic_rl.agents.registry import AgentSpec, agent_spec
 from artic_rl.errors import ArticError
 from artic_rl.evaluation.evaluate import EVAL_SEED_BASE, run_evaluation
@@ -51,11 +58,11 @@ def run_checkpoints(run_dir: Path) -> list[tuple[str, Path]]:
 
 
 def run_presets(run_dir: Path) -> list[str]:
-    """The presets a run trained on (``env.kwargs.preset`` of its config.json, split on ``+``)."""
-    path = run_dir / "config.json"
+    """The presets a run trained on (``env.kwargs.preset`` of its config.yaml, split on ``+``)."""
+    path = run_dir / CONFIG_FILE
     if not path.is_file():
         raise ArticError(f"{path}: missing; give --presets")
-    preset = json.loads(path.read_text()).get("env", {}).get("kwargs", {}).get("preset")
+    preset = read_run_config(run_dir).get("env", {}).get("kwargs", {}).get("preset")
     if not preset:
         raise ArticError(f"{path}: no env.kwargs.preset; give --presets")
     return str(preset).split("+")

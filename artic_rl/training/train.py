@@ -20,6 +20,7 @@ from typing import Any
 import gymnasium as gym
 
 from artic_rl.agents.ppo import (
+    CONFIG_FILE,
     MODEL_FILE,
     OBS_NORM_FILE,
     VECNORMALIZE_FILE,
@@ -170,8 +171,6 @@ def train_ppo(
     torch.set_num_threads(1)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "command.txt").write_text(" ".join(shlex.quote(a) for a in sys.argv) + "\n")
-    if config is not None:
-        (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
     fns = [make_env_fn(env_id, env_kwargs, settings.seed + i) for i in range(settings.n_envs)]
     vec = (
         SubprocVecEnv(fns)
@@ -280,7 +279,7 @@ def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
     if settings.pretrain and not settings.resume:
         teacher = agent_spec(settings.pretrain, settings.pretrain_kwargs)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    (run_dir / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
     return train_ppo(
         run_dir, config["env"]["id"], env_kwargs, ppo_kwargs, settings, logger, config, teacher
     )
