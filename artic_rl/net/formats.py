@@ -138,10 +138,12 @@ def load_traces(
 def load_trace_dir(
     path: str | Path, fmt: str | None = None, interval_ms: float = LIST_INTERVAL_MS
 ) -> list[Trace]:
-    """Every trace in a directory (not recursive), sorted by file name; a list gives its runs.
+    """Every uplink trace in a directory (not recursive), sorted by file name; a list gives its runs.
 
-    Hidden files and ``README*`` / ``*.md`` files are skipped. ``interval_ms`` is the sampling
-    interval of throughput lists without timestamps.
+    Hidden files and ``README*`` / ``*.md`` files are skipped, and so are Mahimahi downlink traces
+    (``*.down``) beside uplinks (a Mahimahi folder holds both directions); a folder holding only
+    downlinks is an error, not uplinks. ``interval_ms`` is the sampling interval of throughput
+    lists without timestamps.
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -153,6 +155,13 @@ def load_trace_dir(
     )
     if not files:
         raise InputError("no trace files in directory", folder)
+    uplinks = [p for p in files if p.suffix != ".down"]
+    if not uplinks:
+        raise InputError(
+            f"holds only Mahimahi downlink traces (*.down, {len(files)}); give a folder of uplinks",
+            folder,
+        )
+    files = uplinks
     return [trace for p in files for trace in load_traces(p, fmt, interval_ms)]
 
 

@@ -147,3 +147,14 @@ def test_per_second_windows_and_stats() -> None:
     assert stats["outage_s"] == 1
     assert stats["mean_mbps"] == pytest.approx(10 * 1504 * 8 / 1e6 / 2)
     assert stats["p90_mbps"] == pytest.approx(0.9 * 10 * 1504 * 8 / 1e6)
+
+
+def test_a_trace_folder_never_uses_downlinks_as_uplinks(tmp_path: Path) -> None:
+    for name in ("a.up", "a.down", "b.up", "b.down"):
+        (tmp_path / name).write_text("1\n2\n3\n")
+    assert [t.name for t in load_trace_dir(tmp_path)] == ["a", "b"]
+    only_down = tmp_path / "down"
+    only_down.mkdir()
+    (only_down / "a.down").write_text("1\n2\n")
+    with pytest.raises(InputError, match=r"down: holds only Mahimahi downlink traces"):
+        load_trace_dir(only_down)
