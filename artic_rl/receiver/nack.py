@@ -1,0 +1,95 @@
+"""libwebrtc's NACK requester and the receiver's RTT estimate.
+
+After ``modules/video_coding/nack_requester.cc`` and ``video/call_stats2.cc`` (commits in
+../shared/research/webrtc-receiver.md, section 1). A packet that reveals a gap puts every missing
+sequence number on the list and NACKs them at once (the reordering wait is 0 packets: libwebrtc
+hard-codes ``is_retransmitted``, so its histogram never fills). A periodic task re-NACKs every
+entry last NACKed at least one RTT ago; an entry NACKed ``nack_max_retries`` times is dropped,
+with no keyframe request. A list that overflows is cleared and asks for a keyframe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from artic_rl.receiver.config import WebRtcReceiverConfig
+
+
+@dataclass
+class NackEntry:
+    sent_ms: float  # when last NACKed (-inf: not yet)
+    retries: int  # how many times NACKed
+
+
+class NackList:
+    """Missing sequence numbers and when to NACK them."""
+
+    def __init__(self, config: WebRtcReceiverConfig) -> None:
+        self.config = config
+        self.newest: int | None = None
+        self.entries: dict[int, NackEntry] = {}  # in sequence order (gaps are added in order)
+        self.overflowed = False  # set when the list overflowed: the caller sends a PLI
+
+    def on_packet(self, seq: int, now_ms: float) -> tuple[int, list[int]]:
+        """A packet arrived: how often it was NACKed, and the sequence numbers to NACK now."""
+        if self.newest is None:
+            self.newest = seq
+            return 0, []
+        if seq <= self.newest:
+            entry = self.entries.pop(seq, None)
+            return (entry.retries if entry is not None else 0), []
+        for missing in range(self.newest + 1, seq):
+            self.entries[missing] = NackEntry(-math.inf, 0)
+        self.newest = seq
+        if len(self.entries) > self.config.nack_max_list:
+            self.entries.clear()
+            self.overflowed = True
+            return 0, []
+        if self.config.nack_send_delay_ms > 0.0:
+            return 0, []  # simplified: the periodic task sends them at its next run
+        return 0, self._batch(now_ms, lambda e: e.sent_ms == -math.inf)
+
+    def on_tick(self, now_ms: float, rtt_ms: float) -> list[int]:
+        """The periodic task: re-NACK every entry NACKed at least ``rtt_ms`` ago."""
+        return self._batch(now_ms, lambda e: now_ms - e.sent_ms >= rtt_ms)
+
+    def _batch(self, now_ms: float, due: Callable[[NackEntry], bool]) -> list[int]:
+        out: list[int] = []
+        for seq in list(self.entries):
+            entry = self.entries[seq]
+            if not due(entry):
+                continue
+            out.append(seq)
+            entry.retries += 1
+            entry.sent_ms = now_ms
+            if entry.retries >= self.config.nack_max_retries:
+                del self.entries[seq]
+        return out
+
+    def clear_up_to(self, seq: int) -> None:
+        """A frame ending at ``seq`` became continuous: older gaps no longer matter."""
+        for s in [s for s in self.entries if s < seq]:
+            del self.entries[s]
+
+
+class RttEstimate:
+    """The maximum RTT reported within the last ``rtt_window_ms`` (the default before any)."""
+
+    def __init__(self, config: WebRtcReceiverConfig) -> None:
+        self.config = config
+        self._samples: deque[tuple[float, float]] = deque()
+        self._last_ms = config.rtt_default_ms
+
+    def on_sample(self, now_ms: float, rtt_ms: float) -> None:
+        self._samples.append((now_ms, rtt_ms))
+        self._last_ms = rtt_ms
+
+    def rtt_ms(self, now_ms: float) -> float:
+        while self._samples and now_ms - self._samples[0][0] > self.config.rtt_window_ms:
+            self._samples.popleft()
+        if not self._samples:
+            return self._last_ms  # no report in the window: keep the last one
+        return max(r for _, r in self._samples)
