@@ -8,6 +8,7 @@ enqueue time, FIFO), so the sender side runs once per control interval and the r
 from __future__ import annotations
 
 import math
+import sys
 from bisect import bisect_right
 from dataclasses import dataclass
 from operator import itemgetter
@@ -15,10 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from artic_rl.envs.webrtc_transport import WebRtcTransport
 from artic_rl.mllm import AccuracyModel, Question
 from artic_rl.net import MTU_BYTES, Link, Trace
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
-from artic_rl.receiver.config import ArticReceiverConfig
+from artic_rl.receiver.config import ArticReceiverConfig, check_receiver
 from artic_rl.receiver.loss import LossNotice
 from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.feedback import (
@@ -113,8 +115,10 @@ class Timeline:
         link: Link,
         trace: Trace,
         np_random: np.random.Generator,
+        receiver: str = "artic",
     ) -> None:
         self.env = env
+        self.receiver = check_receiver(receiver)
         self.plan = plan
         self.link = link
         self.trace = trace
@@ -153,6 +157,11 @@ class Timeline:
         self.frame_loss = LossNotice()
         self.packet_loss = LossNotice()
         self.pk_waiting: dict[int, tuple[float, int]] = {}  # seq -> (send_ms, size)
+        self.transport = (
+            WebRtcTransport(link, self.pacer, env.feedback_delay_ms)
+            if receiver == "webrtc"
+            else None
+        )
         # frame reports not yet sent (known_ms, idx, capture, decodable_ms), known_ms non-decreasing,
         # and the few learned earlier than one queued before them
         self.fr_pending: list[tuple[float, int, float, float]] = []
@@ -205,6 +214,8 @@ class Timeline:
 
     def send_interval(self, act: SenderAction, t0: float, t1: float) -> int:
         """Encode, packetise, pace and send the interval's frames; returns the bytes put on the wire."""
+        if self.transport is not None:
+            return self._send_interval_webrtc(act, t0, t1)
         env = self.env
         times = self._frame_times(act.fps, t0, t1)
         self.interval_loss = 0.0
@@ -262,14 +273,7 @@ class Timeline:
         fb_ms = env.feedback_delay_ms
         ends = [*starts[1:], len(arrival)]
         for i, c in enumerate(times):
-            f = self.n_frames
-            self.n_frames += 1
-            self.f_capture.append(c)
-            self.f_rate.append(act.rate_kbps)
-            self.f_fps.append(act.fps)
-            self.f_roi.append(act.roi_level)
-            region = self.book.region_at(c)
-            self.f_region.append(region if region >= 0 and self._roi_hit[region] else -1)
+            f = self._add_frame(c, act)
             # the frame's arrival: its packets' maximum, NaN when one is missing
             frame_arr = -math.inf
             first_lost = -1
@@ -302,6 +306,70 @@ class Timeline:
                 self._notice_frame_loss(f, min(min(after), timer))
             else:
                 self.frame_loss.wait(f, timer)
+
+    def _add_frame(self, c: float, act: SenderAction) -> int:
+        """Record a frame captured at ``c`` with the action's settings; returns its index."""
+        f = self.n_frames
+        self.n_frames += 1
+        self.f_capture.append(c)
+        self.f_rate.append(act.rate_kbps)
+        self.f_fps.append(act.fps)
+        self.f_roi.append(act.roi_level)
+        region = self.book.region_at(c)
+        self.f_region.append(region if region >= 0 and self._roi_hit[region] else -1)
+        return f
+
+    def _send_interval_webrtc(self, act: SenderAction, t0: float, t1: float) -> int:
+        """The interval with the ``webrtc`` receiver (:mod:`artic_rl.envs.webrtc_transport`)."""
+        env = self.env
+        tr = self.transport
+        assert tr is not None
+        fb_ms = env.feedback_delay_ms
+        # the keyframe requests the sender honours (one per 300 ms) make the next frame a keyframe
+        self.pli += [(p, sys.maxsize) for p in tr.gate_keyframe_requests(t1)]
+        times = self._frame_times(act.fps, t0, t1)
+        self.interval_loss = 0.0
+        sent_bytes = 0
+        if times:
+            key = self._keyframes(times)
+            sizes = env.profile.frame_sizes_bytes(
+                act.rate_kbps,
+                act.fps,
+                act.roi_level,
+                len(times),
+                self.rng,
+                keyframe=None if key is None else np.array(key, dtype=bool),
+            )
+            payload, header = env.payload_bytes, env.header_bytes
+            for i, (c, size) in enumerate(
+                zip(times, np.asarray(sizes, dtype=np.int64).tolist(), strict=True)
+            ):
+                size = max(size, 1)
+                n_pk = -(-size // payload)
+                frame_sizes = [payload + header] * (n_pk - 1)
+                frame_sizes.append(size - (n_pk - 1) * payload + header)
+                f = self._add_frame(c, act)
+                self.f_decodable.append(math.nan)
+                tr.enqueue_frame(f, c, key is not None and key[i], c + env.encode_ms, frame_sizes)
+                sent_bytes += sum(frame_sizes)
+        for shown in tr.run_until(t1, env.pacing_factor * act.rate_kbps, act.rate_kbps):
+            f, sink = shown.frame_id, shown.sink_ms
+            self.f_decodable[f] = sink
+            if sink == sink:
+                self.decoded.add(f, sink, self.f_capture[f])
+            self._pend_frame((shown.decided_ms + fb_ms, f, self.f_capture[f], sink))
+        self.pli_reports += [p + fb_ms for p in tr.plis_sent]
+        tr.plis_sent = []
+        sent, tr.sent = tr.sent, []
+        if sent:
+            arrival = [p.arrival_ms for p in sent]
+            n_lost = sum(map(math.isnan, arrival))
+            first_ms = min(arrival) if n_lost < len(arrival) else math.nan
+            size_bytes = [p.size_bytes for p in sent]
+            send = [p.send_ms for p in sent]
+            self._queue_packet_reports(send, arrival, size_bytes, n_lost, first_ms)
+            sent_bytes += sum(p.size_bytes for p in sent if p.rtx)
+        return sent_bytes
 
     def _notice_frame_loss(self, f: int, known_ms: float) -> None:
         """The receiver noticed at ``known_ms`` that frame ``f`` is lost: a PLI and a frame report."""

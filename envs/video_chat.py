@@ -14,6 +14,7 @@ from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
 from artic_rl.net import Link, Trace, load_trace_dir
 from artic_rl.net.synth import SPLIT_STREAMS, generate_trace
+from artic_rl.receiver.config import check_receiver
 from artic_rl.sender.actions import ActionCodec, SenderAction
 from artic_rl.sender.observation import ObservationBuilder, observation_space
 from artic_rl.video import CodecProfile
@@ -106,6 +107,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
 
     **Arguments.** See ``__init__`` and ``conf/env/*.yaml``. ``profile`` and ``accuracy`` also take
     objects (a ``CodecProfile``-like and an ``AccuracyModel``), which tests use for hand-checked timelines.
+    ``receiver`` picks the receive stack: ``"artic"`` (loss-resilient, no retransmission) or
+    ``"webrtc"`` (libwebrtc's NACK, jitter buffer and freeze recovery; :mod:`artic_rl.receiver`).
     ``reset(options=...)`` takes ``trace_index``, ``start_ms`` and ``question_ms`` (a list of question
     times) to pin an episode; each replaces the corresponding draw, the other draws stay the same.
 
@@ -143,8 +146,10 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         accuracy: str | AccuracyModel = "artic",
         profile: str | CodecProfile | None = None,
         reward: RewardWeights | dict[str, float] | None = None,
+        receiver: str = "artic",
     ) -> None:
         """Build the environment; every variant of the system is an argument here (see class docstring)."""
+        self.receiver = check_receiver(receiver)  # before any work: an unknown name is one line
         self.preset = preset
         self.traces = (
             traces
@@ -246,7 +251,12 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             np_random=dynamics_rng,
         )
         self._timeline = Timeline(
-            env=self, plan=plan, link=link, trace=trace, np_random=dynamics_rng
+            env=self,
+            plan=plan,
+            link=link,
+            trace=trace,
+            np_random=dynamics_rng,
+            receiver=self.receiver,
         )
         self._obs_builder.reset()
         self._last_action = SenderAction(

@@ -74,3 +74,13 @@ class WebRtcSenderConfig:
         300.0  # video/encoder_rtcp_feedback.cc: one keyframe request per 300 ms
     )
     rtx_overhead_bytes: int = 2  # RFC 4588 OSN field added to the resent payload
+
+
+RECEIVERS = ("artic", "webrtc")  # the receiver stacks an environment or a streamer can run
+
+
+def check_receiver(name: str) -> str:
+    """``name`` if it is a known receiver; else one error line naming the known ones."""
+    if name not in RECEIVERS:
+        raise ValueError(f"unknown receiver {name!r}; known receivers: {', '.join(RECEIVERS)}")
+    return name

@@ -30,7 +30,7 @@ class NackList:
     def __init__(self, config: WebRtcReceiverConfig) -> None:
         self.config = config
         self.newest: int | None = None
-        self.entries: dict[int, NackEntry] = {}  # in sequence order (gaps are added in order)
+        self.entries: dict[int, NackEntry] = {}  # in the order last NACKed (then by sequence)
         self.overflowed = False  # set when the list overflowed: the caller sends a PLI
 
     def on_packet(self, seq: int, now_ms: float) -> tuple[int, list[int]]:
@@ -41,20 +41,43 @@ class NackList:
         if seq <= self.newest:
             entry = self.entries.pop(seq, None)
             return (entry.retries if entry is not None else 0), []
-        for missing in range(self.newest + 1, seq):
-            self.entries[missing] = NackEntry(-math.inf, 0)
+        missing = range(self.newest + 1, seq)
         self.newest = seq
-        if len(self.entries) > self.config.nack_max_list:
+        if len(self.entries) + len(missing) > self.config.nack_max_list:
             self.entries.clear()
             self.overflowed = True
             return 0, []
-        if self.config.nack_send_delay_ms > 0.0:
-            return 0, []  # simplified: the periodic task sends them at its next run
-        return 0, self._batch(now_ms, lambda e: e.sent_ms == -math.inf)
+        if self.config.nack_send_delay_ms > 0.0:  # simplified: sent at the task's next run
+            for s in missing:
+                self.entries[s] = NackEntry(-math.inf, 0)
+            return 0, []
+        # only the new gap is unsent: NACKed at once (a first NACK never reaches the retry limit
+        # unless that limit is 1)
+        for s in missing:
+            self.entries[s] = NackEntry(now_ms, 1)
+        if self.config.nack_max_retries <= 1:
+            for s in missing:
+                del self.entries[s]
+        return 0, list(missing)
 
     def on_tick(self, now_ms: float, rtt_ms: float) -> list[int]:
-        """The periodic task: re-NACK every entry NACKed at least ``rtt_ms`` ago."""
-        return self._batch(now_ms, lambda e: now_ms - e.sent_ms >= rtt_ms)
+        """The periodic task: re-NACK every entry NACKed at least ``rtt_ms`` ago, in order."""
+        if self.config.nack_send_delay_ms > 0.0:
+            return self._batch(now_ms, lambda e: now_ms - e.sent_ms >= rtt_ms)
+        # entries are kept in the order they were last NACKed: the due ones are a prefix
+        due: list[int] = []
+        for seq, entry in self.entries.items():
+            if now_ms - entry.sent_ms < rtt_ms:
+                break
+            due.append(seq)
+        for seq in due:
+            entry = self.entries.pop(seq)
+            entry.retries += 1
+            entry.sent_ms = now_ms
+            if entry.retries < self.config.nack_max_retries:
+                self.entries[seq] = entry
+        due.sort()
+        return due
 
     def _batch(self, now_ms: float, due: Callable[[NackEntry], bool]) -> list[int]:
         out: list[int] = []

@@ -65,6 +65,7 @@ class ShownFrame:
     render_ms: float  # its render time (NaN: skipped)
     sink_ms: float
     nacked: bool  # delayed by retransmission
+    decided_ms: float  # when its fate was known (shown, dropped or skipped)
 
 
 @dataclass
@@ -111,6 +112,7 @@ class WebRtcReceiver:
         self._timeout_ms = cfg.keyframe_timeout_ms
         self._last_packet_ms = -math.inf
         self._last_key_packet_ms = -math.inf
+        self._last_sink_ms = -math.inf
 
     # --- inputs ---------------------------------------------------------------------------------
     def warm(self, current_delay_ms: float, rtt_ms: float, fps_hz: float, now_ms: float) -> None:
@@ -225,19 +227,21 @@ class WebRtcReceiver:
             wait = render - now_ms - self.playout.decode_ms - cfg.render_delay_ms
             later = [key for key in keys if key > k]
             if wait <= -cfg.fast_forward_ms and later:
-                self._skip_before(later[0])
+                self._skip_before(later[0], now_ms)
                 k = later[0]
                 continue
             start = now_ms + max(0.0, min(wait, self._timeout_ms - now_ms - 1.0))
             self._pending = (start, k, render)
             return
 
-    def _skip_before(self, k: int) -> None:
+    def _skip_before(self, k: int, now_ms: float) -> None:
         for j in [j for j in self._continuous if j < k]:
             frame = self._frames.pop(j)
             nan = math.nan
             self.shown.append(
-                ShownFrame(j, frame.complete_ms, frame.continuous_ms, nan, nan, nan, frame.nacked)
+                ShownFrame(
+                    j, frame.complete_ms, frame.continuous_ms, nan, nan, nan, frame.nacked, now_ms
+                )
             )
         self._continuous = [j for j in self._continuous if j >= k]
 
@@ -277,7 +281,10 @@ class WebRtcReceiver:
         cfg = self.config
         frame = self._frames.pop(k)
         late = now_ms > render + cfg.render_drop_late_ms
-        sink = math.nan if late else max(now_ms, render - cfg.render_delay_ms)
+        # the renderer shows frames in order: never before the previous one
+        sink = math.nan if late else max(now_ms, render - cfg.render_delay_ms, self._last_sink_ms)
+        if not late:
+            self._last_sink_ms = sink
         self.shown.append(
             ShownFrame(
                 k,
@@ -287,6 +294,7 @@ class WebRtcReceiver:
                 render,
                 sink,
                 frame.nacked,
+                now_ms if late else sink,
             )
         )
         self.decoded += 1

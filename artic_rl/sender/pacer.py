@@ -40,6 +40,10 @@ class Pacer:
         self._lead = self.free_ms
         self._before = 0.0
 
+    def next_ms(self, ready_ms: float) -> float:
+        """When a packet ready at ``ready_ms`` would leave, without committing to it."""
+        return self._before + max(self._lead, ready_ms - self._before)
+
     def departure_ms(self, ready_ms: float) -> float:
         """When the next packet, ready at ``ready_ms``, leaves (if sent on time)."""
         d = ready_ms - self._before

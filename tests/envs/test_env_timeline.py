@@ -191,6 +191,9 @@ class DroppingLink:
     def __init__(self, link: object, drop: set[int], drop_from: int | None = None) -> None:
         self.link, self.drop, self.drop_from, self.seq = link, drop, drop_from, 0
 
+    def __getattr__(self, name: str) -> object:  # delay_ms and the rest: the real link's
+        return getattr(self.link, name)
+
     def send_list(self, send_ms: list[float], size_bytes: list[int]) -> list[float]:
         arrival = self.link.send_list(send_ms, size_bytes)  # type: ignore[attr-defined]
         for i in range(len(arrival)):
@@ -202,13 +205,15 @@ class DroppingLink:
 
 
 def _lossy_env(
-    drop: set[int], drop_from: int | None = None, episode_s: float = 4.0
+    drop: set[int], drop_from: int | None = None, episode_s: float = 4.0, receiver: str = "artic"
 ) -> VideoChatEnv:
-    env = make_env(episode_s=episode_s)
+    env = make_env(episode_s=episode_s, receiver=receiver)
     env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
     tl = env._timeline
     assert tl is not None
     tl.link = DroppingLink(tl.link, drop, drop_from)  # type: ignore[assignment]
+    if tl.transport is not None:
+        tl.transport.link = tl.link
     return env
 
 
@@ -249,3 +254,56 @@ def test_artic_frame_timer_notices_a_loss_no_packet_reveals() -> None:
     assert tl.last_key_idx == 27
     # no packet after 5 arrived, so no packet loss was ever reported
     assert sum(len(r.packets.seq) for r in reports) == 6
+
+
+def test_webrtc_receiver_without_loss_shows_frames_after_decoding() -> None:
+    """``receiver="webrtc"``, decode time 2 ms. Frame 0 (the keyframe, complete at 41) is released
+    at once while a keyframe is required and shown at 43. At 5 fps the jitter delay is scaled to
+    (5 - 5) / 5 = 0 of itself, so the current delay falls to the target R + J = 10 ms + a rounding
+    remainder: from frame 3 on a frame renders ~10 ms after it arrives and is shown when decoded,
+    2 ms after arriving (200 k + 29 + 2)."""
+    env = make_env(receiver="webrtc")
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    infos = [env.step(action)[4] for _ in range(6)]
+    tl = env.unwrapped._timeline  # type: ignore[union-attr]
+    assert tl.f_decodable[0] == 43.0
+    assert tl.f_decodable[3:6] == pytest.approx([631.0, 831.0, 1031.0])
+    assert infos[4]["frame_delay_ms"] == pytest.approx([31.0])
+    assert not any(i["feedback"].keyframe_request for i in infos)
+
+
+def test_webrtc_receiver_recovers_a_lost_packet_by_retransmission() -> None:
+    """Packet 6 (frame 1's last) is lost. Packet 7 (frame 2) arrives at 426 and reveals it: NACK at
+    426, at the sender at 446; the retransmission (1240 + 2 bytes) leaves at once (nothing else is
+    waiting), departs 447, arrives 467. Frame 1 is then complete and long past its render time:
+    decoded 467-469, shown at 469; frame 2 (complete at 429) waited for it: shown at 471. No
+    keyframe is requested; the retransmission is in the transport feedback."""
+    env = _lossy_env({6}, receiver="webrtc")
+    tl = env.unwrapped._timeline  # type: ignore[union-attr]
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    reports = [env.step(action)[4]["feedback"] for _ in range(4)]
+    assert tl.f_decodable[1:3] == [469.0, 471.0]
+    assert not any(r.keyframe_request for r in reports)
+    packets = reports[2].packets
+    assert packets.seq.tolist() == [6, 7, 8, 9]
+    assert packets.size_bytes.tolist() == [1240, 1240, 1240, 1242]
+    assert packets.send_ms[3] == 446.0 and packets.arrival_ms[3] == 467.0
+
+
+def test_webrtc_env_pickles_and_continues_identically() -> None:
+    env = make_env(receiver="webrtc", loss_rate=0.1)
+    env.reset(seed=5)
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    for _ in range(3):
+        env.step(action)
+    clone = pickle.loads(pickle.dumps(env))
+    a, b = env.step(action), clone.step(action)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1] == b[1]
+
+
+def test_unknown_receiver_is_one_error_line_naming_the_known_ones() -> None:
+    with pytest.raises(ValueError) as err:
+        make_env(receiver="razor")
+    assert str(err.value) == "unknown receiver 'razor'; known receivers: artic, webrtc"
