@@ -122,10 +122,18 @@ class WebRtcTransport:
                     rx.on_rtt(t, self._rtt_ms())
                 self._next_rtt_ms += rx.config.rtt_report_ms
             elif send == t:
-                self._send(t, rtx, pacing_kbps)
+                # a burst: the pacer's next packets, up to the next other event
+                other = min(arr, fbk, self._next_rtt_ms, rx.next_event_ms(), t_ms)
+                while True:
+                    self._send(send, rtx, pacing_kbps)
+                    send, rtx = self._next_send()
+                    if send >= min(other, self._unsent[0][0] + self.link.delay_ms):
+                        break
+                continue
             else:
                 rx.advance(t)
-            self._drain(rx)
+            if rx.nacks or rx.plis:
+                self._drain(rx)
         self._flush()
         shown, rx.shown = rx.shown, []
         return shown

@@ -153,8 +153,6 @@ class WebRtcReceiver:
         frame.nacked |= retries > 0
         if frame.complete:
             frame.complete_ms = now_ms
-            if not frame.nacked:
-                self.extrapolator.update(now_ms, frame.capture_ms * TICKS_PER_MS)
             self._propagate(pkt.frame_id, now_ms)
         self._schedule(now_ms)
 
@@ -186,7 +184,8 @@ class WebRtcReceiver:
 
     # --- internals ------------------------------------------------------------------------------
     def _propagate(self, k: int, now_ms: float) -> None:
-        """Frame ``k`` completed: it and the complete frames after it may become continuous."""
+        """Frame ``k`` completed: it and the complete frames after it may become continuous (pass
+        the reference finder into the frame buffer; a frame whose reference is missing waits)."""
         frames = self._frames
         while True:
             frame = frames.get(k)
@@ -199,6 +198,8 @@ class WebRtcReceiver:
                 return
             frame.continuous_ms = now_ms
             insort(self._continuous, k)
+            if not frame.nacked:  # inserted into the frame buffer: its timestamp is learned
+                self.extrapolator.update(frame.complete_ms, frame.capture_ms * TICKS_PER_MS)
             self.nack.clear_up_to(frame.last_seq)
             k += 1
 

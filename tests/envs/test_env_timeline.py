@@ -18,6 +18,7 @@ A question at 250 ms is answered with the first decodable frame captured after i
 
 from __future__ import annotations
 
+import math
 import pickle
 
 import numpy as np
@@ -188,8 +189,11 @@ class DroppingLink:
     """The constant-rate link, losing the packets whose sequence numbers are listed (or all from
     ``drop_from`` on): losses at chosen places, so the notice times can be worked out by hand."""
 
-    def __init__(self, link: object, drop: set[int], drop_from: int | None = None) -> None:
+    def __init__(
+        self, link: object, drop: set[int], drop_from: int | None = None, drop_size: int = 0
+    ) -> None:
         self.link, self.drop, self.drop_from, self.seq = link, drop, drop_from, 0
+        self.drop_size = drop_size  # also lose every packet of this size (retransmissions)
 
     def __getattr__(self, name: str) -> object:  # delay_ms and the rest: the real link's
         return getattr(self.link, name)
@@ -198,20 +202,28 @@ class DroppingLink:
         arrival = self.link.send_list(send_ms, size_bytes)  # type: ignore[attr-defined]
         for i in range(len(arrival)):
             s = self.seq + i
-            if s in self.drop or (self.drop_from is not None and s >= self.drop_from):
+            if (
+                s in self.drop
+                or (self.drop_from is not None and s >= self.drop_from)
+                or size_bytes[i] == self.drop_size
+            ):
                 arrival[i] = float("nan")
         self.seq += len(arrival)
         return arrival
 
 
 def _lossy_env(
-    drop: set[int], drop_from: int | None = None, episode_s: float = 4.0, receiver: str = "artic"
+    drop: set[int],
+    drop_from: int | None = None,
+    episode_s: float = 4.0,
+    receiver: str = "artic",
+    drop_size: int = 0,
 ) -> VideoChatEnv:
     env = make_env(episode_s=episode_s, receiver=receiver)
     env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
     tl = env._timeline
     assert tl is not None
-    tl.link = DroppingLink(tl.link, drop, drop_from)  # type: ignore[assignment]
+    tl.link = DroppingLink(tl.link, drop, drop_from, drop_size)  # type: ignore[assignment]
     if tl.transport is not None:
         tl.transport.link = tl.link
     return env
@@ -307,3 +319,21 @@ def test_unknown_receiver_is_one_error_line_naming_the_known_ones() -> None:
     with pytest.raises(ValueError) as err:
         make_env(receiver="razor")
     assert str(err.value) == "unknown receiver 'razor'; known receivers: artic, webrtc"
+
+
+def test_webrtc_receiver_freezes_until_the_3_s_timeout_when_retransmission_fails() -> None:
+    """Packet 6 (frame 1's last) and every retransmission (1242 bytes) are lost: the NACK entry is
+    dropped after 10 tries, with no keyframe request, and frames 2, 3, ... wait for frame 1 (in-order
+    decoding). The last frame released was frame 0 at 41 (decoded at once: a keyframe is required
+    at the start), so the freeze timeout fires at 41 + 3000 = 3041: PLI, at the sender at 3061,
+    reported at 3200; the sender honours it for the next interval's first frame, frame 16 (captured
+    3200): its 5 packets arrive by 3241 and it is shown once decoded."""
+    env = _lossy_env({6}, episode_s=5.0, receiver="webrtc", drop_size=1242)
+    tl = env.unwrapped._timeline  # type: ignore[union-attr]
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    reports = [env.step(action)[4]["feedback"] for _ in range(18)]
+    assert [k for k, r in enumerate(reports) if r.keyframe_request] == [15]  # the step ending 3200
+    assert tl.transport.rx.nack.entries == {}
+    assert tl.last_key_idx == 16
+    assert all(math.isnan(d) for d in tl.f_decodable[1:16])
+    assert tl.f_decodable[16] >= 3241.0
