@@ -22,6 +22,7 @@ from artic_rl.net import MTU_BYTES, Link, Trace
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
 from artic_rl.receiver.config import ArticReceiverConfig, check_receiver
 from artic_rl.receiver.loss import LossNotice
+from artic_rl.receiver.stats import frozen_ms
 from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.feedback import (
     CONFIDENCE_TIERS_KBPS,
@@ -157,6 +158,9 @@ class Timeline:
         self.frame_loss = LossNotice()
         self.packet_loss = LossNotice()
         self.pk_waiting: dict[int, tuple[float, int]] = {}  # seq -> (send_ms, size)
+        # the webrtc receiver's latency parts, per shown frame (artic: neither exists)
+        self.rtx_wait_ms: list[float] = []
+        self.hold_ms: list[float] = []
         self.transport = (
             WebRtcTransport(link, self.pacer, env.feedback_delay_ms)
             if receiver == "webrtc"
@@ -357,6 +361,8 @@ class Timeline:
             self.f_decodable[f] = sink
             if sink == sink:
                 self.decoded.add(f, sink, self.f_capture[f])
+                self.rtx_wait_ms.append(shown.retransmission_wait_ms)
+                self.hold_ms.append(shown.hold_ms)
             self._pend_frame((shown.decided_ms + fb_ms, f, self.f_capture[f], sink))
         self.pli_reports += [p + fb_ms for p in tr.plis_sent]
         tr.plis_sent = []
@@ -513,6 +519,19 @@ class Timeline:
                 nxt = d if d < end_ms else end_ms
             out[i] = max(nxt, cap[i]) - cap[i]
         return out
+
+    def latency_breakdown_ms(self, end_ms: float) -> dict[str, float]:
+        """Where the frame latency went, over the episode so far: the mean time a shown frame
+        waited for retransmissions (its own or its reference's) and the mean jitter-buffer hold
+        (both 0 for the artic receiver), and the total time frozen (libwebrtc's freeze rule on the
+        shown frames, :func:`artic_rl.receiver.stats.frozen_ms`)."""
+        shown = [d for d in self.decoded.decodable_ms if d < end_ms]
+        n = len(self.rtx_wait_ms)
+        return {
+            "retransmission_wait": sum(self.rtx_wait_ms) / n if n else 0.0,
+            "jitter_hold": sum(self.hold_ms) / n if n else 0.0,
+            "frozen": frozen_ms(shown, end_ms),
+        }
 
     # --- feedback -----------------------------------------------------------------------------
     def _due_packets(self, t_ms: float) -> PacketReports:

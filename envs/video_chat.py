@@ -94,7 +94,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     ``reward_terms`` (the five weighted terms, which sum to the reward), on the last step
     ``episode_frame_latency_ms`` (the Artic paper's latency metric, one entry per frame sent:
     capture until decodable, a lost or undecodable frame until the next frame after it is
-    decodable; :meth:`~artic_rl.envs.timeline.Timeline.frame_latencies_ms`), plus ``feedback`` (the
+    decodable; :meth:`~artic_rl.envs.timeline.Timeline.frame_latencies_ms`) and
+    ``episode_latency_breakdown_ms`` (retransmission wait, jitter hold, time frozen;
+    :meth:`~artic_rl.envs.timeline.Timeline.latency_breakdown_ms`), plus ``feedback`` (the
     :class:`~artic_rl.sender.feedback.FeedbackReport` every agent may read), ``capacity_kbps``
     (this interval, for plots) and ``capacity_kbps_next`` (privileged: oracle only).
 
@@ -347,4 +349,5 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         }
         if truncated:
             info["episode_frame_latency_ms"] = tl.frame_latencies_ms(t1)
+            info["episode_latency_breakdown_ms"] = tl.latency_breakdown_ms(t1)
         return obs, float(reward), False, truncated, info

@@ -66,6 +66,19 @@ class ShownFrame:
     sink_ms: float
     nacked: bool  # delayed by retransmission
     decided_ms: float  # when its fate was known (shown, dropped or skipped)
+    original_ms: float  # the last of its packets that arrived first time arrived (NaN: none)
+
+    @property
+    def retransmission_wait_ms(self) -> float:
+        """How long it waited for retransmissions: its own, then its reference's (decoded in
+        order, a frame cannot start before the frame it references)."""
+        own = self.complete_ms - self.original_ms if self.nacked else 0.0
+        return (own if own == own else 0.0) + (self.continuous_ms - self.complete_ms)
+
+    @property
+    def hold_ms(self) -> float:
+        """The jitter buffer's hold: decodable until released to the decoder."""
+        return self.release_ms - self.continuous_ms
 
 
 @dataclass
@@ -79,6 +92,7 @@ class _Frame:
     complete_ms: float = math.nan
     continuous_ms: float = math.nan
     nacked: bool = False
+    original_ms: float = math.nan  # the last first-time packet's arrival
 
     @property
     def complete(self) -> bool:
@@ -151,6 +165,8 @@ class WebRtcReceiver:
         frame.received.add(pkt.seq)
         frame.size_bytes += pkt.size_bytes
         frame.nacked |= retries > 0
+        if retries == 0 and not now_ms <= frame.original_ms:
+            frame.original_ms = now_ms
         if frame.complete:
             frame.complete_ms = now_ms
             self._propagate(pkt.frame_id, now_ms)
@@ -241,7 +257,15 @@ class WebRtcReceiver:
             nan = math.nan
             self.shown.append(
                 ShownFrame(
-                    j, frame.complete_ms, frame.continuous_ms, nan, nan, nan, frame.nacked, now_ms
+                    j,
+                    frame.complete_ms,
+                    frame.continuous_ms,
+                    nan,
+                    nan,
+                    nan,
+                    frame.nacked,
+                    now_ms,
+                    frame.original_ms,
                 )
             )
         self._continuous = [j for j in self._continuous if j >= k]
@@ -296,6 +320,7 @@ class WebRtcReceiver:
                 sink,
                 frame.nacked,
                 now_ms if late else sink,
+                frame.original_ms,
             )
         )
         self.decoded += 1

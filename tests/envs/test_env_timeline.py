@@ -301,6 +301,11 @@ def test_webrtc_receiver_recovers_a_lost_packet_by_retransmission() -> None:
     assert packets.seq.tolist() == [6, 7, 8, 9]
     assert packets.size_bytes.tolist() == [1240, 1240, 1240, 1242]
     assert packets.send_ms[3] == 446.0 and packets.arrival_ms[3] == 467.0
+    # where the latency went: frame 1 waited 467 - 226 for its own retransmission (its packet 5
+    # arrived first time at 226), frame 2 467 - 429 for its reference; frame 2 was then held 2 ms
+    # while the decoder finished frame 1
+    assert tl.rtx_wait_ms[1:3] == [241.0, 38.0]
+    assert tl.hold_ms[1:3] == [0.0, 2.0]
 
 
 def test_webrtc_env_pickles_and_continues_identically() -> None:

@@ -109,3 +109,15 @@ def test_loss_notice_waits_for_a_later_packet_or_the_timer() -> None:
     notice.wait(4)
     assert notice.expire(700.0) == [(3, 700.0)]  # the timer fired first
     assert notice.on_arrival(900.0) == [(4, 900.0)]
+
+
+def test_frozen_time_follows_libwebrtcs_freeze_rule() -> None:
+    """Five gaps of 100 ms, then 400 >= max(3 x 100, 100 + 150): a freeze of 400 ms; the gap of
+    50 ms to the end is not. A gap of 299 ms after the same history would not be one either."""
+    from artic_rl.receiver.stats import frozen_ms
+
+    shown = [0.0, 100.0, 200.0, 300.0, 400.0, 500.0, 900.0]
+    assert frozen_ms(shown, 950.0) == 400.0
+    assert frozen_ms([*shown[:6], 799.0], 800.0) == 0.0
+    assert frozen_ms(shown[:6], 1500.0) == 1000.0  # still frozen at the end
+    assert frozen_ms([], 1000.0) == 0.0
