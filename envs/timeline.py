@@ -3,6 +3,12 @@
 Everything about a frame is known when it is sent (the link fixes each packet's departure at
 enqueue time, FIFO), so the sender side runs once per control interval and the receiver's events
 (decodable times, MLLM samples, answers) are looked up in sorted arrays as simulated time passes.
+
+Two receivers (``receiver=``): ``artic``, loss-resilient (no retransmission; the freshest decodable
+frame stands in for a lost one; a loss is noticed when a later packet reveals it or by the frame
+timer, :mod:`artic_rl.receiver.loss`), and ``webrtc``, libwebrtc's receive side, which needs a
+discrete-event loop within each interval (:mod:`artic_rl.envs.webrtc_transport`). The rules both
+share with the streamer live in :mod:`artic_rl.receiver` and :mod:`artic_rl.sender.pacer`.
 """
 
 from __future__ import annotations

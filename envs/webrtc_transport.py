@@ -10,9 +10,11 @@ its NACKs and PLIs reach the sender ``feedback_delay_ms`` later; the sender answ
 :class:`~artic_rl.sender.rtx.KeyframeGate`. Ties at one instant go: arrivals, sender feedback,
 RTT report, pacer, receiver timers and decoding.
 
-The link is handed the pacer's packets in batches: a packet sent at ``s`` arrives no earlier than
-``s + link.delay_ms``, so the batch is flushed when simulated time reaches that for its first
-packet (the link's arrivals are the same for any batching of non-decreasing send times).
+The link is handed the pacer's packets in batches: a packet sent at ``s`` leaves the bottleneck no
+earlier than ``s`` and than the last packet already accepted (``link.drain_ms``, FIFO), and arrives
+``link.delay_ms`` or more after leaving, so the batch is flushed when simulated time reaches that
+bound for its first packet (the link's arrivals are the same for any batching of non-decreasing
+send times).
 
 The receiver's RTT is reported every ``rtt_report_ms``: the one-way delay of the last packet that
 arrived plus the feedback delay (research note, section 3: RTCP's estimate on this path); the
@@ -66,6 +68,7 @@ class WebRtcTransport:
         self._in_flight: list[tuple[float, int, MediaPacket, float]] = []  # (arr, n, pkt, send)
         self._nack_at_sender: list[tuple[float, int, list[int]]] = []
         self._unsent: list[tuple[float, int, MediaPacket, bool]] = []  # (send, size, pkt, rtx)
+        self._drain_ms = 0.0  # the link's drain time after the last flush
         self._packets: dict[int, MediaPacket] = {}
         self._n = 0
         self._seq = 0
@@ -102,7 +105,7 @@ class WebRtcTransport:
             arr = self._in_flight[0][0] if self._in_flight else math.inf
             fbk = self._nack_at_sender[0][0] if self._nack_at_sender else math.inf
             send, rtx = self._next_send()
-            flush = self._unsent[0][0] + self.link.delay_ms if self._unsent else math.inf
+            flush = self._flush_ms()
             t = min(flush, arr, fbk, self._next_rtt_ms, send, rx.next_event_ms())
             if t >= t_ms:
                 break
@@ -127,7 +130,7 @@ class WebRtcTransport:
                 while True:
                     self._send(send, rtx, pacing_kbps)
                     send, rtx = self._next_send()
-                    if send >= min(other, self._unsent[0][0] + self.link.delay_ms):
+                    if send >= min(other, self._flush_ms()):
                         break
                 continue
             else:
@@ -138,12 +141,19 @@ class WebRtcTransport:
         shown, rx.shown = rx.shown, []
         return shown
 
+    def _flush_ms(self) -> float:
+        """The earliest time the first packet not yet handed to the link can arrive."""
+        if not self._unsent:
+            return math.inf
+        return max(self._unsent[0][0], self._drain_ms) + self.link.delay_ms
+
     def _flush(self) -> None:
         """Hand the packets sent so far to the link; their arrivals become events."""
         if not self._unsent:
             return
         unsent, self._unsent = self._unsent, []
         arrivals = self.link.send_list([u[0] for u in unsent], [u[1] for u in unsent])
+        self._drain_ms = self.link.drain_ms
         for (t, size, pkt, rtx), arrival in zip(unsent, arrivals, strict=True):
             self.sent.append(SentPacket(t, arrival, size, rtx))
             if arrival == arrival:
