@@ -1,18 +1,19 @@
-"""Evaluate agents, paired: ``python evaluate.py env=lte agents=[gcc,artic,ppo]`` (see conf/evaluate.yaml)."""
+"""Evaluate agents, paired: ``python evaluate.py env=lte agents=[gcc,artic,ppo]`` (``--help`` lists
+every key). The work is :func:`artic_rl.evaluation.evaluate.evaluate`."""
 
-import hydra
-from omegaconf import DictConfig
+from pathlib import Path
 
-from artic_rl.training.config import register_configs
-from artic_rl.evaluation.evaluate import evaluate
+from artic_rl.entry import Entry, run
+from artic_rl.evaluation.evaluate import EvalSettings, evaluate, validate_evaluate
 
-register_configs()
-
-
-@hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
-
+ENTRY = Entry(
+    prog="evaluate.py",
+    conf_dir=Path(__file__).resolve().parent / "conf",
+    config_name="evaluate",
+    task=evaluate,
+    validate=validate_evaluate,
+    schemas={"eval": EvalSettings},
+)
 
 if __name__ == "__main__":
-    main()
+    run(ENTRY)

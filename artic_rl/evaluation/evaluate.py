@@ -21,7 +21,7 @@ import numpy as np
 
 from artic_rl.agents.base import Agent
 from artic_rl.agents.registry import AgentSpec, agent_spec
-from artic_rl.errors import check
+from artic_rl.errors import ArticError, ConfigError, check
 from artic_rl.evaluation.paired import summarise
 from artic_rl.evaluation.report import headline, markdown_table, reward_terms_table, write_outputs
 from artic_rl.evaluation.rollout import EpisodeResult, run_episode
@@ -44,9 +44,7 @@ POLICY_METRICS: tuple[str, ...] = (
 class EvalSettings:
     """The ``eval:`` block of ``conf/evaluate.yaml``: defaults, types and ranges."""
 
-    episodes: int = (
-        20  # episodes per agent; episode i is reset with seed + i for every agent (paired)
-    )
+    episodes: int = 20  # episodes per agent; episode i has seed + i for every agent (paired)
     seed: int = EVAL_SEED_BASE  # first evaluation seed (disjoint from training seeds)
     reference: str = "gcc"  # the agent the others are compared with (paired-bootstrap 95% CIs)
     headline: list[str] = field(default_factory=lambda: ["artic", "gcc"])  # [system, baseline]
@@ -140,6 +138,64 @@ def evaluate_policy(
     rows = [run_episode(env, agent, EVAL_SEED_BASE + i).summary() for i in range(episodes)]
     env.close()
     return {k: float(np.nanmean([row[k] for row in rows])) for k in POLICY_METRICS}
+
+
+def check_env(env_id: str, env_kwargs: dict[str, Any], key: str = "env.kwargs") -> None:
+    """Build the environment once, so that a bad simulator setting, a missing or malformed traces
+    folder or an unknown model fails in one line before any work."""
+    import gymnasium as gym
+
+    import artic_rl.envs  # noqa: F401
+
+    try:
+        env = gym.make(env_id, **env_kwargs)
+    except ArticError as err:  # a loader's error names the file (and line)
+        traces_dir = env_kwargs.get("traces_dir")
+        where = "traces.dir" if traces_dir and str(err).startswith(str(traces_dir)) else key
+        raise ConfigError(where, str(err)) from None
+    except gym.error.Error as err:
+        raise ConfigError("env.id", str(err)) from None
+    except TypeError as err:  # an argument VideoChatEnv does not take
+        raise ConfigError(key, str(err).replace("VideoChatEnv.__init__() ", "")) from None
+    except (ValueError, OSError, KeyError) as err:
+        raise ConfigError(key, str(err).strip("'\"")) from None
+    env.close()
+
+
+def validate_evaluate(cfg: Any) -> None:
+    """Everything ``evaluate.py`` can check before any work (raises ConfigError naming the key)."""
+    from omegaconf import OmegaConf
+
+    settings: EvalSettings = OmegaConf.to_object(cfg.eval)  # type: ignore[assignment]
+    names = [str(n) for n in cfg.agents]
+    check(bool(names), "agents", "name at least one agent, e.g. agents=[gcc,artic]")
+    check(len(set(names)) == len(names), "agents", f"{names} names an agent twice")
+    try:
+        specs = [agent_spec(n) for n in names]
+    except ValueError as err:
+        raise ConfigError("agents", str(err)) from None
+    settings.check_agents([s.name for s in specs])
+    overrides = OmegaConf.to_container(cfg.agent_kwargs, resolve=True) or {}
+    assert isinstance(overrides, dict)
+    for name in map(str, overrides):
+        check(name in names, f"agent_kwargs.{name}", f"{name!r} is not among agents={names}")
+    env = OmegaConf.to_container(cfg.env, resolve=True)
+    assert isinstance(env, dict)
+    interval_ms = float(env["kwargs"].get("interval_ms", 200.0))
+    for name in names:
+        try:
+            agent_spec(name, overrides.get(name)).build(interval_ms)
+        except ArticError:
+            raise
+        except (ValueError, TypeError, OSError) as err:
+            raise ConfigError(
+                "agents" if name not in overrides else f"agent_kwargs.{name}", str(err)
+            ) from None
+        except Exception as err:  # a policy file that does not load (e.g. not a zip)
+            raise ConfigError(
+                f"agent {name}", f"cannot load: {type(err).__name__}: {err}"
+            ) from None
+    check_env(str(env["id"]), dict(env["kwargs"]))
 
 
 def evaluate(cfg: Any, run_dir: Path | None = None) -> dict[str, dict[str, Any]]:

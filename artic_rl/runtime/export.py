@@ -24,10 +24,13 @@ from typing import Any
 import numpy as np
 
 from artic_rl.agents.ppo import MODEL_FILE, ObsNorm, read_run_config
+from artic_rl.errors import InputError
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.observation import FEATURE_NAMES, OBS_DIM, OBS_HIGH, OBS_LOW
 
 METADATA_KEY = "artic_rl"
+#: The metadata fields a runtime reads.
+METADATA_FIELDS: tuple[str, ...] = ("observation.names", "action.nvec", "interval_ms")
 OPSET = 17
 TIE_TOLERANCE = 1e-5  # logits this close are a tie at float32 precision
 
@@ -292,17 +295,36 @@ def export_policy(
     helper.set_model_props(onnx_model, {METADATA_KEY: json.dumps(meta, sort_keys=True)})
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_bytes(onnx_model.SerializeToString())
+    data = onnx_model.SerializeToString()
+    if not (out_path.is_file() and out_path.read_bytes() == data):  # unchanged: leave it be
+        tmp = out_path.with_name(out_path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(out_path)
     return ExportResult(out_path, out_path.stat().st_size, parity, latency, meta)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The ``artic_rl`` metadata JSON of an exported file."""
+    """The ``artic_rl`` metadata JSON of an exported file; InputError names the file and what is
+    wrong when it is not an ONNX file, not one of ours, or its metadata lacks a field."""
     import onnx
 
-    model = onnx.load(str(path), load_external_data=False)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except Exception as err:  # onnx raises DecodeError, ValueError, ... on a file it cannot parse
+        raise InputError(f"not an ONNX file ({type(err).__name__})", path) from None
     for prop in model.metadata_props:
         if prop.key == METADATA_KEY:
-            result: dict[str, Any] = json.loads(prop.value)
+            try:
+                result: dict[str, Any] = json.loads(prop.value)
+            except json.JSONDecodeError as err:
+                raise InputError(f"metadata is not JSON: {err}", path, field=METADATA_KEY) from None
+            for key in METADATA_FIELDS:
+                node: Any = result
+                for part in key.split("."):
+                    if not isinstance(node, dict) or part not in node:
+                        raise InputError("policy metadata lacks a field", path, field=key)
+                    node = node[part]
             return result
-    raise ExportError(f"{path}: no {METADATA_KEY!r} metadata (not exported by artic_rl)")
+    raise InputError(f"no {METADATA_KEY!r} metadata: not a policy exported by export.py", path)

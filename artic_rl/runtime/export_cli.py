@@ -7,10 +7,44 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from artic_rl.errors import ConfigError, check
 from artic_rl.runtime.export import ExportResult, export_policy
 
 GOAL_P99_US = 100.0
 GOAL_SIZE_BYTES = 1 << 20
+
+
+def validate_export(cfg: DictConfig) -> None:
+    """Everything ``export.py`` can check before any work (raises an ArticError naming the key)."""
+    from artic_rl.agents.ppo import MODEL_FILE, ObsNorm
+
+    policy = Path(str(cfg.policy))
+    check(policy.is_dir(), "policy", f"{policy}: not a policy folder (model.zip + obs_norm.npz)")
+    check(
+        (policy / MODEL_FILE).is_file(),
+        "policy",
+        f"{policy}: no {MODEL_FILE} (a run folder or policies/<preset>)",
+    )
+    try:
+        ObsNorm.load(policy)
+    except (FileNotFoundError, OSError, ValueError, KeyError) as err:
+        raise ConfigError("policy", f"{policy}: normalisation: {err}") from None
+    try:
+        import zipfile
+
+        with zipfile.ZipFile(policy / MODEL_FILE) as zf:
+            check(
+                "policy.pth" in zf.namelist(), "policy", f"{policy / MODEL_FILE}: not an SB3 model"
+            )
+    except zipfile.BadZipFile:
+        raise ConfigError(
+            "policy", f"{policy / MODEL_FILE}: not an SB3 model (not a zip file)"
+        ) from None
+    out = Path(str(cfg.out))
+    check(out.suffix == ".onnx", "out", f"{out}: the file name must end in .onnx")
+    check(not out.is_dir(), "out", f"{out}: is a directory")
+    check(int(cfg.parity_n) >= 1, "parity_n", "must be >= 1 (parity is required)")
+    check(int(cfg.bench_runs) >= 0, "bench_runs", "must be >= 0")
 
 
 def export(cfg: DictConfig) -> ExportResult:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from artic_rl.agents.base import Agent
+from artic_rl.errors import InputError
 from artic_rl.runtime.export import read_metadata, session
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.observation import FEATURE_NAMES
@@ -30,10 +31,14 @@ class OnnxPolicy(Agent):
         meta_interval = float(self.metadata.get("interval_ms", 200.0))
         super().__init__(codec, meta_interval if interval_ms is None else interval_ms)
         if self.metadata["observation"]["names"] != list(FEATURE_NAMES):
-            raise ValueError(f"{path}: observation layout differs from artic_rl.sender.observation")
+            raise InputError(
+                "observation layout differs from artic_rl.sender.observation",
+                path,
+                field="observation",
+            )
         if self.metadata["action"]["nvec"] != list(codec.nvec):
-            raise ValueError(
-                f"{path}: action grid {self.metadata['action']['nvec']} != {list(codec.nvec)}"
+            raise InputError(
+                f"action grid {self.metadata['action']['nvec']} != {list(codec.nvec)}", path
             )
         self._session = session(Path(path), threads=1)
 

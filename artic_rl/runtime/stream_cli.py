@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from artic_rl.agents.base import Agent
+from artic_rl.errors import InputError, check
 from artic_rl.runtime.streamer import StreamSettings, load_questions, run_stream
 from artic_rl.sender.actions import ActionCodec
 
@@ -91,6 +93,81 @@ def make_paths(cfg: DictConfig, settings: StreamSettings) -> tuple[Any, Any]:
     )
     down = load_trace(str(cfg.downlink_trace)) if cfg.get("downlink_trace") else None
     return uplink, FeedbackPath(settings.feedback_delay_ms, trace=down)
+
+
+JUDGES = ("ocr", "openai", "none")
+
+
+def probe_video(path: Path) -> tuple[float, float]:
+    """(seconds the container declares, seconds its packets reach), demuxing without decoding;
+    InputError when PyAV cannot open it."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError("no video stream", path)
+            stream = container.streams.video[0]
+            declared = float(container.duration or 0) / 1e6
+            if stream.duration is not None and stream.time_base is not None:
+                declared = max(declared, float(stream.duration * stream.time_base))
+            reached = 0.0
+            for packet in container.demux(stream):
+                if packet.pts is not None and packet.time_base is not None:
+                    reached = max(
+                        reached, float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                    )
+    except av.error.FFmpegError as err:
+        raise InputError(f"PyAV cannot open it: {err}", path) from None
+    return declared, reached
+
+
+def validate_stream(cfg: DictConfig) -> None:
+    """Everything ``stream.py`` can check before any work: one line naming the key when not."""
+    from artic_rl.net import load_trace
+
+    check(float(cfg.seconds) > 0, "seconds", "must be > 0")
+    for key in ("width", "height"):
+        value = int(cfg[key])
+        check(value > 0 and value % 2 == 0, key, "must be a positive even number (H.264 4:2:0)")
+    check(str(cfg.judge) in JUDGES, "judge", f"must be one of {', '.join(JUDGES)}")
+    check(float(cfg.trace_start_ms) >= 0, "trace_start_ms", "must be >= 0")
+    check(float(cfg.feedback_interval_ms) > 0, "feedback_interval_ms", "must be > 0")
+    if cfg.get("policy"):
+        from artic_rl.runtime.policy import OnnxPolicy
+
+        OnnxPolicy(str(cfg.policy))  # InputError names the file
+    else:
+        check(bool(cfg.get("agent")), "policy", "give policy=FILE.onnx or agent=NAME (conf/agent)")
+    video = Path(str(cfg.video))
+    check(video.is_file(), "video", f"{video}: no such file")
+    declared, reached = probe_video(video)
+    check(reached > 0, "video", f"{video}: no frames")
+    check(
+        declared <= 0 or reached >= 0.9 * declared,
+        "video",
+        f"{video}: truncated: its frames end at {reached:.1f} s of the {declared:.1f} s it declares",
+    )
+    for key in ("trace", "downlink_trace"):
+        if cfg.get(key):
+            path = Path(str(cfg[key]))
+            check(path.is_file(), key, f"{path}: no such file")
+            if key == "trace":
+                check(
+                    path.suffix != ".down",
+                    key,
+                    f"{path}: a Mahimahi downlink; give the uplink (.up)",
+                )
+            load_trace(path)  # InputError names file and line
+    if cfg.get("questions"):
+        qpath = Path(str(cfg.questions))
+        check(qpath.is_file(), "questions", f"{qpath}: no such file")
+    elif not video.with_suffix(".json").is_file():
+        print(
+            f"stream.py: warning: no questions ({video.with_suffix('.json')} does not exist): "
+            "accuracy and response latency will not be measured",
+            file=sys.stderr,
+        )
 
 
 def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]:

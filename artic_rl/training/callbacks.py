@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter
 
 from artic_rl.agents.ppo import ObsNorm, PPOAgent
 from artic_rl.evaluation.evaluate import evaluate_policy
 
 CHECKPOINT_PREFIX = "ckpt"
+EVAL_HISTORY = "eval_history.jsonl"
+PROGRESS_FILE = "progress.csv"
+STEPS_COLUMN = "time/total_timesteps"  # SB3's step count in progress.csv
+WANDB_ID_FILE = "wandb_id.txt"
 
 
 class InfoMetrics(BaseCallback):
@@ -68,36 +74,66 @@ class TqdmProgress(BaseCallback):
         self.bar.close()
 
 
-def CheckpointWithNorm(folder: Path, every_calls: int) -> CheckpointCallback:  # noqa: N802
-    """SB3's checkpoints with the VecNormalize statistics beside each (``ckpt_<n>_steps.zip``)."""
-    return CheckpointCallback(
-        every_calls, str(folder), name_prefix=CHECKPOINT_PREFIX, save_vecnormalize=True
-    )
+class OnGrid(BaseCallback):
+    """Fires when the step count crosses a multiple of ``every_steps``: the same points
+    (``every_steps``, 2 x ``every_steps``, ...) whether a run started fresh or was resumed."""
+
+    def __init__(self, every_steps: int) -> None:
+        super().__init__()
+        self.every_steps = every_steps
+
+    def _on_training_start(self) -> None:
+        self._done = self.model.num_timesteps // self.every_steps
+
+    def _on_step(self) -> bool:
+        due = self.num_timesteps // self.every_steps
+        if due > self._done:
+            self._done = due
+            self.fire()
+        return True
+
+    def fire(self) -> None:
+        """What happens at a grid point."""
 
 
-class PeriodicEval(BaseCallback):
-    """Evaluates the deterministic policy on the ``split`` traces every ``every_calls`` calls."""
+class CheckpointWithNorm(OnGrid):
+    """``<folder>/ckpt_<n>_steps.zip`` with SB3's VecNormalize statistics beside it
+    (``ckpt_vecnormalize_<n>_steps.pkl``), the names SB3's CheckpointCallback uses."""
+
+    def __init__(self, folder: Path, every_steps: int) -> None:
+        super().__init__(every_steps)
+        self.folder = folder
+
+    def fire(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        n = self.num_timesteps
+        self.model.save(self.folder / f"{CHECKPOINT_PREFIX}_{n}_steps.zip")
+        venv = self.model.get_vec_normalize_env()
+        if venv is not None:
+            venv.save(str(self.folder / f"{CHECKPOINT_PREFIX}_vecnormalize_{n}_steps.pkl"))
+
+
+class PeriodicEval(OnGrid):
+    """Evaluates the deterministic policy on the ``split`` traces every ``every_steps`` steps and
+    appends the figures to ``eval_history.jsonl``."""
 
     def __init__(
         self,
         env_id: str,
         env_kwargs: dict[str, Any],
         episodes: int,
-        every_calls: int,
+        every_steps: int,
         run_dir: Path,
         split: str = "val",
     ) -> None:
-        super().__init__()
+        super().__init__(every_steps)
         self.split = split
         self.env_id = env_id
         self.env_kwargs = env_kwargs
         self.episodes = episodes
-        self.every_calls = every_calls
-        self.history = run_dir / "eval_history.jsonl"
+        self.history = run_dir / EVAL_HISTORY
 
-    def _on_step(self) -> bool:
-        if self.n_calls % self.every_calls:
-            return True
+    def fire(self) -> None:
         venv = self.model.get_vec_normalize_env()
         assert venv is not None
         agent = PPOAgent.from_model(self.model, ObsNorm.from_vecnormalize(venv))
@@ -107,7 +143,59 @@ class PeriodicEval(BaseCallback):
             self.logger.record(f"eval/{k}", v)
         with self.history.open("a") as fh:
             fh.write(json.dumps(res) + "\n")
-        return True
+
+
+class ProgressCsv(KVWriter):
+    """SB3's logged scalars as ``progress.csv``, one row per log call, continued across resumes
+    (rows already in the file are kept; a new column widens the header)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: list[dict[str, str]] = []
+        if path.is_file():
+            with path.open(newline="") as fh:
+                self.rows = list(csv.DictReader(fh))
+
+    def write(
+        self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0
+    ) -> None:
+        row = {k: str(v) for k, v in key_values.items() if isinstance(v, int | float | np.number)}
+        self.rows.append(row)
+        keys = list(dict.fromkeys(k for r in self.rows for k in r))
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        tmp.replace(self.path)
+
+    def close(self) -> None:
+        pass
+
+
+def trim_history(run_dir: Path, timesteps: int) -> None:
+    """Drop what a run logged after step ``timesteps`` (it is resumed from a checkpoint there), so
+    its progress and evaluation history continue without repeats."""
+    history = run_dir / EVAL_HISTORY
+    if history.is_file():
+        rows = []
+        for line in history.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut short by the kill
+                continue
+        kept = [r for r in rows if r.get("timesteps", 0) <= timesteps]
+        history.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    progress = run_dir / PROGRESS_FILE
+    if progress.is_file():
+        with progress.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            fields = list(reader.fieldnames or [])
+            rows = [r for r in reader if float(r.get(STEPS_COLUMN) or 0) <= timesteps]
+        with progress.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 class WandbWriter(KVWriter):
@@ -127,16 +215,22 @@ class WandbWriter(KVWriter):
 
 
 def wandb_run(logger: Any, run_dir: Path, config: dict[str, Any] | None) -> Any:
-    """Start a wandb run (offline by default) in ``run_dir``; None when logging is off."""
+    """Start a wandb run (offline by default) in ``run_dir``, or resume the one that run folder
+    started (its id is kept in ``wandb_id.txt``); None when logging is off."""
     if logger.name == "none" or logger.mode == "disabled":
         return None
     import wandb
 
+    id_file = run_dir / WANDB_ID_FILE
+    run_id = id_file.read_text().strip() if id_file.is_file() else secrets.token_hex(4)
+    id_file.write_text(run_id + "\n")
     return wandb.init(
         project=logger.project,
         entity=logger.entity,
         mode=logger.mode,
         dir=str(run_dir),
+        id=run_id,
+        resume="allow",
         config={**(config or {}), "run_dir": str(run_dir)},
         tags=list(logger.tags),
     )

@@ -44,9 +44,14 @@ def collect(
     steps: int,
     gamma: float,
     seed: int,
+    progress_bar: bool = False,
 ) -> Demonstrations:
     """Run the teacher on the training traces for about ``steps`` steps (whole episodes)."""
+    from tqdm import tqdm
+
     import artic_rl.envs  # noqa: F401
+
+    bar = tqdm(total=steps, disable=not progress_bar, unit="step", desc="teacher")
 
     env = gym.make(env_id, **env_kwargs)
     obs_l: list[np.ndarray] = []
@@ -58,6 +63,7 @@ def collect(
         obs_l.append(obs)
         act_l.append(np.asarray(action, dtype=np.int64))
         rewards.append(reward)
+        bar.update(1)
 
     episode = 0
     while sum(len(r) for r in rew_l) < steps:
@@ -68,6 +74,7 @@ def collect(
         ret_l.append(discounted_returns(r, gamma))
         rew_l.append(r)
     env.close()
+    bar.close()
     return Demonstrations(
         np.asarray(obs_l, dtype=np.float32),
         np.asarray(act_l, dtype=np.int64),
@@ -87,7 +94,14 @@ def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
 
 
 def warm_start(
-    model: Any, venv: Any, demos: Demonstrations, epochs: int, batch_size: int, lr: float, seed: int
+    model: Any,
+    venv: Any,
+    demos: Demonstrations,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    progress_bar: bool = False,
 ) -> dict[str, float]:
     """Set ``venv``'s normalisation from the demonstrations and fit ``model``'s actor and critic to them.
 
@@ -110,7 +124,9 @@ def warm_start(
     gen = torch.Generator().manual_seed(seed)
     n = len(x)
     pi_loss = vf_loss = torch.tensor(0.0)
-    for _ in range(epochs):
+    from tqdm import tqdm
+
+    for _ in tqdm(range(epochs), disable=not progress_bar, unit="epoch", desc="cloning"):
         for idx in torch.randperm(n, generator=gen).split(batch_size):
             values, log_prob, _ = policy.evaluate_actions(x[idx], y[idx])
             pi_loss = -log_prob.mean()

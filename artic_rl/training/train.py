@@ -29,10 +29,12 @@ from artic_rl.agents.ppo import (
     norm_path_for,
 )
 from artic_rl.agents.registry import AgentSpec
-from artic_rl.errors import check
+from artic_rl.errors import ConfigError, check
 from artic_rl.evaluation.evaluate import evaluate_policy
 
 VEC_ENVS = ("dummy", "subproc")
+CHECKPOINTS = "checkpoints"
+STATUS_FILE = "status.json"
 LOGGER_MODES = ("online", "offline", "disabled")
 
 
@@ -41,18 +43,14 @@ class TrainSettings:
     """The ``train:`` block of ``conf/config.yaml``: its defaults, types and ranges (hydra checks the
     types when composing; :meth:`__post_init__` the ranges, before any work)."""
 
-    total_timesteps: int = (
-        500_000  # PPO environment steps (about 28 simulated hours at 200 ms a step)
-    )
+    total_timesteps: int = 500_000  # PPO environment steps (200 ms each: ~28 simulated hours)
     n_envs: int = 8  # parallel environments
     vec_env: str = "dummy"  # dummy: all envs in this process; subproc: one process per env
     eval_every_steps: int = 50_000  # evaluate on the eval_split traces this often
     eval_episodes: int = 6  # episodes per evaluation (0: none during training)
     eval_split: str = "val"  # traces/<preset>/<split> watched during training (test stays unseen)
     checkpoint_every_steps: int = 50_000  # save model + normalisation stats this often
-    resume: str | None = (
-        None  # a checkpoint .zip (its VecNormalize file beside it) to continue from
-    )
+    resume: str | None = None  # a checkpoint .zip to continue from, in its own run folder
     progress_bar: bool = True  # tqdm progress bar on the console
     pretrain: str | None = "fixed_roi"  # behaviour-clone conf/agent/<name>.yaml first (null: none)
     pretrain_kwargs: dict[str, Any] = field(default_factory=dict)  # overrides of the teacher's yaml
@@ -125,22 +123,40 @@ def _callbacks(
     cbs: list[Any] = [InfoMetrics()]
     if settings.progress_bar:
         cbs.append(TqdmProgress(settings.total_timesteps))
-    n = max(1, settings.n_envs)
-    cbs.append(
-        CheckpointWithNorm(run_dir / "checkpoints", max(1, settings.checkpoint_every_steps // n))
-    )
+    cbs.append(CheckpointWithNorm(run_dir / CHECKPOINTS, settings.checkpoint_every_steps))
     if settings.eval_episodes > 0:
         cbs.append(
             PeriodicEval(
                 env_id,
                 env_kwargs,
                 settings.eval_episodes,
-                max(1, settings.eval_every_steps // n),
+                settings.eval_every_steps,
                 run_dir,
                 settings.eval_split,
             )
         )
     return cbs
+
+
+def run_folder_of(checkpoint: Path) -> Path:
+    """The run folder a checkpoint belongs to (``<run>/checkpoints/ckpt_<n>_steps.zip`` or
+    ``<run>/model.zip``)."""
+    checkpoint = checkpoint.resolve()
+    return checkpoint.parent.parent if checkpoint.parent.name == CHECKPOINTS else checkpoint.parent
+
+
+def write_status(run_dir: Path, status: str, **extra: Any) -> None:
+    """``status.json``: running, finished or interrupted (a killed run stays "running"), and the
+    resumes it has seen."""
+    path = run_dir / STATUS_FILE
+    doc = json.loads(path.read_text()) if path.is_file() else {}
+    doc["status"] = status
+    for key, value in extra.items():
+        if key == "resumed_from":
+            doc.setdefault("resumes", []).append(value)
+        else:
+            doc[key] = value
+    path.write_text(json.dumps(doc, indent=2) + "\n")
 
 
 def train_ppo(
@@ -155,7 +171,10 @@ def train_ppo(
 ) -> dict[str, Any]:
     """Train PPO, save everything into ``run_dir``, return the final evaluation (``eval_split``).
 
-    With a ``teacher``, the policy is first behaviour-cloned from it (:mod:`.pretrain`)."""
+    With a ``teacher``, the policy is first behaviour-cloned from it (:mod:`.pretrain`). With
+    ``settings.resume`` (a checkpoint of the run in ``run_dir``), training continues in place:
+    the history after the checkpoint is dropped, the progress, evaluation history and wandb run
+    continue, and checkpoints and evaluations stay on the original step grid."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import configure
@@ -166,11 +185,13 @@ def train_ppo(
         VecNormalize,
     )
 
-    from artic_rl.training.callbacks import WandbWriter, wandb_run
+    from artic_rl.training.callbacks import PROGRESS_FILE, ProgressCsv, WandbWriter, trim_history
+    from artic_rl.training.callbacks import wandb_run as start_wandb
 
     torch.set_num_threads(1)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "command.txt").write_text(" ".join(shlex.quote(a) for a in sys.argv) + "\n")
+    with (run_dir / "command.txt").open("a") as fh:
+        fh.write(" ".join(shlex.quote(a) for a in sys.argv) + "\n")
     fns = [make_env_fn(env_id, env_kwargs, settings.seed + i) for i in range(settings.n_envs)]
     vec = (
         SubprocVecEnv(fns)
@@ -186,7 +207,14 @@ def train_ppo(
         ckpt = Path(settings.resume)
         venv = VecNormalize.load(str(norm_path_for(ckpt)), VecMonitor(vec))
         model = PPO.load(ckpt, env=venv, device="cpu")
+        trim_history(run_dir, model.num_timesteps)
+        write_status(
+            run_dir,
+            "running",
+            resumed_from={"checkpoint": str(ckpt), "timesteps": model.num_timesteps},
+        )
     else:
+        write_status(run_dir, "running")
         model = PPO(
             "MlpPolicy",
             venv,
@@ -198,25 +226,30 @@ def train_ppo(
         if teacher is not None:
             gamma = float(kwargs.get("gamma", 0.99))
             _warm_start(model, venv, run_dir, env_id, env_kwargs, settings, teacher, gamma)
-    run = wandb_run(logger, run_dir, config)
-    formats = ["csv"] + (["stdout"] if not settings.progress_bar else [])
-    sb3_logger = configure(str(run_dir), formats)
+    run = start_wandb(logger, run_dir, config)
+    sb3_logger = configure(str(run_dir), [] if settings.progress_bar else ["stdout"])
+    sb3_logger.output_formats.append(ProgressCsv(run_dir / PROGRESS_FILE))
     if run is not None:
         sb3_logger.output_formats.append(WandbWriter(run))
     model.set_logger(sb3_logger)
     remaining = max(0, settings.total_timesteps - model.num_timesteps)
+    finished = False
     try:
         model.learn(
             remaining,
             callback=_callbacks(run_dir, settings, env_id, env_kwargs),
             reset_num_timesteps=not settings.resume,
         )
+        finished = True
     finally:
         model.save(run_dir / MODEL_FILE)
         venv.save(str(run_dir / VECNORMALIZE_FILE))
         norm = ObsNorm.from_vecnormalize(venv)
         norm.save(run_dir / OBS_NORM_FILE)
         venv.close()
+        write_status(
+            run_dir, "finished" if finished else "interrupted", timesteps=model.num_timesteps
+        )
     final = evaluate_policy(
         env_id,
         env_kwargs,
@@ -247,9 +280,10 @@ def _warm_start(
 
     seed = settings.seed + 500_000
     agent = teacher.build(float(env_kwargs.get("interval_ms", 200.0)))
-    demos = collect(env_id, env_kwargs, agent, settings.pretrain_steps, gamma, seed)
+    bar = settings.progress_bar
+    demos = collect(env_id, env_kwargs, agent, settings.pretrain_steps, gamma, seed, bar)
     stats: dict[str, Any] = warm_start(
-        model, venv, demos, settings.pretrain_epochs, 512, 1e-3, settings.seed
+        model, venv, demos, settings.pretrain_epochs, 512, 1e-3, settings.seed, bar
     )
     stats["teacher"] = teacher.name
     stats["teacher_kwargs"] = teacher.kwargs
@@ -280,6 +314,102 @@ def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
         teacher = agent_spec(settings.pretrain, settings.pretrain_kwargs)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    return train_ppo(
+    final = train_ppo(
         run_dir, config["env"]["id"], env_kwargs, ppo_kwargs, settings, logger, config, teacher
     )
+    print(
+        f"final policy on {settings.eval_split} ({settings.eval_episodes or 1} episodes, "
+        f"{final['timesteps']:.0f} steps): reward {final['reward']:.2f}, accuracy "
+        f"{final['accuracy_pct']:.1f}%, mean response latency {final['latency_mean_ms']:.0f} ms"
+    )
+    print(f"run folder: {run_dir}")
+    return final
+
+
+#: Overrides that may change when a run is resumed; any other must equal the original run's.
+RESUMABLE_KEYS = ("train.resume", "train.total_timesteps", "train.progress_bar", "logger")
+
+
+def _override_key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def prepare_resume(cfg: Any, overrides: list[str]) -> list[str]:
+    """``train.resume=CKPT``: continue in the checkpoint's run folder with that run's overrides.
+
+    Returns the original run's overrides, the new ones (only budget, progress bar and logging
+    may differ) and ``hydra.run.dir`` pointing at the run folder. ConfigError names an override
+    that conflicts with the checkpoint's run."""
+    import yaml
+
+    if not cfg.train.resume:
+        return overrides
+    ckpt = Path(str(cfg.train.resume))
+    check(ckpt.is_file(), "train.resume", f"{ckpt}: no such checkpoint")
+    run_dir = run_folder_of(ckpt)
+    recorded = run_dir / ".hydra" / "overrides.yaml"
+    check(
+        recorded.is_file(),
+        "train.resume",
+        f"{run_dir}: not a train.py run folder (no .hydra/overrides.yaml)",
+    )
+    original = [str(o) for o in yaml.safe_load(recorded.read_text()) or []]
+    by_key = {_override_key(o): o for o in original}
+    new_keys = set()
+    for o in overrides:
+        key = _override_key(o)
+        new_keys.add(key)
+        if key.startswith(RESUMABLE_KEYS) or key.startswith("hydra."):
+            continue
+        if by_key.get(key) != o:
+            was = by_key.get(key, "the default")
+            raise ConfigError(
+                key,
+                f"cannot change on resume: {run_dir} ran with {was}; only "
+                "train.total_timesteps, train.progress_bar and logger.* may change",
+            )
+    kept = [o for o in original if _override_key(o) not in new_keys]
+    return [*kept, *overrides, f"hydra.run.dir={run_dir}"]
+
+
+def validate_train(cfg: Any) -> None:
+    """Everything ``train.py`` can check before any work (raises ConfigError naming the key)."""
+    import inspect
+
+    from omegaconf import OmegaConf
+
+    from artic_rl.agents.registry import agent_spec
+    from artic_rl.evaluation.evaluate import check_env
+
+    settings: TrainSettings = OmegaConf.to_object(cfg.train)  # type: ignore[assignment]
+    OmegaConf.to_object(cfg.logger)
+    target = str(cfg.agent.get("_target_", ""))
+    check(
+        target == f"{PPOAgent.__module__}.{PPOAgent.__name__}",
+        "agent",
+        f"train.py trains agent=ppo; {target or 'this agent'} has nothing to train",
+    )
+    from stable_baselines3 import PPO
+
+    allowed = set(inspect.signature(PPO.__init__).parameters) | {"net_arch"}
+    for key, value in cfg.algo.items():
+        check(key in allowed, f"algo.{key}", "not an argument of stable_baselines3.PPO")
+        if key in ("n_steps", "batch_size", "n_epochs"):
+            check(isinstance(value, int) and value >= 1, f"algo.{key}", "must be an integer >= 1")
+    if settings.resume:
+        ckpt = Path(settings.resume)
+        check(ckpt.is_file(), "train.resume", f"{ckpt}: no such checkpoint")
+        try:
+            norm_path_for(ckpt)
+        except (ValueError, FileNotFoundError) as err:
+            raise ConfigError("train.resume", str(err)) from None
+    elif settings.pretrain:
+        try:
+            agent_spec(settings.pretrain, settings.pretrain_kwargs).build(200.0)
+        except (ValueError, TypeError) as err:
+            raise ConfigError("train.pretrain", str(err)) from None
+    env = OmegaConf.to_container(cfg.env, resolve=True)
+    assert isinstance(env, dict)
+    check_env(str(env["id"]), dict(env["kwargs"]))
+    if settings.eval_episodes > 0:
+        check_env(str(env["id"]), {**env["kwargs"], "split": settings.eval_split})

@@ -94,6 +94,7 @@ def test_onnx_policy_refuses_foreign_layout(tmp_path: Path) -> None:
     )
     model = helper.make_model(graph)
     meta = {"observation": {"names": ["a", "b", "c"]}, "action": {"nvec": [20, 4, 6]}}
+    meta["interval_ms"] = 200.0
     helper.set_model_props(model, {"artic_rl": json.dumps(meta)})
     onnx.save(model, tmp_path / "x.onnx")
     with pytest.raises(ValueError, match="observation layout"):
