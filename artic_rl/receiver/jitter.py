@@ -88,6 +88,7 @@ class JitterEstimator:
         self.var_size = 100.0
         self.max_size = 0.0
         self._startup_sizes: list[float] = []
+        self._startup_done = False
         self._prev_size: float | None = None
         self.avg_noise, self.var_noise = 0.0, 4.0
         self._alpha_count = 1
@@ -144,14 +145,19 @@ class JitterEstimator:
             self._startup_count += 1
 
     def _update_sizes(self, size: float) -> None:
+        """The first 5 sizes are summed and the 6th frame sets their mean; after that the mean
+        (not from frames above it + 2 sigma: keyframes) and the variance are EWMAs."""
         if len(self._startup_sizes) < FS_STARTUP_FRAMES:
             self._startup_sizes.append(size)
-            if len(self._startup_sizes) == FS_STARTUP_FRAMES:
-                self.avg_size = sum(self._startup_sizes) / FS_STARTUP_FRAMES
-        elif size < self.avg_size + MAX_FRAME_SIZE_SIGMA * math.sqrt(self.var_size):
-            self.avg_size = PHI * self.avg_size + (1.0 - PHI) * size
-        dev = size - self.avg_size
-        self.var_size = max(PHI * self.var_size + (1.0 - PHI) * dev * dev, 1.0)
+        elif not self._startup_done:
+            self.avg_size = sum(self._startup_sizes) / FS_STARTUP_FRAMES
+            self._startup_done = True
+        else:
+            avg = PHI * self.avg_size + (1.0 - PHI) * size
+            if size < self.avg_size + MAX_FRAME_SIZE_SIGMA * math.sqrt(self.var_size):
+                self.avg_size = avg
+            dev = size - avg
+            self.var_size = max(PHI * self.var_size + (1.0 - PHI) * dev * dev, 1.0)
         self.max_size = max(PSI * self.max_size, size)
 
     def _noise(self, deviation: float, now_ms: float) -> None:
