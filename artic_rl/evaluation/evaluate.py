@@ -23,8 +23,14 @@ from artic_rl.agents.base import Agent
 from artic_rl.agents.registry import AgentSpec, agent_spec
 from artic_rl.errors import ArticError, ConfigError, check
 from artic_rl.evaluation.paired import summarise
-from artic_rl.evaluation.report import headline, markdown_table, reward_terms_table, write_outputs
-from artic_rl.evaluation.rollout import EpisodeResult, run_episode
+from artic_rl.evaluation.report import (
+    headline,
+    latency_breakdown_table,
+    markdown_table,
+    reward_terms_table,
+    write_outputs,
+)
+from artic_rl.evaluation.rollout import EpisodeResult, agent_env_kwargs, run_episode
 
 #: Evaluation episodes use seeds ``EVAL_SEED_BASE + i``, disjoint from training's seeds.
 EVAL_SEED_BASE = 1_000_000
@@ -81,7 +87,7 @@ def _run_chunk(
 
     import artic_rl.envs  # noqa: F401  (registers the id in the worker)
 
-    env = gym.make(env_id, **env_kwargs)
+    env = gym.make(env_id, **agent_env_kwargs(spec, env_kwargs))
     agent = spec.build(float(env_kwargs.get("interval_ms", 200.0)))
     results = [run_episode(env, agent, s) for s in seeds]
     env.close()
@@ -226,11 +232,14 @@ def evaluate(cfg: Any, run_dir: Path | None = None) -> dict[str, dict[str, Any]]
         specs, env_id, env_kwargs, seeds, settings.n_jobs, settings.progress_bar
     )
     summary = summarise(results, settings.reference, settings.bootstrap, settings.seed)
+    for spec in specs:
+        summary[spec.name]["receiver"] = agent_env_kwargs(spec, env_kwargs).get("receiver", "artic")
     text = headline(summary, *settings.headline)
     write_outputs(run_dir, results, summary, settings.reference, text)
     plot_all(run_dir, results, specs, env_id, env_kwargs, seeds[settings.timeline_episode])
     print(markdown_table(summary, settings.reference))
     print(reward_terms_table(summary))
+    print(latency_breakdown_table(summary))
     print(text)
     print(f"results: {run_dir}")
     return summary

@@ -26,6 +26,9 @@ CI_METRICS: tuple[str, ...] = (
     "reward",
 )
 
+#: Where the latency goes (``info["episode_latency_breakdown_ms"]``): mean per episode.
+BREAKDOWN: tuple[str, ...] = ("retransmission_wait", "jitter_hold", "frozen")
+
 #: The environment's weighted reward terms (``info["reward_terms"]``), which sum to the reward.
 REWARD_TERMS: tuple[str, ...] = ("question", "latency", "sample", "frame_delay", "bits")
 
@@ -63,6 +66,10 @@ def pooled_metrics(episodes: list[EpisodeResult]) -> dict[str, float]:
         **{
             f"reward_{k}": mean(np.asarray([e.reward_terms.get(k, math.nan) for e in episodes]))
             for k in REWARD_TERMS
+        },
+        **{
+            f"{k}_ms": mean(np.asarray([e.latency_breakdown_ms.get(k, math.nan) for e in episodes]))
+            for k in BREAKDOWN
         },
     }
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from artic_rl.evaluation.rollout import EpisodeResult, flat, run_episode
+from artic_rl.evaluation.rollout import EpisodeResult, agent_env_kwargs, flat, run_episode
 
 
 def _pyplot() -> Any:
@@ -114,10 +114,12 @@ def plot_all(
 
     plot_latency_cdf(run_dir / "latency_cdf.png", results)
     plot_accuracy_vs_bitrate(run_dir / "accuracy_vs_bitrate.png", results)
-    env = gym.make(env_id, **env_kwargs)
     interval_ms = float(env_kwargs.get("interval_ms", 200.0))
-    series = {s.name: timeline(env, s.build(interval_ms), timeline_seed) for s in specs}
+    series = {}
+    for spec in specs:
+        env = gym.make(env_id, **agent_env_kwargs(spec, env_kwargs))
+        series[spec.name] = timeline(env, spec.build(interval_ms), timeline_seed)
+        env.close()
     episodes = next(iter(results.values()), [])
     trace = next((e.trace for e in episodes if e.seed == timeline_seed), "")
     plot_timeline(run_dir / "timeline.png", series, f"trace {trace}, seed {timeline_seed}")
-    env.close()

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from artic_rl.evaluation.paired import REWARD_TERMS, per_trace
+from artic_rl.evaluation.paired import BREAKDOWN, REWARD_TERMS, per_trace
 from artic_rl.evaluation.rollout import EpisodeResult
 
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -58,10 +58,11 @@ def headline(summary: dict[str, dict[str, Any]], system: str, baseline: str) -> 
 
 def markdown_table(summary: dict[str, dict[str, Any]], reference: str) -> str:
     """One row per agent; differences from the reference with their CI for accuracy and latency."""
-    head = ["agent", *TABLE_COLUMNS, f"Δacc vs {reference} (pp)", f"Δlatency vs {reference} (ms)"]
+    head = ["agent", "receiver", *TABLE_COLUMNS]
+    head += [f"Δacc vs {reference} (pp)", f"Δlatency vs {reference} (ms)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, row in summary.items():
-        cells = [name] + [_fmt(row[c]) for c in TABLE_COLUMNS]
+        cells = [name, str(row.get("receiver", "—"))] + [_fmt(row[c]) for c in TABLE_COLUMNS]
         vs = row.get(f"vs_{reference}")
         for m in ("accuracy_pct", "latency_mean_ms"):
             if vs is None:
@@ -69,6 +70,19 @@ def markdown_table(summary: dict[str, dict[str, Any]], reference: str) -> str:
             else:
                 d = vs[m]
                 cells.append(f"{d['diff']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def latency_breakdown_table(summary: dict[str, dict[str, Any]]) -> str:
+    """Per agent: its receiver and where its latency goes (mean per episode): the wait of a shown
+    frame for retransmissions, its jitter-buffer hold, and the time frozen."""
+    head = ["agent", "receiver", "retransmission wait (ms/frame)", "jitter hold (ms/frame)"]
+    head.append("frozen (ms/episode)")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in summary.items():
+        cells = [name, str(row.get("receiver", "—"))]
+        cells += [_fmt(row.get(f"{k}_ms", math.nan)) for k in BREAKDOWN]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -129,7 +143,9 @@ def write_outputs(
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     table = markdown_table(summary, reference)
     terms = "Reward terms, mean per episode:\n\n" + reward_terms_table(summary)
-    (run_dir / "summary.md").write_text(table + "\n" + terms + "\n" + headline_text + "\n")
+    where = "Where the latency goes:\n\n" + latency_breakdown_table(summary)
+    text = "\n".join([table, terms, where, headline_text])
+    (run_dir / "summary.md").write_text(text + "\n")
     (run_dir / "headline.txt").write_text(headline_text + "\n")
     traces = per_trace(results)
     (run_dir / "per_trace.json").write_text(json.dumps(traces, indent=2))

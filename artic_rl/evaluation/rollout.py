@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from artic_rl.agents.base import Agent
+from artic_rl.agents.registry import AgentSpec
 
 
 @dataclass
@@ -38,6 +39,9 @@ class EpisodeResult:
     fps: list[float] = field(default_factory=list)
     roi_level: list[int] = field(default_factory=list)
     reward_terms: dict[str, float] = field(default_factory=dict)  # weighted terms summed over steps
+    # where the latency went (the episode's last info): mean retransmission wait and jitter-buffer
+    # hold per shown frame, and the total time frozen
+    latency_breakdown_ms: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Scalar metrics of the episode (NaN where there is nothing to average)."""
@@ -116,9 +120,16 @@ def run_episode(
             result.reward_terms[k] = result.reward_terms.get(k, 0.0) + float(v)
         if terminated or truncated:
             result.frame_latency_ms = list(info.get("episode_frame_latency_ms", []))
+            result.latency_breakdown_ms = dict(info.get("episode_latency_breakdown_ms", {}))
             return result
 
 
 def flat(episodes: list[EpisodeResult], attr: str) -> np.ndarray:
     """One per-question / per-frame / per-step list of ``EpisodeResult`` over several episodes."""
     return np.asarray([x for e in episodes for x in getattr(e, attr)], dtype=np.float64)
+
+
+def agent_env_kwargs(spec: AgentSpec, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The environment an agent is evaluated in: the receiver belongs to the system under test,
+    so the agent's own (``receiver:`` in its config, or ``name@receiver``) replaces the env's."""
+    return env_kwargs if spec.receiver is None else {**env_kwargs, "receiver": spec.receiver}

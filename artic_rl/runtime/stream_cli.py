@@ -19,7 +19,6 @@ from omegaconf import DictConfig, OmegaConf
 from artic_rl.agents.base import Agent
 from artic_rl.errors import InputError, check
 from artic_rl.runtime.streamer import StreamSettings, load_questions, run_stream
-from artic_rl.sender.actions import ActionCodec
 
 #: StreamSettings keys that are simulator settings too: read from the env group (conf/env/base.yaml),
 #: so the streamer and the simulator it is compared with cannot disagree.
@@ -52,12 +51,17 @@ def make_agent_from(policy: str | None, agent_cfg: Any, interval_ms: float) -> A
         return OnnxPolicy(policy, interval_ms=interval_ms)
     if not agent_cfg:
         raise ValueError("give policy=FILE.onnx or agent=NAME (conf/agent/NAME.yaml)")
-    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
 
-    # partial first: hydra would turn a dataclass argument (the codec) into a config node
-    factory = instantiate(agent_cfg, _partial_=True)
-    agent: Agent = factory(codec=ActionCodec(), interval_ms=interval_ms)
-    return agent
+    from artic_rl.agents.registry import build_agent
+
+    config = (
+        OmegaConf.to_container(agent_cfg, resolve=True)
+        if not isinstance(agent_cfg, dict)
+        else agent_cfg
+    )
+    assert isinstance(config, dict)
+    return build_agent({str(k): v for k, v in config.items()}, interval_ms)
 
 
 def make_judge(name: str, kwargs: dict[str, Any]) -> Any:

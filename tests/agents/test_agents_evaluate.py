@@ -120,6 +120,7 @@ def test_evaluate_py_writes_everything(tmp_path: Path, hydra_conf: Path) -> None
     for key in ("accuracy_pct", "latency_mean_ms", "latency_p95_ms", "bitrate_kbps", "reward"):
         assert key in saved["artic"]
     assert "vs_gcc" in saved["artic"]
+    assert (saved["gcc"]["receiver"], saved["artic"]["receiver"]) == ("webrtc", "artic")
     assert summary["gcc"]["episodes"] == 2
     # the reward terms are reported and add up to the reward, agent by agent
     for row in saved.values():

@@ -112,3 +112,15 @@ def test_random_agent_is_reproducible_and_covers_the_grid() -> None:
     assert (seen.min(axis=0) == 0).all() and (
         seen.max(axis=0) == np.array(agent.codec.nvec) - 1
     ).all()
+
+
+def test_the_receiver_belongs_to_the_system_under_test(hydra_conf: Path) -> None:
+    deployed = {"fixed", "gcc", "rate", "mpc", "recap"}
+    for name in known_agents():
+        assert agent_spec(name).receiver == ("webrtc" if name in deployed else "artic"), name
+    spec = agent_spec("gcc@artic")
+    assert (spec.name, spec.receiver, spec.kwargs["fps"]) == ("gcc@artic", "artic", 30.0)
+    assert "receiver" not in spec.kwargs
+    spec.build(200.0)  # the receiver is the environment's, never a constructor argument
+    with pytest.raises(ValueError, match="unknown receiver 'tcp'; known receivers: artic, webrtc"):
+        agent_spec("gcc@tcp")
