@@ -29,10 +29,16 @@ from collections import deque
 from dataclasses import dataclass
 
 from artic_rl.net import Link
-from artic_rl.receiver.config import WebRtcReceiverConfig, WebRtcSenderConfig
+from artic_rl.receiver.config import WebRtcReceiverConfig
 from artic_rl.receiver.webrtc import MediaPacket, ShownFrame, WebRtcReceiver
 from artic_rl.sender.pacer import Pacer
-from artic_rl.sender.rtx import KeyframeGate, PacketHistory, RtxLimiter, answer_nack
+from artic_rl.sender.rtx import (
+    KeyframeGate,
+    PacketHistory,
+    RtxLimiter,
+    WebRtcSenderConfig,
+    answer_nack,
+)
 
 PACKET_MEMORY = 10_000  # media packets kept for retransmission lookup (libwebrtc's kMaxPacketAge)
 

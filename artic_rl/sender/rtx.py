@@ -3,17 +3,31 @@
 After libwebrtc's ``modules/rtp_rtcp/source/rtp_packet_history.cc`` and ``rtp_sender.cc``
 (``OnReceivedNack``), the RTX rate limiter of ``rtp_transport_controller_send.cc`` and
 ``video/encoder_rtcp_feedback.cc`` (commits: ../shared/research/webrtc-receiver.md, section 1).
-Pure and clock-injected; constants in :class:`~artic_rl.receiver.config.WebRtcSenderConfig`.
+Pure and clock-injected; constants in :class:`WebRtcSenderConfig`.
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-
-from artic_rl.receiver.config import WebRtcSenderConfig
+from dataclasses import dataclass
 
 BITS_PER_BYTE = 8.0
+
+
+@dataclass(frozen=True)
+class WebRtcSenderConfig:
+    """The sender's answer to NACK and PLI (modules/rtp_rtcp/source/rtp_sender.cc and friends)."""
+
+    rtx_guard_base_ms: float = 5.0  # OnReceivedNack: a resend waits 5 + avg RTT since the last one
+    rtx_window_ms: float = 500.0  # RTX rate limiter window (rtp_transport_controller_send.cc)
+    history_min_ms: float = 1000.0  # rtp_packet_history.{h,cc}: a packet is kept >= 1 s
+    history_rtt_factor: float = 3.0  # ... and >= 3 RTT
+    history_min_packets: int = 600  # culled only above this many packets
+    history_max_factor: float = 3.0  # always culled after 3x that time
+    history_max_packets: int = 9600  # hard cap
+    keyframe_gap_ms: float = 300.0  # video/encoder_rtcp_feedback.cc: one request per 300 ms
+    rtx_overhead_bytes: int = 2  # RFC 4588 OSN field added to the resent payload
 
 
 class PacketHistory:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from artic_rl.receiver.config import WebRtcReceiverConfig, WebRtcSenderConfig
+from artic_rl.receiver.config import WebRtcReceiverConfig
 from artic_rl.receiver.jitter import JitterEstimator
 from artic_rl.receiver.nack import NackList, RttEstimate
 from artic_rl.receiver.timing import TimestampExtrapolator
-from artic_rl.sender.rtx import KeyframeGate, PacketHistory, RtxLimiter, answer_nack
+from artic_rl.sender.rtx import (
+    KeyframeGate,
+    PacketHistory,
+    RtxLimiter,
+    WebRtcSenderConfig,
+    answer_nack,
+)
 
 
 def test_jitter_on_a_clean_link_settles_at_one_ms_plus_os_jitter() -> None:
