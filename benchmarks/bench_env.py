@@ -31,6 +31,8 @@ import artic_rl.envs  # noqa: F401
 from artic_rl.envs import ENV_ID
 from artic_rl.errors import InputError
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository: its shipped traces
+
 
 def run_once(env: gym.Env, actions: list) -> tuple[float, float]:
     """Wall and CPU seconds for one pass over ``actions`` (episodes reset with seeds 0, 1, ...)."""
@@ -102,7 +104,9 @@ def main() -> None:
         )
         return
     try:
-        env = gym.make(ENV_ID, preset=args.preset, profile=args.profile)
+        env = gym.make(
+            ENV_ID, traces_root=str(ROOT / "traces"), preset=args.preset, profile=args.profile
+        )
     except InputError as exc:
         raise SystemExit(f"bench_env: {exc}") from None
     env.action_space.seed(0)

@@ -13,14 +13,13 @@ from artic_rl.control.gcc import observation_estimator
 from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
 from artic_rl.net import Link, Trace, load_trace_dir
-from artic_rl.net.synth import SPLIT_STREAMS, generate_trace
+from artic_rl.net.synth import SPLIT_STREAMS
 from artic_rl.receiver.config import check_receiver
 from artic_rl.sender.actions import ActionCodec, SenderAction
 from artic_rl.sender.observation import ObservationBuilder, observation_space
 from artic_rl.video import CodecProfile
 
 MS_PER_S = 1000.0
-REPO_TRACES = Path(__file__).resolve().parents[1] / "traces"
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         traces_dir: str | None = None,
         split: str = "train",
         traces: list[Trace] | None = None,
-        generated_traces: int = 8,
+        traces_root: str | None = None,
         interval_ms: float = 200.0,
         episode_s: float = 60.0,
         delay_ms: float = 20.0,
@@ -156,7 +155,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.traces = (
             traces
             if traces is not None
-            else self._load_traces(preset, traces_dir, split, generated_traces)
+            else self._load_traces(preset, traces_dir, traces_root, split)
         )
         if not self.traces:
             raise ValueError(
@@ -200,27 +199,33 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
 
     @staticmethod
     def _load_traces(
-        preset: str, traces_dir: str | None, split: str, generated: int
+        preset: str, traces_dir: str | None, traces_root: str | None, split: str
     ) -> list[Trace]:
-        """A folder of traces in any format; else the repo's ``traces/<preset>/<split>``; else generated.
+        """A folder of traces in any format (``traces_dir``), else ``traces_root/<preset>/<split>``.
 
         ``preset`` may join several presets with ``+`` (``lte+3g``): their traces are pooled, so an
-        episode draws its network from any of them (training across presets).
+        episode draws its network from any of them (training across presets). The environment never
+        invents traces: a missing folder is an error (``artic-rl traces generate`` makes them).
         """
         if traces_dir is not None:
             return load_trace_dir(traces_dir)
-        if "+" in preset:
-            parts = [p.strip() for p in preset.split("+")]
-            if not all(parts):
-                raise ValueError(f"preset {preset!r}: an empty name between '+'")
-            return [t for p in parts for t in VideoChatEnv._load_traces(p, None, split, generated)]
-        shipped = REPO_TRACES / preset / split
-        if shipped.is_dir():
-            return load_trace_dir(shipped)
+        if traces_root is None:
+            raise ValueError(
+                "no traces: give traces_dir (a folder of traces), traces_root (a folder of "
+                "<preset>/<split>/, such as the repository's traces/) or traces"
+            )
         if split not in SPLIT_STREAMS:
             raise ValueError(f"split must be one of {sorted(SPLIT_STREAMS)}, got {split!r}")
-        rng = np.random.default_rng(SPLIT_STREAMS[split])
-        return [generate_trace(preset, 120.0, rng) for _ in range(generated)]
+        parts = [p.strip() for p in preset.split("+")]
+        if not all(parts):
+            raise ValueError(f"preset {preset!r}: an empty name between '+'")
+        folders = [Path(traces_root) / p / split for p in parts]
+        for folder in folders:
+            if not folder.is_dir():
+                raise FileNotFoundError(
+                    f"{folder}: no traces for preset {folder.parent.name!r}, split {split!r}"
+                )
+        return [t for folder in folders for t in load_trace_dir(folder)]
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

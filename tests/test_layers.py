@@ -62,7 +62,7 @@ def test_the_lookup_table_environment_imports_and_steps_without_pyav_or_torch() 
         "    sys.modules[name] = None  # importing it now fails\n"
         "import gymnasium as gym\n"
         "import artic_rl.envs\n"
-        "env = gym.make('artic/VideoChat-v0', preset='lte', episode_s=2.0)\n"
+        "env = gym.make('artic/VideoChat-v0', traces_root='traces', preset='lte', episode_s=2.0)\n"
         "obs, info = env.reset(seed=0)\n"
         "obs, r, term, trunc, info = env.step(env.action_space.sample())\n"
         "print('ok', obs.shape)\n"

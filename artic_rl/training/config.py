@@ -25,6 +25,7 @@ from artic_rl.training.train import LoggerSettings, TrainSettings
 class TracesConfig:
     """Where the traces come from."""
 
+    root: str = "traces"  # holds <preset>/<split>/ (relative: to where the command runs)
     dir: str | None = None  # a folder of traces in any supported format; null = the preset's own
 
 

@@ -17,6 +17,8 @@ from artic_rl.agents.registry import agent_spec, build_agent, known_agents
 from artic_rl.evaluation.rollout import run_episode
 from artic_rl.sender.feedback import FeedbackReport
 
+TRACES = str(Path(__file__).resolve().parents[2] / "traces")  # the repository's shipped traces
+
 HEURISTICS = ["fixed", "gcc", "rate", "mpc", "recap", "artic", "oracle", "random"]
 # conf/agent/*.yaml that configure a registered class differently (fixed_roi: FixedAgent with ROI)
 VARIANTS = ["fixed_roi"]
@@ -92,7 +94,9 @@ def test_build_agent_passes_overrides_and_plain_containers() -> None:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_heuristic_runs_one_episode_of_every_preset(preset: str, hydra_conf: Path) -> None:
-    env = gym.make("artic/VideoChat-v0", preset=preset, split="test", episode_s=6.0)
+    env = gym.make(
+        "artic/VideoChat-v0", traces_root=TRACES, preset=preset, split="test", episode_s=6.0
+    )
     for name in HEURISTICS + VARIANTS:
         result = run_episode(env, agent_spec(name).build(200.0), seed=7)
         assert result.steps == 30

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -12,19 +13,21 @@ from gymnasium.utils.env_checker import check_env
 import artic_rl.envs  # noqa: F401  (registers the id)
 from artic_rl.envs import ENV_ID
 
+TRACES = str(Path(__file__).resolve().parents[2] / "traces")  # the repository's shipped traces
+
 PRESETS = ("lte", "3g", "5g", "wifi")
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_check_env_passes(preset: str) -> None:
-    env = gym.make(ENV_ID, preset=preset, episode_s=10.0)
+    env = gym.make(ENV_ID, traces_root=TRACES, preset=preset, episode_s=10.0)
     check_env(env.unwrapped, skip_render_check=True)
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_same_seed_same_episode(preset: str) -> None:
     def run(seed: int) -> tuple[list[np.ndarray], list[float], list[float]]:
-        env = gym.make(ENV_ID, preset=preset, episode_s=6.0)
+        env = gym.make(ENV_ID, traces_root=TRACES, preset=preset, episode_s=6.0)
         env.action_space.seed(seed)
         obs, _ = env.reset(seed=seed)
         out, rewards, acc = [obs], [], []
@@ -45,7 +48,7 @@ def test_same_seed_same_episode(preset: str) -> None:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_pickling_round_trip(preset: str) -> None:
-    env = gym.make(ENV_ID, preset=preset, episode_s=6.0).unwrapped
+    env = gym.make(ENV_ID, traces_root=TRACES, preset=preset, episode_s=6.0).unwrapped
     env.reset(seed=1)
     env.step(np.array([10, 2, 3]))
     clone = pickle.loads(pickle.dumps(env))
@@ -57,7 +60,7 @@ def test_pickling_round_trip(preset: str) -> None:
 
 def test_same_seed_same_questions_for_different_agents() -> None:
     """Paired evaluation: the trace, offset and question schedule depend on the seed only."""
-    env = gym.make(ENV_ID, preset="lte", episode_s=20.0).unwrapped
+    env = gym.make(ENV_ID, traces_root=TRACES, preset="lte", episode_s=20.0).unwrapped
     env.reset(seed=7)
     plan_a = env._timeline.plan
     env.step(np.array([19, 3, 5]))
@@ -69,7 +72,7 @@ def test_same_seed_same_questions_for_different_agents() -> None:
 
 
 def test_observation_stays_in_bounds_under_random_actions() -> None:
-    env = gym.make(ENV_ID, preset="3g", episode_s=20.0)
+    env = gym.make(ENV_ID, traces_root=TRACES, preset="3g", episode_s=20.0)
     env.action_space.seed(0)
     obs, _ = env.reset(seed=0)
     space = env.observation_space
@@ -84,23 +87,34 @@ def test_splits_are_disjoint_and_an_unknown_split_is_an_error() -> None:
 
     names = {}
     for split in ("train", "test", "val"):
-        env = VideoChatEnv(preset="lte", split=split)
+        env = VideoChatEnv(traces_root=TRACES, preset="lte", split=split)
         names[split] = [t.opportunities_ms[:50].tobytes() for t in env.traces]
     assert len(names["val"]) == 4
     assert not set(names["val"]) & (set(names["train"]) | set(names["test"]))
-    # presets without a shipped val folder (5g, wifi) generate one from its own stream
-    gen = VideoChatEnv(preset="5g", split="val", generated_traces=1).traces[0]
-    assert gen.opportunities_ms.size > 0
     with pytest.raises(ValueError, match="split must be one of"):
-        VideoChatEnv(preset="5g", split="validation")
+        VideoChatEnv(traces_root=TRACES, preset="5g", split="validation")
+
+
+def test_the_environment_never_invents_traces(tmp_path: Path) -> None:
+    from artic_rl.envs.video_chat import VideoChatEnv
+
+    with pytest.raises(
+        FileNotFoundError, match=r"lte/val: no traces for preset 'lte', split 'val'"
+    ):
+        VideoChatEnv(traces_root=str(tmp_path), preset="lte", split="val")
+    with pytest.raises(ValueError, match="no traces: give traces_dir"):
+        VideoChatEnv(preset="lte")
+    for preset in ("lte", "3g", "5g", "wifi"):  # every preset ships every split
+        for split in ("train", "val", "test"):
+            assert VideoChatEnv(traces_root=TRACES, preset=preset, split=split).traces
 
 
 def test_presets_joined_with_plus_pool_their_traces() -> None:
     from artic_rl.envs.video_chat import VideoChatEnv
 
-    lte = VideoChatEnv(preset="lte", split="val").traces
-    g3 = VideoChatEnv(preset="3g", split="val").traces
-    both = VideoChatEnv(preset="lte+3g", split="val").traces
+    lte = VideoChatEnv(traces_root=TRACES, preset="lte", split="val").traces
+    g3 = VideoChatEnv(traces_root=TRACES, preset="3g", split="val").traces
+    both = VideoChatEnv(traces_root=TRACES, preset="lte+3g", split="val").traces
     assert [t.name for t in both] == [t.name for t in lte + g3]
     with pytest.raises(ValueError, match="empty name"):
-        VideoChatEnv(preset="lte+", split="val")
+        VideoChatEnv(traces_root=TRACES, preset="lte+", split="val")

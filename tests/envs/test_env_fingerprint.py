@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -33,6 +34,8 @@ import pytest
 
 import artic_rl.envs  # noqa: F401  (registers the id)
 from artic_rl.envs import ENV_ID
+
+TRACES = str(Path(__file__).resolve().parents[2] / "traces")  # the repository's shipped traces
 
 INFO_KEYS = (
     "accuracy",
@@ -98,7 +101,9 @@ def rollout_hash(
 ) -> str:
     """SHA-256 over short episodes with a fixed pseudo-random action sequence."""
     h = hashlib.sha256()
-    env = gym.make(ENV_ID, preset=preset, episode_s=episode_s, **kwargs).unwrapped
+    env = gym.make(
+        ENV_ID, traces_root=TRACES, preset=preset, episode_s=episode_s, **kwargs
+    ).unwrapped
     rng = np.random.default_rng(1234)
     for seed in seeds:
         obs, info = env.reset(seed=seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 
 import artic_rl.envs  # noqa: F401
 from artic_rl.envs.video_chat import RewardWeights
+
+TRACES = str(Path(__file__).resolve().parents[2] / "traces")  # the repository's shipped traces
 
 
 def expected_reward(
@@ -39,7 +42,9 @@ def expected_reward(
     ],
 )
 def test_reward_is_the_documented_formula(weights: RewardWeights) -> None:
-    env = gym.make("artic/VideoChat-v0", preset="lte", episode_s=60.0, reward=weights)
+    env = gym.make(
+        "artic/VideoChat-v0", traces_root=TRACES, preset="lte", episode_s=60.0, reward=weights
+    )
     base = env.unwrapped
     env.reset(seed=7)
     rng = np.random.default_rng(0)
