@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clips": ("artic_rl.video.cli", "generate the synthetic chat-scene clips and their questions"),
     "accuracy": ("artic_rl.mllm.cli", "MLLM accuracy models: fit, inspect curves"),
     "devibench": ("artic_rl.mllm.cli", "run the DeViBench harness on degraded video"),
+    "sweep-table": (
+        "artic_rl.evaluation.sweep",
+        "several evaluate.py runs side by side: a markdown table and a plot",
+    ),
     "select": (
         "artic_rl.training.selection",
         "pick a training run's best checkpoint against a reference on validation traces",

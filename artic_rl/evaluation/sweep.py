@@ -1,0 +1,191 @@
+"""Several ``evaluate.py`` runs side by side (``artic-rl sweep-table RUN_OR_SWEEP_DIR ...``).
+
+Each run folder holds ``config.yaml`` and ``summary.json``; a sweep folder holds numbered run
+folders. The table has one row per run and agent: the run's trace set (``traces.dir`` or the
+preset), the swept value (``--x``, a dotted config key such as ``env.kwargs.loss_rate``), the agent
+and its receiver, accuracy, response and frame latency with the paired difference from the
+reference agent and its 95 % CI, and where the latency goes. ``--plot`` draws accuracy and
+response latency against the swept value, one panel per trace set, one line per agent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from artic_rl.errors import ArticError
+
+
+def find_runs(paths: list[Path]) -> list[Path]:
+    """Run folders (holding summary.json) among ``paths`` and their immediate subfolders."""
+    runs = []
+    for path in paths:
+        if (path / "summary.json").is_file():
+            runs.append(path)
+            continue
+        found = sorted(p for p in path.iterdir() if (p / "summary.json").is_file())
+        if not found:
+            raise ArticError(f"{path}: no evaluate.py run (summary.json) here or one level down")
+        runs += found
+    return runs
+
+
+def dotted(doc: dict[str, Any], key: str) -> Any:
+    """``doc["a"]["b"]`` for ``key`` ``a.b`` (None when absent)."""
+    node: Any = doc
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def trace_set(config: dict[str, Any]) -> str:
+    """What the run's traces were: the folder's name, or ``<preset> <split>``."""
+    folder = dotted(config, "env.kwargs.traces_dir")
+    if folder:
+        return Path(str(folder)).name
+    return f"{dotted(config, 'env.kwargs.preset')} {dotted(config, 'env.kwargs.split')}"
+
+
+def load_rows(runs: list[Path], x: str) -> list[dict[str, Any]]:
+    """One row per run and agent."""
+    import yaml
+
+    rows = []
+    for run in runs:
+        config = yaml.safe_load((run / "config.yaml").read_text())
+        summary = json.loads((run / "summary.json").read_text())
+        reference = str(dotted(config, "eval.reference"))
+        for agent, s in summary.items():
+            vs = s.get(f"vs_{reference}", {})
+            rows.append(
+                {
+                    "traces": trace_set(config),
+                    "x": dotted(config, x),
+                    "agent": agent,
+                    "reference": reference,
+                    "episodes": int(s["episodes"]),
+                    "summary": s,
+                    "vs": vs,
+                }
+            )
+    return sorted(rows, key=lambda r: (r["traces"], float(r["x"] or 0)))
+
+
+def _ci(vs: dict[str, Any], metric: str) -> str:
+    d = vs.get(metric)
+    if not d:
+        return "—"
+    return f"{d['diff']:+.1f} [{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]"
+
+
+def markdown(rows: list[dict[str, Any]], x: str) -> str:
+    head = [
+        "traces",
+        x.rsplit(".", 1)[-1],
+        "agent",
+        "receiver",
+        "accuracy %",
+        "response latency ms",
+        "frame latency ms",
+        "Δacc (pp)",
+        "Δresponse (ms)",
+        "Δframe (ms)",
+        "rtx wait ms/frame",
+        "jitter hold ms/frame",
+        "frozen s/episode",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        s, vs = r["summary"], r["vs"]
+        frozen = s.get("frozen_ms", math.nan) / 1000.0
+        cells = [
+            r["traces"],
+            str(r["x"]),
+            r["agent"],
+            str(s.get("receiver", "—")),
+            f"{s['accuracy_pct']:.1f}",
+            f"{s['latency_mean_ms']:.0f}",
+            f"{s['frame_latency_ms']:.0f}",
+            _ci(vs, "accuracy_pct"),
+            _ci(vs, "latency_mean_ms"),
+            _ci(vs, "frame_latency_ms"),
+            f"{s.get('retransmission_wait_ms', math.nan):.1f}",
+            f"{s.get('jitter_hold_ms', math.nan):.1f}",
+            f"{frozen:.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict[str, Any]], x: str, path: Path) -> None:
+    """Accuracy (top) and mean response latency (bottom) against ``x``, a column per trace set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = list(dict.fromkeys(r["traces"] for r in rows))
+    agents = list(dict.fromkeys(r["agent"] for r in rows))
+    fig, axes = plt.subplots(2, len(sets), figsize=(4.2 * len(sets), 6), squeeze=False)
+    for col, name in enumerate(sets):
+        for agent in agents:
+            pts = [
+                (float(r["x"]), r["summary"])
+                for r in rows
+                if (r["traces"], r["agent"]) == (name, agent)
+            ]
+            if not pts:
+                continue
+            xs = [p[0] for p in pts]
+            style = "--" if "@" in agent else "-"
+            axes[0][col].plot(
+                xs, [p[1]["accuracy_pct"] for p in pts], style, marker="o", label=agent
+            )
+            axes[1][col].plot(
+                xs, [p[1]["latency_mean_ms"] for p in pts], style, marker="o", label=agent
+            )
+        axes[0][col].set_title(name)
+        axes[1][col].set_xlabel(x.rsplit(".", 1)[-1])
+    axes[0][0].set_ylabel("question accuracy (%)")
+    axes[1][0].set_ylabel("mean response latency (ms)")
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "sweep-table",
+        help="several evaluate.py runs side by side: a markdown table and a plot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="evaluate.py run or sweep folders")
+    p.add_argument("--x", default="env.kwargs.loss_rate", help="the swept config key")
+    p.add_argument("--plot", type=Path, help="also draw accuracy and latency against --x here")
+    p.add_argument("--out", type=Path, help="also write the table here (markdown)")
+    p.set_defaults(func=_cmd)
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    for path in args.runs:
+        if not path.is_dir():
+            raise ArticError(f"{path}: no such folder")
+    rows = load_rows(find_runs(args.runs), args.x)
+    table = markdown(rows, args.x)
+    print(table)
+    if args.out is not None:
+        args.out.write_text(table)
+    if args.plot is not None:
+        plot(rows, args.x, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
