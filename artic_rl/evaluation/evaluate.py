@@ -162,7 +162,8 @@ def check_env(env_id: str, env_kwargs: dict[str, Any], key: str = "env.kwargs") 
     except gym.error.Error as err:
         raise ConfigError("env.id", str(err)) from None
     except TypeError as err:  # an argument VideoChatEnv does not take
-        raise ConfigError(key, str(err).replace("VideoChatEnv.__init__() ", "")) from None
+        text = str(err).replace("VideoChatEnv.__init__() ", "").split(" was raised from")[0]
+        raise ConfigError(key, text) from None
     except (ValueError, OSError, KeyError) as err:
         raise ConfigError(key, str(err).strip("'\"")) from None
     env.close()
