@@ -1,8 +1,10 @@
-"""Speed of the link emulator: batch API vs a plain per-packet loop, simulated s per wall s, replay.
+"""Speed of the link emulator: batch API vs a plain per-packet loop, simulated s per wall s, replay,
+and the reference (``backend="python"``) vs the compiled kernel (``backend="compiled"``).
 
-Run: ``python benchmarks/bench_net.py [--quick]``. Uses the shipped LTE traces (traces/lte) and,
-when present, the real Mahimahi LTE uplinks in ../shared/data. Figures are wall-clock on a shared
-machine: other processes on the same cores depress them.
+Run: ``python benchmarks/bench_net.py [--quick] [--backends-only]``. Uses the shipped LTE traces
+(traces/lte) and, when present, the real Mahimahi LTE uplinks in ../shared/data. Figures are
+wall-clock on a shared machine: other processes on the same cores depress them (the backends are
+timed alternately, so both see the same load).
 """
 
 from __future__ import annotations
@@ -54,6 +56,52 @@ def bench_plain(trace: Trace, send: np.ndarray, size: np.ndarray, queue: int | N
     return send.size / (time.perf_counter() - t0)
 
 
+def bench_backend(
+    trace: Trace,
+    backend: str,
+    chunks: list[tuple[np.ndarray, np.ndarray]],
+    queue: int | None,
+    lists: bool,
+) -> float:
+    """Seconds per call of ``Link.send_list`` (plain lists, the env's call) or ``Link.send``."""
+    link = Link(trace, delay_ms=20.0, queue_packets=queue, backend=backend)
+    if lists:
+        plain = [(s.tolist(), z.tolist()) for s, z in chunks]
+        t0 = time.perf_counter()
+        for s, z in plain:
+            link.send_list(s, z)
+    else:
+        t0 = time.perf_counter()
+        for s, z in chunks:
+            link.send(s, z)
+    return (time.perf_counter() - t0) / len(chunks)
+
+
+def compare_backends(trace: Trace, rng: np.random.Generator, scale: float, repeats: int) -> None:
+    """Reference vs compiled per call, side by side: backends alternate in each repeat (same
+    load on both), best repeat shown with the ratio."""
+    Link(trace, queue_packets=30, backend="compiled").send_list([0.0], [100])  # compile / load
+    cases = [(10, 30, True), (35, 30, True), (70, 30, True), (35, None, True)]
+    cases += [(1000, None, False), (1000, 30, False), (100_000, None, False)]
+    for per_call, queue, lists in cases:
+        n_steps = max(int(20000 * scale * 35 / per_call), 3)
+        send, size = schedule(n_steps, per_call, rng)
+        chunks = [
+            (send[i : i + per_call], size[i : i + per_call]) for i in range(0, send.size, per_call)
+        ]
+        best = {"python": float("inf"), "compiled": float("inf")}
+        for _ in range(repeats):
+            for backend in best:
+                best[backend] = min(
+                    best[backend], bench_backend(trace, backend, chunks, queue, lists)
+                )
+        ref, fast = best["python"], best["compiled"]
+        call = "send_list" if lists else "send"
+        print(
+            f"{call:9s} {per_call:6d} pkts queue={queue!s:4}: python {ref * 1e6:9.1f} us/call, compiled {fast * 1e6:8.1f} us/call, x{ref / fast:5.1f}"
+        )
+
+
 def bench_sim_seconds(traces: list[Trace], per_step: int, seconds: float) -> float:
     """Simulated seconds per wall second: one ``send`` per 200 ms step, queue of 30 packets."""
     rng = np.random.default_rng(1)
@@ -103,6 +151,10 @@ def bench_replay(trace_path: Path, n_packets: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs (about 20 s)")
+    parser.add_argument(
+        "--backends-only", action="store_true", help="only reference vs compiled per call"
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="backend passes (best shown)")
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     shipped = load_trace_dir(ROOT / "traces" / "lte" / "train")
@@ -114,6 +166,10 @@ def main() -> None:
     trace = real[0] if real else shipped[3]
     print(f"trace for packet rates: {trace.name} ({trace.mean_mbps:.1f} Mbps)")
     rng = np.random.default_rng(0)
+    print("reference vs compiled link, per call (shared machine: wall clock, noisy):")
+    compare_backends(trace, np.random.default_rng(10), scale, args.repeats)
+    if args.backends_only:
+        return
     n_steps = int(20000 * scale)
     for per_step in (10, 70):
         send, size = schedule(n_steps, per_step, rng)

@@ -17,6 +17,11 @@ send-side variant deployed in libwebrtc (``inter_arrival_delta``, ``trendline_es
    for more than 10 ms over at least two groups and is not decreasing.
 
 Everything is clock-injected: times are the packets' own ``send_ms`` / ``arrival_ms``.
+
+Both classes take ``backend``: ``"python"`` runs the code below (the reference), ``"compiled"`` the
+same rules restated over arrays in :mod:`~artic_rl.control._delay_kernels` (numba), with the very
+same numbers. Their batched forms, :meth:`InterArrival.group_deltas` and
+:meth:`TrendlineEstimator.update_all`, take a feedback report's packets in one call.
 """
 
 from __future__ import annotations
@@ -25,7 +30,15 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
+from types import ModuleType
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from artic_rl.backend import check_backend
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 BURST_MS = 5.0  # packets sent within this of a group's first one form one group
 MAX_BURST_MS = 100.0  # a burst group never spans more than this on arrival
@@ -65,21 +78,54 @@ class InterArrival:
 
     Args:
         group_ms: length of a send-time group (5 ms in GCC).
+        backend: ``"python"`` (the reference) or ``"compiled"`` (the same numbers, faster).
     """
 
-    def __init__(self, group_ms: float = BURST_MS) -> None:
+    def __init__(self, group_ms: float = BURST_MS, backend: str = "python") -> None:
         self.group_ms = group_ms
+        self.backend = check_backend(backend)
+        self._kernels = _compiled_kernels() if self.backend == "compiled" else None
         self.reset()
 
     def reset(self) -> None:
         self._current: _Group | None = None
         self._previous: _Group | None = None
         self._reordered = 0
+        if self.backend == "compiled":  # the same state as arrays (see _delay_kernels)
+            self._groups = np.zeros((2, 4), dtype=np.float64)
+            self._counters = np.zeros(3, dtype=np.int64)
 
     def packet(self, send_ms: float, arrival_ms: float) -> GroupDelta | None:
         """Add one received packet (in arrival order); returns deltas when a group completes."""
         deltas = self.packets([(arrival_ms, send_ms)])
         return deltas[0] if deltas else None
+
+    def group_deltas(
+        self, arrival_ms: Sequence[float] | np.ndarray, send_ms: Sequence[float] | np.ndarray
+    ) -> np.ndarray:
+        """:meth:`packets` on parallel sequences, in arrival order: the deltas as an ``(n, 3)``
+        float64 array, one :class:`GroupDelta` per row (what :meth:`TrendlineEstimator.update_all`
+        takes)."""
+        if self.backend == "python":
+            deltas = self.packets(zip(arrival_ms, send_ms, strict=True))
+            return np.array(deltas, dtype=np.float64).reshape(len(deltas), 3)
+        arrival = np.ascontiguousarray(arrival_ms, dtype=np.float64)
+        send = np.ascontiguousarray(send_ms, dtype=np.float64)
+        if arrival.ndim != 1 or arrival.shape != send.shape:
+            raise ValueError("arrival_ms and send_ms must be 1-D and of the same length")
+        out = np.empty((arrival.size, 3), dtype=np.float64)
+        n = self._kernels.inter_arrival_packets(  # type: ignore[union-attr]
+            self._groups,
+            self._counters,
+            arrival,
+            send,
+            float(self.group_ms),
+            BURST_MS,
+            MAX_BURST_MS,
+            REORDER_RESET,
+            out,
+        )
+        return out[:n]
 
     def packets(self, received: Iterable[tuple[float, float]]) -> list[GroupDelta]:
         """Add received packets, ``(arrival_ms, send_ms)`` in arrival order (a feedback report's).
@@ -87,6 +133,10 @@ class InterArrival:
         Returns the deltas of the groups they complete, in order: the same as :meth:`packet` per
         packet, in one loop (a report holds a few dozen packets and only a few groups).
         """
+        if self.backend == "compiled":
+            pairs = list(received)
+            deltas = self.group_deltas([p[0] for p in pairs], [p[1] for p in pairs])
+            return [GroupDelta(*row) for row in deltas.tolist()]
         out: list[GroupDelta] = []
         group_ms = self.group_ms
         cur = self._current
@@ -157,6 +207,7 @@ class TrendlineEstimator:
         k_down: threshold adaptation rate when the signal is below it (per ms).
         overuse_ms: how long the signal must stay above the threshold (10 ms).
         initial_threshold: starting threshold (12.5).
+        backend: ``"python"`` (the reference) or ``"compiled"`` (the same numbers, faster).
     """
 
     MIN_DELTAS = 60  # the slope is scaled by min(number of deltas, 60)
@@ -174,7 +225,10 @@ class TrendlineEstimator:
         k_down: float = 0.039,
         overuse_ms: float = 10.0,
         initial_threshold: float = 12.5,
+        backend: str = "python",
     ) -> None:
+        self.backend = check_backend(backend)
+        self._kernels = _compiled_kernels() if self.backend == "compiled" else None
         self.window = window
         self.smoothing = smoothing
         self.gain = gain
@@ -200,9 +254,56 @@ class TrendlineEstimator:
         self._last_threshold_ms: float | None = None
         self._time_over_ms = -1.0
         self._overuse_count = 0
+        if self.backend == "compiled":
+            self._reset_arrays()
+
+    def _reset_arrays(self) -> None:
+        """The compiled backend's state: the attributes above as arrays (see _delay_kernels)."""
+        k = _compiled_kernels()
+        self._values = np.zeros(k.N_VALUES, dtype=np.float64)
+        self._values[k.THRESHOLD] = self.threshold
+        self._values[k.TIME_OVER_MS] = self._time_over_ms
+        self._counts = np.zeros(k.N_COUNTS, dtype=np.int64)
+        self._ring_x = np.zeros(self.window, dtype=np.float64)
+        self._ring_y = np.zeros(self.window, dtype=np.float64)
+        self._params = k.trendline_params(
+            self.smoothing,
+            self.gain,
+            self.k_up,
+            self.k_down,
+            self.overuse_ms,
+            self.MIN_DELTAS,
+            self.MAX_DELTAS,
+            self.MAX_ADAPT_OFFSET,
+            self.MAX_ADAPT_MS,
+            self.THRESHOLD_MIN,
+            self.THRESHOLD_MAX,
+        )
+
+    def update_all(self, deltas: np.ndarray) -> BandwidthUsage:
+        """:meth:`update` for each row of an ``(n, 3)`` array of :class:`GroupDelta` fields, in
+        order (a report's groups, from :meth:`InterArrival.group_deltas`); the final hypothesis."""
+        if self.backend == "python":
+            update = self.update
+            for row in deltas.tolist():
+                update(GroupDelta(*row))
+            return self.state
+        k = self._kernels
+        assert k is not None
+        values, counts = self._values, self._counts
+        code = k.trendline_update(values, counts, self._ring_x, self._ring_y, deltas, self._params)
+        # the public attributes, as the reference keeps them
+        (self.accumulated_ms, self.smoothed_ms, self.trend, self.modified_trend, self.threshold) = (
+            values[: k.FIRST_ARRIVAL_MS].tolist()
+        )
+        self.num_deltas = int(counts[k.NUM_DELTAS])
+        self.state = _USAGE_BY_CODE[code]
+        return self.state
 
     def update(self, delta: GroupDelta) -> BandwidthUsage:
         """Absorb one inter-group delta and return the (possibly new) hypothesis."""
+        if self.backend == "compiled":
+            return self.update_all(np.array([delta], dtype=np.float64).reshape(1, 3))
         send_delta_ms, arrival_delta_ms, arrival_ms = delta
         num_deltas = self.num_deltas + 1
         self.num_deltas = num_deltas if num_deltas < self.MAX_DELTAS else self.MAX_DELTAS
@@ -269,15 +370,32 @@ class TrendlineEstimator:
         self._last_threshold_ms = now_ms
 
 
+def _compiled_kernels() -> ModuleType:
+    """The compiled backend's kernels (imported on demand: numba is an optional dependency)."""
+    from artic_rl.control import _delay_kernels
+
+    return _delay_kernels
+
+
+# the compiled backend's hypothesis codes (_delay_kernels.NORMAL, UNDERUSING, OVERUSING)
+_USAGE_BY_CODE = (BandwidthUsage.NORMAL, BandwidthUsage.UNDERUSING, BandwidthUsage.OVERUSING)
+
+
 def _linear_fit_slope(xs: deque[float], ys: deque[float]) -> float | None:
     """Least-squares slope of y on x; ``None`` when all x are equal.
 
     Called once per packet group, so it is one plain loop over centred points (centring keeps
-    the large arrival times from cancelling); the sums are ordinary float sums.
+    the large arrival times from cancelling); the sums are ordinary float sums, in order, on
+    every Python version (``sum()`` of floats is compensated from 3.12 on), as the compiled
+    kernel's.
     """
     n = len(xs)
-    x_avg = sum(xs) / n
-    y_avg = sum(ys) / n
+    x_sum = y_sum = 0.0
+    for x, y in zip(xs, ys, strict=True):
+        x_sum += x
+        y_sum += y
+    x_avg = x_sum / n
+    y_avg = y_sum / n
     num = den = 0.0
     for x, y in zip(xs, ys, strict=True):
         dx = x - x_avg

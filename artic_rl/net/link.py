@@ -23,6 +23,11 @@ drop-tail limit, whose vectorised form falls back to a loop anyway) run the same
 drop-tail packet by packet on Python numbers, cheaper there than numpy's per-call overhead, with
 the very same floats (integer byte arithmetic, then one subtraction and one addition per packet,
 as in the vectorised path). :meth:`Link.send_list` is that path on plain lists.
+
+``Link(backend="compiled")`` runs every batch through one compiled kernel instead
+(:mod:`~artic_rl.net._link_kernels`, numba: the packet-by-packet rules over arrays), with the very
+same arrivals, drops and losses; a batch the kernel declines (invalid, or past its integer range)
+takes the reference path, which raises or handles it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from operator import le
 
 import numpy as np
 
+from artic_rl.backend import check_backend
 from artic_rl.net.loss import LossModel, as_loss_model
 from artic_rl.net.trace import MTU_BYTES, Trace
 
@@ -47,6 +53,8 @@ PLAIN_MAX_DROPTAIL = 256  # ... up to this size under a drop-tail limit (numpy's
 PLAIN_GATHER_PACKETS = 16  # from this size on, the plain path does its look-ups with numpy
 PLAIN_MAX_QUEUE = 512  # ... when at most this many packets wait (else numpy is cheaper)
 _INF = float("inf")
+_NO_TABLE = np.empty(0, dtype=np.int64)
+_NO_TABLE.flags.writeable = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class Link:
         start_ms: Offset into the trace: link time 0 is trace time ``start_ms``.
         np_random: Generator for random loss (required when there is any).
         trace_rtt: Add half the trace's per-segment RTT to ``delay_ms`` (JSON traces).
+        backend: ``"python"`` (the reference) or ``"compiled"`` (the same numbers, faster).
     """
 
     def __init__(
@@ -93,6 +102,7 @@ class Link:
         start_ms: float = 0.0,
         np_random: np.random.Generator | None = None,
         trace_rtt: bool = False,
+        backend: str = "python",
     ) -> None:
         if delay_ms < 0:
             raise ValueError(f"delay_ms must be >= 0, got {delay_ms}")
@@ -131,6 +141,14 @@ class Link:
         self.packets_dropped = 0
         self.packets_lost = 0
         self.bytes_sent = 0
+        self.backend = check_backend(backend)
+        if self.backend == "compiled":
+            from artic_rl.net import _link_kernels
+
+            self._kernels = _link_kernels
+            # no look-up table: an empty one (read-only like the trace's, so one compiled form)
+            self._kernel_table = _NO_TABLE if self._table is None else self._table
+            self._cursor = np.zeros(3, dtype=np.int64)  # the kernel's HEAD, TAIL, END_BYTE out
 
     # ------------------------------------------------------------ trace geometry
 
@@ -202,6 +220,10 @@ class Link:
         """
         send = np.asarray(send_ms, dtype=np.float64)
         size = np.asarray(size_bytes, dtype=np.int64)
+        if self.backend == "compiled":
+            compiled = self._run_compiled(send, size)
+            if compiled is not None:
+                return compiled[1]
         if 0 < send.size <= self._plain_max and send.ndim == 1 and send.shape == size.shape:
             plain = self._run_plain(send.tolist(), size.tolist(), send, ints=True)
             if plain is not None:
@@ -221,6 +243,11 @@ class Link:
             send_ms: Non-decreasing send times (float or int), not before the previous batch's last.
             size_bytes: Packet sizes (int), 1..``MTU_BYTES``.
         """
+        if self.backend == "compiled":
+            send, size = np.array(send_ms, dtype=np.float64), np.array(size_bytes, dtype=np.int64)
+            compiled = self._run_compiled(send, size)
+            if compiled is not None:
+                return compiled[1].tolist()
         if 0 < len(send_ms) <= self._plain_max and len(send_ms) == len(size_bytes):
             plain = self._run_plain(send_ms, size_bytes)
             if plain is not None:
@@ -233,7 +260,15 @@ class Link:
 
     def transmit(self, send_ms: np.ndarray, size_bytes: np.ndarray) -> Delivery:
         """Like :meth:`send`, with departures and the drop / loss masks."""
-        departure, arrival, dropped, lost = self._run(send_ms, size_bytes)
+        compiled = None
+        if self.backend == "compiled":
+            compiled = self._run_compiled(
+                np.asarray(send_ms, dtype=np.float64), np.asarray(size_bytes, dtype=np.int64)
+            )
+        if compiled is not None:
+            departure, arrival, dropped, lost = compiled
+        else:
+            departure, arrival, dropped, lost = self._run(send_ms, size_bytes)
         n = departure.size
         return Delivery(
             departure,
@@ -263,11 +298,63 @@ class Link:
             departure = self._departure_with_drops(last_byte, accepted)
             self.packets_dropped += int(dropped.sum())
         arrival = departure + self.delay_ms
-        if self._segment_rtt is not None:
-            arrival += 0.5 * self._segment_rtt[self.trace.segment_at(departure + self.start_ms)]
-        lost = self._apply_loss(departure, dropped, arrival)
+        lost = self._after_bottleneck(departure, dropped, arrival)
         self._last_send_ms = float(send[-1])
         self.packets_sent += send.size
+        return departure, arrival, dropped, lost
+
+    def _after_bottleneck(
+        self, departure: np.ndarray, dropped: np.ndarray | None, arrival: np.ndarray
+    ) -> np.ndarray | None:
+        """The per-segment RTT (into ``arrival``) and random loss; the lost mask (None = none)."""
+        if self._segment_rtt is not None:
+            arrival += 0.5 * self._segment_rtt[self.trace.segment_at(departure + self.start_ms)]
+        return self._apply_loss(departure, dropped, arrival)
+
+    def _run_compiled(
+        self, send: np.ndarray, size: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None] | None:
+        """:meth:`_run` by the compiled kernel; None (nothing observable changed) when it declines
+        the batch."""
+        n = send.size
+        if send.ndim != 1 or send.shape != size.shape or n == 0:
+            return None
+        self._reserve(n)
+        departure = np.empty(n, dtype=np.float64)
+        arrival = np.empty(n, dtype=np.float64)
+        k, cursor = self._kernels, self._cursor
+        limit_packets, limit_bytes = self.queue_packets, self.queue_bytes
+        n_dropped = k.link_send(
+            send,
+            size,
+            self._opps,
+            self._kernel_table,
+            self._period_ms,
+            self.start_ms,
+            self.delay_ms,
+            self._last_send_ms,
+            MTU_BYTES,
+            k.NO_LIMIT if limit_packets is None else limit_packets,
+            k.NO_LIMIT if limit_bytes is None else limit_bytes,
+            self._q_start,
+            self._q_size,
+            self._head,
+            self._tail,
+            self._end_byte,
+            cursor,
+            departure,
+            arrival,
+        )
+        if n_dropped == k.DECLINED:
+            return None
+        self._head, self._tail, self._end_byte = cursor.tolist()
+        dropped = None
+        if n_dropped:
+            dropped = np.isnan(departure)
+            self.packets_dropped += n_dropped
+        lost = self._after_bottleneck(departure, dropped, arrival)
+        self._last_send_ms = float(send[-1])
+        self.packets_sent += n
         return departure, arrival, dropped, lost
 
     def _run_plain(
@@ -592,6 +679,7 @@ class FeedbackPath:
         loss: Random loss of reports (probability or model).
         start_ms: Offset into the return trace.
         np_random: Generator for loss.
+        backend: The trace-driven link's backend (``"python"`` or ``"compiled"``).
     """
 
     def __init__(
@@ -602,6 +690,7 @@ class FeedbackPath:
         loss: float | LossModel | None = None,
         start_ms: float = 0.0,
         np_random: np.random.Generator | None = None,
+        backend: str = "python",
     ) -> None:
         if delay_ms < 0:
             raise ValueError(f"delay_ms must be >= 0, got {delay_ms}")
@@ -613,7 +702,16 @@ class FeedbackPath:
         self.link = (
             None
             if trace is None
-            else Link(trace, delay_ms, queue_packets, None, self.loss, start_ms, np_random)
+            else Link(
+                trace,
+                delay_ms,
+                queue_packets,
+                None,
+                self.loss,
+                start_ms,
+                np_random,
+                backend=backend,
+            )
         )
 
     def send(self, send_ms: np.ndarray, size_bytes: np.ndarray) -> np.ndarray:

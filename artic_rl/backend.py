@@ -1,0 +1,48 @@
+"""Which implementation runs the simulator's hot rules: the plain-Python reference or compiled kernels.
+
+The classes with a compiled twin (:class:`~artic_rl.control.delay_based.InterArrival`,
+:class:`~artic_rl.control.delay_based.TrendlineEstimator`, :class:`~artic_rl.control.gcc.GccController`,
+:class:`~artic_rl.net.link.Link`) take ``backend="python" | "compiled"``; both give the same numbers
+bit for bit (the tests compare them). ``"compiled"`` needs numba (the ``train`` extra).
+
+An entry point that leaves the choice open reads :func:`default_backend`: the environment variable
+``ARTIC_BACKEND``, read once per process (``python`` when unset).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from typing import Literal, TypeAlias
+
+Backend: TypeAlias = Literal["python", "compiled"]
+BACKENDS: tuple[Backend, ...] = ("python", "compiled")
+BACKEND_ENV = "ARTIC_BACKEND"
+
+
+def check_backend(name: str) -> Backend:
+    """``name`` if it is a backend; ``compiled`` also checks that numba is installed."""
+    if name == "python":
+        return "python"
+    if name == "compiled":
+        if not _numba_installed():
+            raise ImportError("backend 'compiled' needs numba: pip install 'artic-rl[train]'")
+        return "compiled"
+    raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+
+
+@functools.cache
+def _numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+@functools.cache
+def default_backend() -> Backend:
+    """The backend named by ``$ARTIC_BACKEND`` (read once per process), else ``python``."""
+    return check_backend(os.environ.get(BACKEND_ENV, "python") or "python")
+
+
+def resolve_backend(name: str | None) -> Backend:
+    """An explicit backend, or :func:`default_backend` for ``None`` (an env's ``backend`` kwarg)."""
+    return default_backend() if name is None else check_backend(name)
