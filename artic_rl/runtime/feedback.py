@@ -7,6 +7,11 @@ Sender: :class:`FeedbackCollector` keeps what it sent (sequence -> send time and
 -> frame id and capture time, bounded), absorbs the decoded messages and, once per control interval,
 yields the very :class:`artic_rl.sender.feedback.FeedbackReport` the simulator produces, so that
 :class:`artic_rl.sender.observation.ObservationBuilder` and every agent see the same thing in both.
+
+Retransmissions (RFC 4588 RTX, ``webrtc`` receiver) have their own SSRC and sequence numbers: the
+receiver reports their arrivals in a second :class:`TransportFeedback` (its ``ssrc``), and the
+collector numbers every transmission, media or RTX, in send order, as the simulator's reports do
+(transport-wide sequence numbers, as transport-cc has).
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ from artic_rl.sender.feedback import FeedbackReport, FrameReports, PacketReports
 class ReceiverFeedback:
     """Receiver side: arrivals and frame fates in, feedback messages out (bounded)."""
 
-    def __init__(self, max_packets: int = MAX_TRANSPORT_COUNT, max_frames: int = 1024) -> None:
+    def __init__(
+        self, max_packets: int = MAX_TRANSPORT_COUNT, max_frames: int = 1024, ssrc: int = 0
+    ) -> None:
+        self.ssrc = ssrc  # the stream whose arrivals this reports (0: the datagram's media SSRC)
         self.max_packets = max_packets
         self.max_frames = max_frames
         self._unwrap = SequenceUnwrapper()
@@ -66,7 +74,7 @@ class ReceiverFeedback:
             first = max(self._next, max(self._arrivals) - MAX_TRANSPORT_COUNT + 1)
             last = max(self._arrivals)
             arrivals = tuple(self._arrivals.get(s, math.nan) for s in range(first, last + 1))
-            out.append(TransportFeedback(first & 0xFFFF, arrivals))
+            out.append(TransportFeedback(first & 0xFFFF, arrivals, self.ssrc))
             self._arrivals.clear()
             self._next = last + 1
         if self._frames:
@@ -84,11 +92,17 @@ class ReceiverFeedback:
 class FeedbackCollector:
     """Sender side: its own send history plus decoded feedback -> one :class:`FeedbackReport` per interval."""
 
-    def __init__(self, interval_ms: float, max_history: int = 30_000) -> None:
+    def __init__(self, interval_ms: float, max_history: int = 30_000, rtx_ssrc: int = -1) -> None:
         self.interval_ms = interval_ms
         self.max_history = max_history
+        self.rtx_ssrc = rtx_ssrc  # transport feedback about this SSRC is about retransmissions
         self._unwrap = SequenceUnwrapper()
-        self._sent: OrderedDict[int, tuple[float, int]] = OrderedDict()
+        self._rtx_unwrap = SequenceUnwrapper()
+        # sequence -> (send time, size, transmission number in send order)
+        self._sent: OrderedDict[int, tuple[float, int, int]] = OrderedDict()
+        self._rtx_sent: OrderedDict[int, tuple[float, int, int]] = OrderedDict()
+        self._n = 0
+        self.last_owd_ms: float | None = None  # one-way delay of the newest packet reported
         self._frames: OrderedDict[int, tuple[int, float]] = OrderedDict()  # ts -> id, capture
         self._sent_bytes = 0
         self._packets: list[tuple[int, float, float, int]] = []
@@ -102,10 +116,22 @@ class FeedbackCollector:
         return self._cloud
 
     def on_packet_sent(self, sequence: int, send_ms: float, size_bytes: int) -> None:
-        self._sent[self._unwrap.unwrap(sequence)] = (send_ms, size_bytes)
+        ext = self._unwrap.unwrap(sequence)
+        if not self._sent and not self._n:
+            self._n = ext  # transmissions are numbered from the first media sequence number
+        self._sent[ext] = (send_ms, size_bytes, self._n)
+        self._n += 1
         self._sent_bytes += size_bytes
         while len(self._sent) > self.max_history:
             self._sent.popitem(last=False)
+
+    def on_rtx_sent(self, rtx_sequence: int, send_ms: float, size_bytes: int) -> None:
+        """A retransmission (RTX sequence number) left."""
+        self._rtx_sent[self._rtx_unwrap.unwrap(rtx_sequence)] = (send_ms, size_bytes, self._n)
+        self._n += 1
+        self._sent_bytes += size_bytes
+        while len(self._rtx_sent) > self.max_history:
+            self._rtx_sent.popitem(last=False)
 
     def on_frame_sent(self, frame_id: int, timestamp: int, capture_ms: float) -> None:
         self._frames[timestamp] = (frame_id, capture_ms)
@@ -120,15 +146,20 @@ class FeedbackCollector:
                 self._on_frames(msg)
             elif isinstance(msg, PictureLossIndication):
                 self._pli = True
-            else:
+            elif isinstance(msg, CloudFeedback):
                 self._cloud = msg
 
     def _on_transport(self, msg: TransportFeedback) -> None:
-        base = self._unwrap.peek(msg.base_seq)
+        rtx = msg.ssrc == self.rtx_ssrc
+        table = self._rtx_sent if rtx else self._sent
+        base = (self._rtx_unwrap if rtx else self._unwrap).peek(msg.base_seq)
+        newest = -1
         for k, arrival in enumerate(msg.arrival_ms):
-            sent = self._sent.pop(base + k, None)
+            sent = table.pop(base + k, None)
             if sent is not None:
-                self._packets.append((base + k, sent[0], arrival, sent[1]))
+                self._packets.append((sent[2], sent[0], arrival, sent[1]))
+                if arrival == arrival and sent[2] > newest:
+                    newest, self.last_owd_ms = sent[2], arrival - sent[0]
 
     def _on_frames(self, msg: FrameFeedback) -> None:
         for ts, t in zip(msg.timestamps, msg.decodable_ms, strict=True):

@@ -126,9 +126,11 @@ def simulate(
     accuracy: str = "ocr",
     seed: int = 0,
     roi_areas: list[float] | None = None,
+    receiver: str | None = None,
 ) -> dict[str, Any]:
     """One episode of the simulator configured like the streaming session (same question times
-    and, with ``roi_areas``, the same question regions' areas)."""
+    and, with ``roi_areas``, the same question regions' areas) and the same receiver (default:
+    the session's ``settings.receiver``)."""
     from artic_rl.envs.video_chat import VideoChatEnv
     from artic_rl.evaluation.rollout import run_episode
     from artic_rl.mllm import load_accuracy_model
@@ -150,6 +152,7 @@ def simulate(
         inference_ms=0.0,
         inference_jitter_ms=0.0,
         accuracy=model,
+        receiver=receiver or settings.receiver,
     )
     options = {"start_ms": trace_start_ms, "question_ms": list(question_ms), "trace_index": 0}
     recorder = RecordingAgent(agent)
@@ -161,6 +164,15 @@ def simulate(
     summary["frame_delay_p50_ms"] = (
         float(np.median(result.frame_delay_ms)) if result.frame_delay_ms else math.nan
     )
+    timeline = getattr(env, "_timeline", None)
+    if timeline is not None:
+        end_ms = settings.seconds * 1000.0
+        summary["latency_breakdown_ms"] = timeline.latency_breakdown_ms(end_ms)
+        transport = getattr(timeline, "transport", None)
+        if transport is not None:
+            from artic_rl.runtime.webrtc_rx import model_state
+
+            summary["webrtc_model"] = model_state(transport.rx, end_ms)
     return summary
 
 

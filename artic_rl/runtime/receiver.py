@@ -8,6 +8,17 @@ decodable frame captured at or after they were asked by a judge running on its o
 cloud predicts each question's region ``roi_lead_ms`` ahead and tells the sender. These rules are
 the simulator's own classes (:mod:`artic_rl.receiver`): :class:`DecodeChain`, :class:`QuestionBook`,
 :class:`MllmSampler`.
+
+With ``receiver="webrtc"`` the receiver is libwebrtc's as deployed, decided by the simulator's own
+:class:`~artic_rl.receiver.webrtc.WebRtcReceiver` (through
+:class:`~artic_rl.runtime.webrtc_rx.WebRtcFrames`): a gap revealed by a later packet is NACKed at
+once (RTCP Generic NACK, RFC 4585), retried on the 20 ms task spaced by the RTT, up to the retry
+limit; RFC 4588 retransmissions fill the gaps; frames are decoded in order when the jitter buffer
+and render timing release them, shown at their sink time or dropped by the renderer when more
+than 500 ms late; no frame for 3 s (200 ms while a keyframe is needed) sends a PLI. NACKs and PLIs
+leave at once, each in its own datagram; the rest of the feedback every ``feedback_interval_ms``.
+The RTT comes from RFC 3611 RRTR/DLRR (one probe per ``rtt_report_ms``). A shown frame is
+"decodable" (frame feedback, questions, MLLM samples) at its sink time.
 """
 
 from __future__ import annotations
@@ -25,15 +36,18 @@ from typing import Any
 import numpy as np
 
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
-from artic_rl.receiver.config import ArticReceiverConfig
+from artic_rl.receiver.config import ArticReceiverConfig, WebRtcReceiverConfig, check_receiver
 from artic_rl.receiver.questions import UNANSWERED
+from artic_rl.receiver.stats import frozen_ms
 from artic_rl.runtime import rtcp
 from artic_rl.runtime.feedback import ReceiverFeedback
 from artic_rl.runtime.jitter import AssembledFrame, FrameAssembler
 from artic_rl.runtime.relay import Clock
-from artic_rl.runtime.rtp import RTP_TICKS_PER_MS, RtpError, RtpPacket
+from artic_rl.runtime.rtp import RTP_TICKS_PER_MS, RTX_PAYLOAD_TYPE, RtpError, RtpPacket
+from artic_rl.runtime.webrtc_rx import FrameFate, WebRtcFrames
 
 MS_PER_S = 1000.0
+RTCP_TYPES = range(192, 224)  # RFC 5761 section 4: a second byte in 192..223 is RTCP, not RTP
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,15 @@ class ReceiverLog:
     frame_delay_ms: list[float] = field(default_factory=list)
     decoded_at_ms: list[float] = field(default_factory=list)
     results: list[QuestionResult] = field(default_factory=list)
+    # webrtc receiver only
+    nacked_packets: int = 0  # sequence numbers in the NACKs sent (first tries and retries)
+    nacks: int = 0  # NACK datagrams sent
+    rtx_received: int = 0
+    frames_recovered: int = 0  # shown frames that waited for a retransmission of their own
+    frames_dropped_late: int = 0  # decoded but dropped by the renderer (> 500 ms late)
+    rtt_ms: list[float] = field(default_factory=list)
+    rtx_wait_ms: list[float] = field(default_factory=list)  # per shown frame
+    hold_ms: list[float] = field(default_factory=list)  # per shown frame
 
 
 class Receiver:
@@ -92,6 +115,8 @@ class Receiver:
         pli_interval_ms: float = 300.0,
         host: str = "127.0.0.1",
         confidence_of: Callable[[StreamQuestion], tuple[float, ...] | None] | None = None,
+        receiver: str = "artic",
+        webrtc_config: WebRtcReceiverConfig | None = None,
     ) -> None:
         self.clock, self.feedback_addr = clock, feedback_addr
         self.judge, self.grader = judge, grader
@@ -109,6 +134,10 @@ class Receiver:
         # an unfinished frame is given up by the artic receiver's frame timer, as in the simulator
         self.assembler = FrameAssembler(max_age_ms=ArticReceiverConfig().frame_timeout_ms)
         self.feedback = ReceiverFeedback()
+        self.receiver = check_receiver(receiver)
+        self.webrtc = WebRtcFrames(webrtc_config) if receiver == "webrtc" else None
+        self.rtx_feedback = ReceiverFeedback(max_frames=0)  # the RTX stream's arrivals
+        self._next_rrtr_ms = 0.0
         self.log = ReceiverLog()
         self._decoder: Any = None
         self._jobs: queue.Queue[tuple[StreamQuestion, np.ndarray, float, float] | None] = (
@@ -131,11 +160,17 @@ class Receiver:
         self.sampler = MllmSampler(self.mllm_fps, start_ms=now + MS_PER_S / self.mllm_fps)
         try:
             while not stop.is_set():
-                timeout = max(min(next_fb, self.sampler.next_ms) - self.clock.now_ms(), 0.0)
+                due = min(next_fb, self.sampler.next_ms)
+                if self.webrtc is not None:
+                    due = min(due, self.webrtc.next_event_ms())
+                timeout = max(due - self.clock.now_ms(), 0.0)
                 if sel.select(timeout=min(timeout, 20.0) / MS_PER_S):
                     self._receive_all()
                 now = self.clock.now_ms()
-                self._handle(self.assembler.poll(now), now)
+                if self.webrtc is not None:
+                    self._webrtc_step(now)
+                else:
+                    self._handle(self.assembler.poll(now), now)
                 if now >= next_fb:
                     self._send_feedback(now)
                     next_fb += self.feedback_interval_ms
@@ -159,6 +194,9 @@ class Receiver:
 
     def push(self, data: bytes, now: float) -> None:
         """One datagram in (never raises on what a peer sends)."""
+        if len(data) > 1 and data[1] in RTCP_TYPES:
+            self._on_rtcp(data, now)
+            return
         self.assembler.stats.packets += 1
         try:
             pkt = RtpPacket.parse(data)
@@ -166,8 +204,86 @@ class Receiver:
             self.assembler.stats.malformed += 1
             self.log.malformed += 1
             return
-        self.feedback.on_packet(pkt.sequence, now)
-        self._handle(self.assembler.push_packet(pkt, now), now)
+        if self.webrtc is None:
+            self.feedback.on_packet(pkt.sequence, now)
+            self._handle(self.assembler.push_packet(pkt, now), now)
+            return
+        if pkt.payload_type == RTX_PAYLOAD_TYPE:
+            self.rtx_feedback.ssrc = pkt.ssrc
+            self.rtx_feedback.on_packet(pkt.sequence, now)
+        else:
+            self.feedback.on_packet(pkt.sequence, now)
+        if not self.webrtc.on_rtp(pkt, now):
+            self.log.malformed += 1
+        self._webrtc_step(now)
+
+    def _on_rtcp(self, data: bytes, now: float) -> None:
+        """RTCP on the media path: the sender's DLRR closes an RTT probe."""
+        try:
+            messages = rtcp.decode(data)
+        except rtcp.RtcpError:
+            self.log.malformed += 1
+            return
+        for msg in messages:
+            if isinstance(msg, rtcp.DelaySinceLastRr) and self.webrtc is not None:
+                rtt = max(msg.rtt_ms(now), 0.0)
+                self.log.rtt_ms.append(rtt)
+                self.webrtc.on_rtt(now, rtt)
+
+    def _webrtc_step(self, now: float) -> None:
+        """Run the shared model to ``now``; send its NACKs and PLIs at once; handle the frames."""
+        assert self.webrtc is not None
+        self.webrtc.advance(now)
+        seqs = self.webrtc.take_nacks()
+        plis = self.webrtc.take_plis()
+        messages: list[rtcp.Message] = []
+        if seqs:
+            messages.append(rtcp.GenericNack(tuple(seqs)))
+            self.log.nacks += 1
+            self.log.nacked_packets += len(seqs)
+        if plis:
+            messages.append(rtcp.PictureLossIndication())
+            self.log.plis += plis
+        if messages:
+            self._send(messages)
+        self.log.rtx_received = self.webrtc.rtx_received
+        self._handle_fates(self.webrtc.take_fates())
+
+    def _handle_fates(self, fates: list[FrameFate]) -> None:
+        """Frames the model released (decoded here, in order), showed, dropped or skipped."""
+        for fate in fates:
+            shown = fate.shown
+            decoded = self._decode(fate.annexb) if fate.annexb is not None else None
+            sink = shown.sink_ms
+            ok = decoded is not None and not math.isnan(sink)
+            if fate.timestamp is not None:
+                self.feedback.on_frame(fate.timestamp, sink if ok else math.nan)
+            if not ok:
+                self.log.frames_undecodable += 1
+                self.log.frames_dropped_late += int(
+                    decoded is not None and not math.isnan(shown.render_ms)
+                )
+                continue
+            assert fate.timestamp is not None
+            capture_ms = fate.timestamp / RTP_TICKS_PER_MS
+            self.log.frames_decoded += 1
+            self.log.frames_recovered += int(shown.nacked)
+            self.log.rtx_wait_ms.append(shown.retransmission_wait_ms)
+            self.log.hold_ms.append(shown.hold_ms)
+            self.log.frame_delay_ms.append(sink - capture_ms)
+            self.log.decoded_at_ms.append(sink)
+            self.decoded.add(self.log.frames_decoded - 1, sink, capture_ms)
+            self._answer_with(capture_ms, decoded, sink)
+
+    def latency_breakdown_ms(self, end_ms: float) -> dict[str, float]:
+        """The simulator's breakdown (``Timeline.latency_breakdown_ms``): mean retransmission
+        wait and jitter-buffer hold per shown frame, total time frozen."""
+        n = len(self.log.rtx_wait_ms)
+        return {
+            "retransmission_wait": sum(self.log.rtx_wait_ms) / n if n else 0.0,
+            "jitter_hold": sum(self.log.hold_ms) / n if n else 0.0,
+            "frozen": frozen_ms([t for t in self.log.decoded_at_ms if t < end_ms], end_ms),
+        }
 
     def _handle(self, frames: list[AssembledFrame], now: float) -> None:
         for frame in frames:
@@ -262,8 +378,17 @@ class Receiver:
 
     def _send_feedback(self, now: float) -> None:
         self.feedback.cloud = self._cloud_state(now)
+        messages = self.feedback.messages()
+        if self.webrtc is not None:
+            messages += self.rtx_feedback.messages()
+            if now >= self._next_rrtr_ms:  # an RTT probe per video RTCP report interval
+                messages.append(rtcp.ReceiverReferenceTime(now))
+                self._next_rrtr_ms = now + self.webrtc.model.config.rtt_report_ms
+        self._send(messages)
+
+    def _send(self, messages: list[rtcp.Message]) -> None:
         with contextlib.suppress(OSError):
-            self.sock.sendto(rtcp.encode(self.feedback.messages()), self.feedback_addr)
+            self.sock.sendto(rtcp.encode(messages), self.feedback_addr)
 
     def _cloud_state(self, now: float) -> rtcp.CloudFeedback:
         """As the simulator's cloud: the region (and, with ``confidence_of``, the readability

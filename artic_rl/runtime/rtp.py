@@ -6,7 +6,16 @@ fragments for NAL units larger than the payload budget; the marker bit on the fr
 
 Every packet carries one RFC 8285 one-byte header extension (id :data:`EXT_FRAME_START`) with the
 16-bit sequence number of its frame's first packet, so that the receiver can tell a complete frame
-from one that lost its leading packets without waiting for the next frame.
+from one that lost its leading packets without waiting for the next frame. With the ``webrtc``
+receiver a second element (id :data:`EXT_FRAME_DESCRIPTOR`) carries the frame's number and its
+packet count, as libwebrtc's generic frame descriptor carries a frame id: the shared receiver model
+(:class:`artic_rl.receiver.webrtc.WebRtcReceiver`) takes a frame's extent and number with each
+packet. A frame still completes only when its last packet is in, so no decision comes earlier than
+with the marker bit alone.
+
+Retransmissions are RFC 4588 RTX packets (:func:`rtx_packet`, :func:`unwrap_rtx`): their own SSRC,
+payload type and sequence numbers, the original sequence number (OSN) in the payload's first two
+bytes.
 
 Receiver side: :meth:`RtpPacket.parse` validates every field (raises :class:`RtpError`),
 :func:`depacketize_h264` rebuilds the Annex-B access unit of a complete frame, and
@@ -17,7 +26,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 RTP_VERSION = 2
 RTP_HEADER_BYTES = 12
@@ -29,6 +38,9 @@ MAX_DATAGRAM_BYTES = 1500  # anything larger is dropped unparsed
 EXT_FRAME_START = (
     1  # RFC 8285 one-byte element id: 16-bit sequence number of the frame's first packet
 )
+EXT_FRAME_DESCRIPTOR = 2  # element id: 16-bit frame number, 16-bit packet count of the frame
+RTX_PAYLOAD_TYPE = 97  # RFC 4588 retransmission payload type (apt=96)
+RTX_OSN_BYTES = 2  # the original sequence number ahead of the retransmitted payload
 _ONE_BYTE_PROFILE = 0xBEDE
 START_CODE = b"\x00\x00\x00\x01"
 
@@ -56,6 +68,8 @@ class RtpPacket:
     frame_start_seq: int | None = None
     csrc: tuple[int, ...] = ()
     padding_bytes: int = 0
+    frame_number: int | None = None  # frame descriptor (16 bits) ...
+    frame_packets: int | None = None  # ... and the frame's packet count
 
     def pack(self) -> bytes:
         """Serialise; raises :class:`RtpError` if a field is out of range."""
@@ -80,7 +94,19 @@ class RtpPacket:
         )
         for c in self.csrc:
             out += struct.pack("!I", c)
-        if has_ext:
+        if has_ext and self.frame_number is not None:
+            # two elements, 3 + 5 bytes: frame start, then frame number and packet count
+            out += struct.pack(
+                "!HHBHBHH",
+                _ONE_BYTE_PROFILE,
+                2,
+                (EXT_FRAME_START << 4) | 1,
+                int(self.frame_start_seq or 0) & 0xFFFF,
+                (EXT_FRAME_DESCRIPTOR << 4) | 3,
+                self.frame_number & 0xFFFF,
+                int(self.frame_packets or 0) & 0xFFFF,
+            )
+        elif has_ext:
             # one element: id, len-1 = 1 (two bytes of data), one byte of zero padding to a 32-bit word
             out += struct.pack(
                 "!HHBHB",
@@ -113,9 +139,9 @@ class RtpPacket:
         if pos > n:
             raise RtpError("CSRC list runs past the packet")
         csrc = struct.unpack_from(f"!{cc}I", data, RTP_HEADER_BYTES)
-        frame_start = None
+        frame_start = descriptor = None
         if first & 0x10:
-            frame_start, pos = _parse_extension(data, pos)
+            frame_start, descriptor, pos = _parse_extension(data, pos)
         end = n
         padding = 0
         if first & 0x20:
@@ -133,11 +159,14 @@ class RtpPacket:
             frame_start_seq=frame_start,
             csrc=tuple(csrc),
             padding_bytes=padding,
+            frame_number=None if descriptor is None else descriptor[0],
+            frame_packets=None if descriptor is None else descriptor[1],
         )
 
 
-def _parse_extension(data: bytes, pos: int) -> tuple[int | None, int]:
-    """Parse the header extension at ``pos``; returns (frame start sequence or None, payload start)."""
+def _parse_extension(data: bytes, pos: int) -> tuple[int | None, tuple[int, int] | None, int]:
+    """Parse the header extension at ``pos``; returns (frame start sequence or None, (frame
+    number, packet count) or None, payload start)."""
     if pos + 4 > len(data):
         raise RtpError("header extension runs past the packet")
     profile, words = struct.unpack_from("!HH", data, pos)
@@ -145,6 +174,7 @@ def _parse_extension(data: bytes, pos: int) -> tuple[int | None, int]:
     if end > len(data):
         raise RtpError("header extension runs past the packet")
     frame_start = None
+    descriptor: tuple[int, int] | None = None
     if profile == _ONE_BYTE_PROFILE:
         i = start
         while i < end:
@@ -159,8 +189,11 @@ def _parse_extension(data: bytes, pos: int) -> tuple[int | None, int]:
                 raise RtpError("header extension element runs past the extension")
             if ident == EXT_FRAME_START and length == 2:
                 frame_start = struct.unpack_from("!H", data, i + 1)[0]
+            if ident == EXT_FRAME_DESCRIPTOR and length == 4:
+                number, count = struct.unpack_from("!HH", data, i + 1)
+                descriptor = (int(number), int(count))
             i += 1 + length
-    return frame_start, end
+    return frame_start, descriptor, end
 
 
 def split_annexb(data: bytes) -> list[bytes]:
@@ -291,11 +324,14 @@ class H264Packetizer:
         payload_type: int = H264_PAYLOAD_TYPE,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         first_sequence: int = 0,
+        frame_descriptor: bool = False,
     ) -> None:
         self.ssrc = ssrc
         self.payload_type = payload_type
         self.max_payload_bytes = max_payload_bytes
         self.next_sequence = first_sequence & 0xFFFF
+        self.frame_descriptor = frame_descriptor  # add the frame number and packet count
+        self.frame_number = 0
 
     def packetize(self, annexb: bytes, capture_ms: float) -> list[RtpPacket]:
         """All packets of one encoded frame; the RTP timestamp is ``capture_ms`` on the 90 kHz clock."""
@@ -311,11 +347,40 @@ class H264Packetizer:
                 payload=pl,
                 marker=k == len(payloads) - 1,
                 frame_start_seq=first,
+                frame_number=self.frame_number & 0xFFFF if self.frame_descriptor else None,
+                frame_packets=len(payloads) if self.frame_descriptor else None,
             )
             for k, pl in enumerate(payloads)
         ]
         self.next_sequence = (first + len(packets)) & 0xFFFF
+        self.frame_number += 1
         return packets
+
+
+def rtx_packet(pkt: RtpPacket, rtx_sequence: int, rtx_ssrc: int) -> RtpPacket:
+    """The RFC 4588 retransmission of ``pkt``: RTX SSRC, payload type and sequence number, the
+    original sequence number (OSN) ahead of the payload; header extensions and marker kept."""
+    return replace(
+        pkt,
+        payload_type=RTX_PAYLOAD_TYPE,
+        sequence=rtx_sequence & 0xFFFF,
+        ssrc=rtx_ssrc,
+        payload=struct.pack("!H", pkt.sequence) + pkt.payload,
+    )
+
+
+def unwrap_rtx(rtx: RtpPacket, media_ssrc: int, payload_type: int = H264_PAYLOAD_TYPE) -> RtpPacket:
+    """The original packet inside an RTX packet; raises :class:`RtpError` if it holds none."""
+    if len(rtx.payload) <= RTX_OSN_BYTES:
+        raise RtpError("RTX packet without a payload")
+    (osn,) = struct.unpack_from("!H", rtx.payload)
+    return replace(
+        rtx,
+        payload_type=payload_type,
+        sequence=osn,
+        ssrc=media_ssrc,
+        payload=rtx.payload[RTX_OSN_BYTES:],
+    )
 
 
 class SequenceUnwrapper:

@@ -37,9 +37,19 @@ SIM_KEYS: tuple[str, ...] = (
 SETTINGS_KEYS = tuple(k for k in StreamSettings.__dataclass_fields__ if k not in SIM_KEYS)
 
 
+def stream_receiver(cfg: DictConfig) -> str:
+    """The receive stack: ``receiver`` if set; else the agent's own (``conf/agent/<name>.yaml``
+    ``receiver``); an exported policy (``policy=FILE.onnx``), or an agent naming none: ``artic``."""
+    if cfg.get("receiver"):
+        return str(cfg.receiver)
+    agent = None if cfg.get("policy") else cfg.get("agent")
+    return str(agent.get("receiver") or "artic") if agent else "artic"
+
+
 def stream_settings(cfg: DictConfig) -> StreamSettings:
     """The session's settings: the stream's own keys, and the simulator's from ``cfg.env.kwargs``."""
     own = {k: cfg[k] for k in SETTINGS_KEYS if k in cfg}
+    own["receiver"] = stream_receiver(cfg)
     return StreamSettings(**own, **{k: cfg.env.kwargs[k] for k in SIM_KEYS})
 
 
@@ -137,6 +147,12 @@ def validate_stream(cfg: DictConfig) -> None:
     check(str(cfg.judge) in JUDGES, "judge", f"must be one of {', '.join(JUDGES)}")
     check(float(cfg.trace_start_ms) >= 0, "trace_start_ms", "must be >= 0")
     check(float(cfg.feedback_interval_ms) > 0, "feedback_interval_ms", "must be > 0")
+    from artic_rl.receiver.config import check_receiver
+
+    try:
+        check_receiver(stream_receiver(cfg))
+    except ValueError as err:
+        check(False, "receiver", str(err))
     if cfg.get("policy"):
         from artic_rl.runtime.policy import OnnxPolicy
 
@@ -234,6 +250,7 @@ def compare_with_simulator(
         str(cfg.accuracy),
         int(cfg.seed),
         [q["roi_area"] for q in items if q["roi_area"] > 0] or None,
+        receiver=settings.receiver,
     )
     cmp = side_by_side(report, sim)
     report["fidelity"] = {"simulator": sim, **cmp}

@@ -21,6 +21,7 @@ from artic_rl.agents.base import Agent
 from artic_rl.runtime.receiver import Receiver, StreamQuestion
 from artic_rl.runtime.relay import Clock, LinkRelay, PathModel
 from artic_rl.runtime.sender import Sender, video_frames
+from artic_rl.runtime.webrtc_rx import model_state
 from artic_rl.sender.actions import SenderAction
 
 
@@ -54,6 +55,7 @@ class StreamSettings:
     live_rate_encoder: bool = True  # bitrate rises live up to the top tier (no re-open IDR)
     seed: int = 0
     host: str = "127.0.0.1"
+    receiver: str = "artic"  # artic (loss-resilient) | webrtc (NACK/RTX, jitter buffer)
 
 
 def load_questions(path: str | Path | None, settings: StreamSettings) -> tuple[StreamQuestion, ...]:
@@ -141,6 +143,7 @@ def run_stream(
         settings.roi_lead_ms,
         host=settings.host,
         confidence_of=confidence_of,
+        receiver=settings.receiver,
     )
     sender = Sender(
         agent,
@@ -154,6 +157,7 @@ def run_stream(
         initial_action=SenderAction(settings.initial_kbps, 0, settings.capture_fps),
         region_of=_region_of(settings),
         host=settings.host,
+        receiver=settings.receiver,
     )
     relay = LinkRelay(uplink, downlink, receiver.address, sender.address, clock, settings.host)
     sender.media_addr, receiver.feedback_addr = relay.media.address, relay.feedback.address
@@ -219,6 +223,7 @@ def build_report(
     answered = [q for q in results if not math.isnan(q.frame_capture_ms)]
     return {
         "settings": asdict(settings),
+        "receiver": settings.receiver,
         "frames": {
             "captured": s.frames_captured,
             "sent": s.frames_encoded,
@@ -258,10 +263,27 @@ def build_report(
             "relay_lateness_ms_max": relay.media.stats.max_lateness_ms,
             "pacer_drops": s.pacer_drops,
             "plis": r.plis,
+            "keyframe_requests_at_sender": s.keyframe_requests,
+            "keyframe_requests_honoured": s.keyframe_requests_honoured,
+            "nacks": r.nacks,
+            "nacked_packets": r.nacked_packets,
+            "nacked_at_sender": s.nacked_packets,
+            "rtx_sent": s.rtx_packets,
+            "rtx_bytes": s.rtx_bytes,
+            "rtx_received": r.rtx_received,
             "malformed": r.malformed,
             "assembler": asdict(receiver.assembler.stats),
         },
         "series": _series(r.decoded_at_ms, r.frame_delay_ms),
+        "latency_breakdown_ms": receiver.latency_breakdown_ms(media_s * 1000.0),
+        "webrtc": {
+            "frames_recovered": r.frames_recovered,
+            "frames_dropped_late": r.frames_dropped_late,
+            "rtt_ms_mean": float(np.mean(r.rtt_ms)) if r.rtt_ms else math.nan,
+            "model": {}
+            if receiver.webrtc is None
+            else model_state(receiver.webrtc.model, media_s * 1000.0),
+        },
         "cpu": {
             "process_cpu_s": cpu_s,
             "wall_s": wall_s,
