@@ -1,11 +1,15 @@
 """Environment speed: steps per second with random actions, and simulated seconds per wall second.
 
     python benchmarks/bench_env.py [--preset lte] [--steps 20000] [--repeats 3]
+    python benchmarks/bench_env.py --receiver webrtc   # one receiver only (default: both)
     python benchmarks/bench_env.py --instructions      # needs valgrind; a few minutes
 
-One process, one core (torch is not involved). Goal (issue #5): at least 5,000 steps/s. The same
-random actions are replayed ``--repeats`` times; the median run is reported, with its CPU time
-per step (less sensitive than wall time to other processes on a shared machine).
+One process, one core (torch is not involved). Goal (issues #5 and #15): at least 5,000 steps/s
+with each receiver (``artic`` and ``webrtc``). Each receiver has its own environment; the same
+random actions are replayed ``--repeats`` times per receiver, the receivers' passes interleaved
+(artic, webrtc, artic, ...) so that both see the same load on a shared machine. One JSON line per
+receiver: the median run, with its CPU time per step (less sensitive than wall time to other
+processes on a shared machine).
 
 ``--instructions`` counts machine instructions per step instead, which no other process and no
 VM's clock changes: the same random steps run twice under valgrind's callgrind (500 and 2,500
@@ -30,6 +34,7 @@ import gymnasium as gym
 import artic_rl.envs  # noqa: F401
 from artic_rl.envs import ENV_ID
 from artic_rl.errors import InputError
+from artic_rl.receiver.config import RECEIVERS
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository: its shipped traces
 
@@ -48,7 +53,11 @@ def run_once(env: gym.Env, actions: list) -> tuple[float, float]:
 
 
 def instructions_per_step(
-    preset: str, profile: str | None = None, short: int = 500, long: int = 2_500
+    preset: str,
+    receiver: str = "artic",
+    profile: str | None = None,
+    short: int = 500,
+    long: int = 2_500,
 ) -> float:
     """Callgrind's instruction count of ``long`` minus ``short`` steps, per step."""
     if shutil.which("valgrind") is None:
@@ -64,6 +73,8 @@ def instructions_per_step(
                 __file__,
                 "--preset",
                 preset,
+                "--receiver",
+                receiver,
                 "--child-steps",
                 str(n),
                 *(["--profile", profile] if profile else []),
@@ -76,13 +87,38 @@ def instructions_per_step(
     return (counts[1] - counts[0]) / (long - short)
 
 
+def make_env(preset: str, receiver: str, profile: str | None) -> gym.Env:
+    """The environment to time, its action space seeded (the same actions for every receiver)."""
+    try:
+        env = gym.make(
+            ENV_ID,
+            traces_root=str(ROOT / "traces"),
+            preset=preset,
+            profile=profile,
+            receiver=receiver,
+        )
+    except InputError as exc:
+        raise SystemExit(f"bench_env: {exc}") from None
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--preset", default="lte", help="env preset (lte, 3g, 5g, wifi)")
+    parser.add_argument(
+        "--receiver",
+        choices=RECEIVERS,
+        action="append",
+        help="receiver to time; repeat for several (default: every receiver, side by side)",
+    )
     parser.add_argument("--steps", type=int, default=20_000, help="environment steps to time")
-    parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median is shown")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed passes per receiver; the median is shown"
+    )
     parser.add_argument(
         "--profile", default=None, help="codec profile file (default: the shipped one)"
     )
@@ -91,49 +127,54 @@ def main() -> None:
     )
     parser.add_argument("--child-steps", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.instructions:
-        per_step = instructions_per_step(args.preset, args.profile)
-        print(
-            json.dumps(
-                {
-                    "benchmark": "env_instructions",
-                    "preset": args.preset,
-                    "instructions_per_step": round(per_step),
-                }
-            )
-        )
-        return
-    try:
-        env = gym.make(
-            ENV_ID, traces_root=str(ROOT / "traces"), preset=args.preset, profile=args.profile
-        )
-    except InputError as exc:
-        raise SystemExit(f"bench_env: {exc}") from None
-    env.action_space.seed(0)
-    env.reset(seed=0)
+    receivers = args.receiver or list(RECEIVERS)
     if args.child_steps:  # the measured body of --instructions: steps only, nothing printed
+        env = make_env(args.preset, receivers[0], args.profile)
         run_once(env, [env.action_space.sample() for _ in range(args.child_steps)])
         return
-    actions = [env.action_space.sample() for _ in range(args.steps)]
-    runs = [run_once(env, actions) for _ in range(max(1, args.repeats))]
+    if args.instructions:
+        for receiver in receivers:
+            per_step = instructions_per_step(args.preset, receiver, args.profile)
+            print(
+                json.dumps(
+                    {
+                        "benchmark": "env_instructions",
+                        "preset": args.preset,
+                        "receiver": receiver,
+                        "instructions_per_step": round(per_step),
+                    }
+                )
+            )
+        return
+    envs = {r: make_env(args.preset, r, args.profile) for r in receivers}
+    actions = [envs[receivers[0]].action_space.sample() for _ in range(args.steps)]
+    runs: dict[str, list[tuple[float, float]]] = {r: [] for r in receivers}
+    for _ in range(max(1, args.repeats)):  # interleaved: the receivers share the machine's load
+        for receiver, env in envs.items():
+            runs[receiver].append(run_once(env, actions))
+    for receiver, env in envs.items():
+        print(json.dumps(summary(args.preset, receiver, args.steps, runs[receiver], env)))
+
+
+def summary(
+    preset: str, receiver: str, steps: int, runs: list[tuple[float, float]], env: gym.Env
+) -> dict[str, object]:
+    """One receiver's line: the median pass's speed, and every pass's."""
     wall_s = statistics.median(w for w, _ in runs)
     cpu_s = statistics.median(c for _, c in runs)
     interval_s = env.unwrapped.interval_ms / 1000.0  # type: ignore[attr-defined]
-    print(
-        json.dumps(
-            {
-                "benchmark": "env_random_actions",
-                "preset": args.preset,
-                "steps": args.steps,
-                "repeats": len(runs),
-                "steps_per_s": round(args.steps / wall_s, 1),
-                "sim_s_per_wall_s": round(args.steps * interval_s / wall_s, 1),
-                "us_per_step": round(wall_s / args.steps * 1e6, 1),
-                "cpu_us_per_step": round(cpu_s / args.steps * 1e6, 1),
-                "steps_per_s_runs": [round(args.steps / w, 1) for w, _ in runs],
-            }
-        )
-    )
+    return {
+        "benchmark": "env_random_actions",
+        "preset": preset,
+        "receiver": receiver,
+        "steps": steps,
+        "repeats": len(runs),
+        "steps_per_s": round(steps / wall_s, 1),
+        "sim_s_per_wall_s": round(steps * interval_s / wall_s, 1),
+        "us_per_step": round(wall_s / steps * 1e6, 1),
+        "cpu_us_per_step": round(cpu_s / steps * 1e6, 1),
+        "steps_per_s_runs": [round(steps / w, 1) for w, _ in runs],
+    }
 
 
 if __name__ == "__main__":

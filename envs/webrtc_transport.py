@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from artic_rl.net import Link
 from artic_rl.receiver.config import WebRtcReceiverConfig
@@ -43,8 +43,7 @@ from artic_rl.sender.rtx import (
 PACKET_MEMORY = 10_000  # media packets kept for retransmission lookup (libwebrtc's kMaxPacketAge)
 
 
-@dataclass(frozen=True)
-class SentPacket:
+class SentPacket(NamedTuple):
     """One transmission (media or RTX) in send order, for the sender's transport feedback."""
 
     send_ms: float
@@ -91,12 +90,13 @@ class WebRtcTransport:
         """A frame's packets, ready for the pacer at ``ready_ms``."""
         first = self._seq
         last = first + len(sizes) - 1
-        for size in sizes:
-            pkt = MediaPacket(self._seq, frame_id, first, last, capture_ms, keyframe, size)
-            self._media.append((ready_ms, pkt))
-            self._packets[self._seq] = pkt
-            self._packets.pop(self._seq - PACKET_MEMORY, None)
-            self._seq += 1
+        media, packets = self._media, self._packets
+        for seq, size in enumerate(sizes, first):
+            pkt = MediaPacket(seq, frame_id, first, last, capture_ms, keyframe, size)
+            media.append((ready_ms, pkt))
+            packets[seq] = pkt
+            packets.pop(seq - PACKET_MEMORY, None)
+        self._seq = last + 1
 
     def gate_keyframe_requests(self, until_ms: float) -> list[float]:
         """The PLIs that reached the sender before ``until_ms`` and that it honours."""
@@ -105,42 +105,66 @@ class WebRtcTransport:
         return [t for t in sorted(due) if self.gate.accept(t)]
 
     def run_until(self, t_ms: float, pacing_kbps: float, target_kbps: float) -> list[ShownFrame]:
-        """Run every event before ``t_ms``; returns the frames whose fate became known."""
-        rx = self.rx
+        """Run every event before ``t_ms``; returns the frames whose fate became known.
+
+        Each source's next event time is kept and recomputed only when an event changes it: the
+        pacer's after a send or a NACK's retransmissions, the link's flush after a send or a flush,
+        the receiver's after it handles a packet or a timer.
+        """
+        rx, in_flight, at_sender = self.rx, self._in_flight, self._nack_at_sender
+        inf = math.inf
+        send, rtx = self._next_send()
+        flush = self._flush_ms()
+        rx_next = rx.next_event_ms()
         while True:
-            arr = self._in_flight[0][0] if self._in_flight else math.inf
-            fbk = self._nack_at_sender[0][0] if self._nack_at_sender else math.inf
-            send, rtx = self._next_send()
-            flush = self._flush_ms()
-            t = min(flush, arr, fbk, self._next_rtt_ms, send, rx.next_event_ms())
+            arr = in_flight[0][0] if in_flight else inf
+            fbk = at_sender[0][0] if at_sender else inf
+            rtt_at = self._next_rtt_ms
+            t = min(flush, arr, fbk, rtt_at, send, rx_next)
             if t >= t_ms:
                 break
             if flush == t:
                 self._flush()
-            elif arr == t:
-                _, _, pkt, sent = heapq.heappop(self._in_flight)
-                self._last_owd_ms = t - sent
-                rx.on_packet(t, pkt)
-            elif fbk == t:
-                _, _, seqs = heapq.heappop(self._nack_at_sender)
+                flush = inf
+                continue
+            if arr == t:  # arrivals back to back while each is the next event
+                while True:
+                    _, _, pkt, sent = heapq.heappop(in_flight)
+                    self._last_owd_ms = t - sent
+                    rx.on_packet(t, pkt)
+                    if rx.nacks or rx.plis:
+                        self._drain(rx)
+                        fbk = at_sender[0][0] if at_sender else inf
+                    rx_next = rx.next_event_ms()
+                    if not in_flight:
+                        break
+                    t = in_flight[0][0]
+                    if t >= flush or t >= t_ms or t > min(fbk, rtt_at, send, rx_next):
+                        break
+                continue
+            if fbk == t:
+                _, _, seqs = heapq.heappop(at_sender)
                 rtt = self._rtt_ms()
-                for seq, size in answer_nack(self.history, self.limiter, seqs, t, rtt, target_kbps):
-                    self._rtx.append((t, self._packets[seq], size))
-            elif self._next_rtt_ms == t:
+                answer = answer_nack(self.history, self.limiter, seqs, t, rtt, target_kbps)
+                if answer:
+                    packets = self._packets
+                    self._rtx.extend((t, packets[seq], size) for seq, size in answer)
+                    send, rtx = self._next_send()
+                continue
+            if rtt_at == t:
                 if self._last_owd_ms is not None:
                     rx.on_rtt(t, self._rtt_ms())
                 self._next_rtt_ms += rx.config.rtt_report_ms
-            elif send == t:
-                # a burst: the pacer's next packets, up to the next other event
-                other = min(arr, fbk, self._next_rtt_ms, rx.next_event_ms(), t_ms)
-                while True:
-                    self._send(send, rtx, pacing_kbps)
-                    send, rtx = self._next_send()
-                    if send >= min(other, self._flush_ms()):
-                        break
                 continue
-            else:
-                rx.advance(t)
+            if send == t:
+                if flush == inf:  # the burst's first packet will be the first not handed over
+                    flush = max(send, self._drain_ms) + self.link.delay_ms
+                # the sender sees the receiver's timers only through their NACKs, F ms later
+                until = min(arr, fbk, rx_next + self.feedback_ms, t_ms, flush)
+                send, rtx = self._burst(send, rtx, until, pacing_kbps)
+                continue
+            rx.advance(t)
+            rx_next = rx.next_event_ms()
             if rx.nacks or rx.plis:
                 self._drain(rx)
         self._flush()
@@ -160,11 +184,13 @@ class WebRtcTransport:
         unsent, self._unsent = self._unsent, []
         arrivals = self.link.send_list([u[0] for u in unsent], [u[1] for u in unsent])
         self._drain_ms = self.link.drain_ms
+        out, in_flight, n = self.sent, self._in_flight, self._n
         for (t, size, pkt, rtx), arrival in zip(unsent, arrivals, strict=True):
-            self.sent.append(SentPacket(t, arrival, size, rtx))
+            out.append(SentPacket(t, arrival, size, rtx))
             if arrival == arrival:
-                self._n += 1
-                heapq.heappush(self._in_flight, (arrival, self._n, pkt, t))
+                n += 1
+                heapq.heappush(in_flight, (arrival, n, pkt, t))
+        self._n = n
 
     def _rtt_ms(self) -> float:
         owd = self._last_owd_ms if self._last_owd_ms is not None else 0.0
@@ -176,16 +202,36 @@ class WebRtcTransport:
         m = self.pacer.next_ms(self._media[0][0]) if self._media else math.inf
         return (r, True) if r <= m else (m, False)
 
-    def _send(self, t: float, rtx: bool, pacing_kbps: float) -> None:
-        if rtx:
-            ready, pkt, size = self._rtx.popleft()
-        else:
-            ready, pkt = self._media.popleft()
-            size = pkt.size_bytes
-            self.history.put(pkt.seq, size, t, self._rtt_ms())
-        self.pacer.departure_ms(ready)
-        self.pacer.sent(size, pacing_kbps, t)
-        self._unsent.append((t, size, pkt, rtx))
+    def _burst(
+        self, send: float, rtx: bool, until_ms: float, pacing_kbps: float
+    ) -> tuple[float, bool]:
+        """The pacer's packets from ``send`` (the next one, a retransmission if ``rtx``) while
+        they leave before ``until_ms``; returns the next send after them.
+
+        ``until_ms`` is the next event that can change what the sender does: an arrival (the RTT
+        the history uses), a NACK at the sender, a flush, the interval's end, or a receiver timer
+        ``feedback_delay_ms`` on (the earliest its NACK reaches the sender).
+        """
+        pacer, media, resends, unsent = self.pacer, self._media, self._rtx, self._unsent
+        put, rtt_ms = self.history.put, self._rtt_ms()  # no arrival before until_ms
+        while True:
+            if rtx:
+                ready, pkt, size = resends.popleft()
+            else:
+                ready, pkt = media.popleft()
+                size = pkt.size_bytes
+                put(pkt.seq, size, send, rtt_ms)
+            pacer.departure_ms(ready)
+            pacer.sent(size, pacing_kbps, send)
+            unsent.append((send, size, pkt, rtx))
+            if resends:
+                send, rtx = self._next_send()
+            elif media:  # no retransmission waiting: the next media packet (as _next_send)
+                send, rtx = pacer.next_ms(media[0][0]), False
+            else:
+                return math.inf, False
+            if send >= until_ms:
+                return send, rtx
 
     def _drain(self, rx: WebRtcReceiver) -> None:
         for sent, seqs in rx.nacks:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from bisect import insort
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from artic_rl.receiver.config import WebRtcReceiverConfig
 from artic_rl.receiver.jitter import JitterEstimator
@@ -41,9 +42,9 @@ from artic_rl.receiver.nack import NackList, RttEstimate
 from artic_rl.receiver.timing import TICKS_PER_MS, PlayoutDelay, TimestampExtrapolator
 
 
-@dataclass(frozen=True)
-class MediaPacket:
-    """One RTP packet as the receiver sees it (media or a retransmission of it)."""
+class MediaPacket(NamedTuple):
+    """One RTP packet as the receiver sees it (media or a retransmission of it); a named tuple,
+    as the simulator makes one per packet."""
 
     seq: int
     frame_id: int
@@ -231,22 +232,23 @@ class WebRtcReceiver:
         cont = self._continuous
         if not cont:
             return
-        keys = [k for k in cont if self._frames[k].keyframe]
+        frames = self._frames
         if self.keyframe_required:
-            if keys:
-                k = keys[0]
-                self._pending = (now_ms, k, self._render_ms(self._frames[k], now_ms))
+            key = next((k for k in cont if frames[k].keyframe), None)
+            if key is not None:
+                self._pending = (now_ms, key, self._render_ms(frames[key], now_ms))
             return
         cfg = self.config
         k = cont[0]
         while True:
-            render = self._render_ms(self._frames[k], now_ms)
+            render = self._render_ms(frames[k], now_ms)
             wait = render - now_ms - self.playout.decode_ms - cfg.render_delay_ms
-            later = [key for key in keys if key > k]
-            if wait <= -cfg.fast_forward_ms and later:
-                self._skip_before(later[0], now_ms)
-                k = later[0]
-                continue
+            if wait <= -cfg.fast_forward_ms:
+                later = next((j for j in cont if j > k and frames[j].keyframe), None)
+                if later is not None:
+                    self._skip_before(later, now_ms)
+                    k = later
+                    continue
             start = now_ms + max(0.0, min(wait, self._timeout_ms - now_ms - 1.0))
             self._pending = (start, k, render)
             return

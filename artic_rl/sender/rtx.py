@@ -9,7 +9,7 @@ Pure and clock-injected; constants in :class:`WebRtcSenderConfig`.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 
 BITS_PER_BYTE = 8.0
@@ -34,33 +34,41 @@ class PacketHistory:
     """Sent media packets kept for retransmission: ``seq -> (size, sent_ms, last resend)``.
 
     A packet is kept at least ``max(1 s, 3 RTT)``; older ones are culled once more than 600 are
-    stored, and always after three times that age (or beyond the hard cap).
+    stored, and always after three times that age (or beyond the hard cap). Culling goes from the
+    oldest stored packet (the first put) and stops at the first one kept.
     """
 
     def __init__(self, config: WebRtcSenderConfig | None = None) -> None:
         self.config = config or WebRtcSenderConfig()
-        self._packets: OrderedDict[int, list[float]] = OrderedDict()  # seq -> [size, sent, resent]
+        self._packets: dict[int, list[float]] = {}  # seq -> [size, sent, resent]
+        self._order: deque[int] = deque()  # the stored sequence numbers, oldest first
 
     def __len__(self) -> int:
         return len(self._packets)
 
     def put(self, seq: int, size_bytes: int, sent_ms: float, rtt_ms: float) -> None:
-        self._packets[seq] = [float(size_bytes), sent_ms, -math.inf]
+        entry = self._packets.get(seq)
+        if entry is None:
+            self._packets[seq] = [float(size_bytes), sent_ms, -math.inf]
+            self._order.append(seq)
+        else:  # stored again: its place in the culling order is kept
+            entry[:] = [float(size_bytes), sent_ms, -math.inf]
         self._cull(sent_ms, rtt_ms)
 
     def _cull(self, now_ms: float, rtt_ms: float) -> None:
         cfg = self.config
         keep_ms = max(cfg.history_min_ms, cfg.history_rtt_factor * rtt_ms)
-        packets = self._packets
-        while packets:
-            seq, (_, sent, _) = next(iter(packets.items()))
-            age = now_ms - sent
+        max_age_ms = cfg.history_max_factor * keep_ms
+        packets, order = self._packets, self._order
+        while order:
+            n = len(packets)
+            age = now_ms - packets[order[0]][1]
             if (
-                len(packets) > cfg.history_max_packets
-                or age > cfg.history_max_factor * keep_ms
-                or (len(packets) > cfg.history_min_packets and age > keep_ms)
+                n > cfg.history_max_packets
+                or age > max_age_ms
+                or (n > cfg.history_min_packets and age > keep_ms)
             ):
-                del packets[seq]
+                del packets[order.popleft()]
             else:
                 return
 
