@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test lint bench clean
+.PHONY: setup train test lint bench figures clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,10 @@ test: lint
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# docs/img/*.png from the evaluate.py runs in scripts/figures.py (tens of CPU-minutes; not in `make test`)
+figures: $(STAMP)
+	$(PY) scripts/figures.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) outputs multirun wandb .mypy_cache .ruff_cache .pytest_cache
