@@ -195,10 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         summary = json.loads((run_dir / "summary.json").read_text())
         target = IMG / f"accuracy_latency_{name}.png"
         plot_accuracy_latency(summary, TITLES[name], target)
-        print(f"[{name}] wrote {target.relative_to(ROOT)}")
+        print(f"[{name}] wrote {target}")
         for src, dst in COPIES[name].items():
             shutil.copyfile(run_dir / src, IMG / dst)
-            print(f"[{name}] wrote docs/img/{dst} (from {run_dir / src})")
+            print(f"[{name}] wrote {IMG / dst} (from {run_dir / src})")
         table = run_dir / "headline_table.md"
         table.write_text(headline_table(summary))
         print(f"[{name}] tables: {table}, {run_dir / 'summary.md'}, {run_dir / 'per_trace.md'}")
