@@ -215,6 +215,16 @@ def side_by_side(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
         ),
         "questions": (q["asked"], sim["questions"]),
     }
+    # where the frame latency goes (both receivers) and, with the webrtc receiver, the jitter
+    # buffer's state at the end: its hold follows the largest frame it has seen
+    lb, slb = stream.get("latency_breakdown_ms"), sim.get("latency_breakdown_ms")
+    if lb and slb:
+        for key in ("retransmission_wait", "jitter_hold", "frozen"):
+            rows[f"{key}_ms"] = (lb[key], slb[key])
+    model, smodel = stream.get("webrtc", {}).get("model"), sim.get("webrtc_model")
+    if model and smodel:
+        for key in ("jitter_ms", "max_frame_bytes", "avg_frame_bytes", "rtt_ms"):
+            rows[f"receiver_{key}"] = (model[key], smodel[key])
     acc_gap = abs(rows["accuracy_pct"][0] - rows["accuracy_pct"][1])
     lat_s, lat_sim = rows["network_latency_mean_ms"]
     lat_rel = abs(lat_s - lat_sim) / lat_sim if lat_sim > 0 else math.nan

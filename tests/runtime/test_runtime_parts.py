@@ -78,6 +78,15 @@ def test_side_by_side_goals() -> None:
         {**stream, "questions": {**stream["questions"], "accuracy_pct": 50.0}}, sim
     )["accuracy_goal_met"]
     assert "accuracy gap 5.0 points" in format_table(cmp)
+    assert "jitter_hold_ms" not in cmp["rows"]  # no breakdown on either side: no row
+    parts = {"retransmission_wait": 1.0, "jitter_hold": 40.0, "frozen": 0.0}
+    state = {"jitter_ms": 30.0, "max_frame_bytes": 9e3, "avg_frame_bytes": 1e3, "rtt_ms": 50.0}
+    rows = side_by_side(
+        {**stream, "latency_breakdown_ms": parts, "webrtc": {"model": state}},
+        {**sim, "latency_breakdown_ms": {**parts, "jitter_hold": 20.0}, "webrtc_model": state},
+    )["rows"]
+    assert rows["jitter_hold_ms"] == {"stream": 40.0, "simulator": 20.0}
+    assert rows["receiver_max_frame_bytes"] == {"stream": 9e3, "simulator": 9e3}
 
 
 def test_onnx_policy_refuses_foreign_layout(tmp_path: Path) -> None:
