@@ -81,9 +81,7 @@ class LoggerSettings:
     """The ``logger`` group: wandb or nothing."""
 
     name: str = "none"  # wandb | none
-    mode: str = (
-        "disabled"  # online | offline | disabled (offline needs no account; `wandb sync` later)
-    )
+    mode: str = "disabled"  # online | offline (no account needed; `wandb sync` later) | disabled
     project: str = "artic_rl"  # wandb project
     entity: str | None = None  # wandb team or user; null = default
     tags: list[str] = field(default_factory=list)  # extra run tags

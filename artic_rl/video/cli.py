@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c = subparsers.add_parser(
         "clips",
         help="generate the synthetic chat-scene clips and their questions",
-        description="Write synthetic clips (clip_ID.mp4, near-lossless H.264) and their questions (clip_ID.json).",
+        description="Write synthetic clips (synth-NNNN.mp4, near-lossless H.264) and their questions (synth-NNNN.json).",
     )
     c.add_argument("--out", type=Path, required=True, help="output folder")
     c.add_argument("--seeds", default="1,2,3", help="comma-separated seeds, one clip each")

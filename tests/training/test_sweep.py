@@ -1,5 +1,5 @@
 """The way past one machine: `python train.py -m hydra/launcher=submitit_local seed=0,1`, the same
-launcher code path as submitit_slurm on a cluster (README), at a tiny budget."""
+launcher code path as submitit_slurm on a cluster (docs/training.md), at a tiny budget."""
 
 from __future__ import annotations
 
