@@ -108,6 +108,10 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
 
     **Arguments.** See ``__init__`` and ``conf/env/*.yaml``. ``profile`` and ``accuracy`` also take
     objects (a ``CodecProfile``-like and an ``AccuracyModel``), which tests use for hand-checked timelines.
+    ``capacity_scale`` (> 0, default 1) multiplies every trace's capacity
+    (:meth:`artic_rl.net.Trace.scaled`: delivery opportunities thinned or replicated exactly,
+    outages kept where they are), to move a trace set into another capacity regime (the 5G
+    mmWave runs into the paper's 5-50 Mbps and below).
     ``receiver`` picks the receive stack: ``"artic"`` (loss-resilient, no retransmission) or
     ``"webrtc"`` (libwebrtc's NACK, jitter buffer and freeze recovery; :mod:`artic_rl.receiver`).
     ``reset(options=...)`` takes ``trace_index``, ``start_ms`` and ``question_ms`` (a list of question
@@ -131,6 +135,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         feedback_delay_ms: float = 20.0,
         queue_packets: int | None = 30,
         loss_rate: float = 0.0,
+        capacity_scale: float = 1.0,
         capture_fps: float = 30.0,
         encode_ms: float = 5.0,
         payload_bytes: int = 1200,
@@ -151,6 +156,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     ) -> None:
         """Build the environment; every variant of the system is an argument here (see class docstring)."""
         self.receiver = check_receiver(receiver)  # before any work: an unknown name is one line
+        self.capacity_scale = float(capacity_scale)
+        if not np.isfinite(self.capacity_scale) or self.capacity_scale <= 0.0:
+            raise ValueError(f"capacity_scale must be > 0, got {capacity_scale!r}")
         self.preset = preset
         self.traces = (
             traces
@@ -161,6 +169,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(
                 f"no traces for preset {preset!r} (traces_dir={traces_dir!r}, split={split!r})"
             )
+        self.traces = [t.scaled(self.capacity_scale) for t in self.traces]
         self.interval_ms = float(interval_ms)
         self.episode_ms = float(episode_s) * MS_PER_S
         self.delay_ms = float(delay_ms)

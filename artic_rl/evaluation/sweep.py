@@ -5,7 +5,11 @@ folders. The table has one row per run and agent: the run's trace set (``traces.
 preset), the swept value (``--x``, a dotted config key such as ``env.kwargs.loss_rate``), the agent
 and its receiver, accuracy, response and frame latency with the paired difference from the
 reference agent and its 95 % CI, and where the latency goes. ``--plot`` draws accuracy and
-response latency against the swept value, one panel per trace set, one line per agent.
+response latency against the swept value, one panel per trace set, one line per agent;
+``--delta`` draws instead each agent's paired difference from the reference (accuracy, response
+latency, the paper's frame latency) with its 95 % CI as error bars. ``--group KEY`` (repeatable)
+splits the trace sets by further config keys (a loss rate beside a swept capacity scale), and
+``--logx`` puts the swept value on a log axis.
 """
 
 from __future__ import annotations
@@ -43,15 +47,21 @@ def dotted(doc: dict[str, Any], key: str) -> Any:
     return node
 
 
-def trace_set(config: dict[str, Any]) -> str:
-    """What the run's traces were: the folder's name, or ``<preset> <split>``."""
+def trace_set(config: dict[str, Any], group: tuple[str, ...] = ()) -> str:
+    """What the run's traces were: the folder's name (with its parent's, ``walking/5g``), or
+    ``<preset> <split>``; then ``key=value`` for each ``group`` key (its last dotted part)."""
     folder = dotted(config, "env.kwargs.traces_dir")
     if folder:
-        return Path(str(folder)).name
-    return f"{dotted(config, 'env.kwargs.preset')} {dotted(config, 'env.kwargs.split')}"
+        path = Path(str(folder))
+        label = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    else:
+        label = f"{dotted(config, 'env.kwargs.preset')} {dotted(config, 'env.kwargs.split')}"
+    for key in group:
+        label += f", {key.rsplit('.', 1)[-1]}={dotted(config, key)}"
+    return label
 
 
-def load_rows(runs: list[Path], x: str) -> list[dict[str, Any]]:
+def load_rows(runs: list[Path], x: str, group: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """One row per run and agent."""
     import yaml
 
@@ -64,7 +74,7 @@ def load_rows(runs: list[Path], x: str) -> list[dict[str, Any]]:
             vs = s.get(f"vs_{reference}", {})
             rows.append(
                 {
-                    "traces": trace_set(config),
+                    "traces": trace_set(config, group),
                     "x": dotted(config, x),
                     "agent": agent,
                     "reference": reference,
@@ -162,6 +172,77 @@ def plot(rows: list[dict[str, Any]], x: str, path: Path) -> None:
     plt.close(fig)
 
 
+DELTAS = (
+    ("accuracy_pct", "Δ accuracy (pp)"),
+    ("latency_mean_ms", "Δ response latency (ms)"),
+    ("frame_latency_ms", "Δ frame latency (ms)"),
+)
+"""The paired differences ``--delta`` draws, top to bottom."""
+
+
+def plot_delta(rows: list[dict[str, Any]], x: str, path: Path, logx: bool = False) -> None:
+    """Each agent's paired difference from the reference against ``x``, with 95 % CIs.
+
+    One row of panels per metric of :data:`DELTAS`, one column per trace set, one line per
+    agent other than the reference; the error bars are the paired-bootstrap CIs of
+    ``summary.json``. Points of an agent that has no difference for a metric are left out.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = list(dict.fromkeys(r["traces"] for r in rows))
+    agents = list(dict.fromkeys(r["agent"] for r in rows if r["agent"] != r["reference"]))
+    references = sorted({r["reference"] for r in rows})
+    fig, axes = plt.subplots(
+        len(DELTAS), len(sets), figsize=(4.4 * len(sets), 2.6 * len(DELTAS)), squeeze=False
+    )
+    for col, name in enumerate(sets):
+        for k, agent in enumerate(agents):
+            style = "--" if "@" in agent else "-"
+            for row, (metric, _) in enumerate(DELTAS):
+                pts = sorted(
+                    (float(r["x"]), r["vs"][metric])
+                    for r in rows
+                    if (r["traces"], r["agent"]) == (name, agent) and metric in r["vs"]
+                )
+                if not pts:
+                    continue
+                xs = [p[0] for p in pts]
+                ys = [p[1]["diff"] for p in pts]
+                err = [  # a percentile CI need not hold the mean: clip the bars at the point
+                    [max(0.0, p[1]["diff"] - p[1]["ci_low"]) for p in pts],
+                    [max(0.0, p[1]["ci_high"] - p[1]["diff"]) for p in pts],
+                ]
+                axes[row][col].errorbar(
+                    xs,
+                    ys,
+                    yerr=err,
+                    fmt=style,
+                    marker="o",
+                    markersize=4,
+                    capsize=3,
+                    color=f"C{k}",
+                    label=agent,
+                )
+        for row in range(len(DELTAS)):
+            ax = axes[row][col]
+            ax.axhline(0.0, color="0.3", linewidth=0.8)
+            if logx:
+                ax.set_xscale("log")
+            ax.grid(alpha=0.3)
+        axes[0][col].set_title(name)
+        axes[-1][col].set_xlabel(x.rsplit(".", 1)[-1])
+    for row, (_, label) in enumerate(DELTAS):
+        axes[row][0].set_ylabel(f"{label}\nvs {', '.join(references)}")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "sweep-table",
@@ -173,6 +254,18 @@ def register(sub: Any) -> None:
     p.add_argument("--x", default="env.kwargs.loss_rate", help="the swept config key")
     p.add_argument("--plot", type=Path, help="also draw accuracy and latency against --x here")
     p.add_argument("--out", type=Path, help="also write the table here (markdown)")
+    p.add_argument(
+        "--delta",
+        action="store_true",
+        help="the plot shows each agent's paired difference from the reference, with 95%% CIs",
+    )
+    p.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        help="a further config key that splits the trace sets (repeatable)",
+    )
+    p.add_argument("--logx", action="store_true", help="a log axis for --x in the plot")
     p.set_defaults(func=_cmd)
 
 
@@ -180,12 +273,15 @@ def _cmd(args: argparse.Namespace) -> int:
     for path in args.runs:
         if not path.is_dir():
             raise ArticError(f"{path}: no such folder")
-    rows = load_rows(find_runs(args.runs), args.x)
+    rows = load_rows(find_runs(args.runs), args.x, tuple(args.group))
     table = markdown(rows, args.x)
     print(table)
     if args.out is not None:
         args.out.write_text(table)
     if args.plot is not None:
-        plot(rows, args.x, args.plot)
+        if args.delta:
+            plot_delta(rows, args.x, args.plot, logx=args.logx)
+        else:
+            plot(rows, args.x, args.plot)
         print(f"wrote {args.plot}")
     return 0

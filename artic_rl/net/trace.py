@@ -116,6 +116,50 @@ class Trace:
         )
         return _readonly(table.astype(np.int64))
 
+    def scaled(self, factor: float) -> Trace:
+        """The same trace with its capacity multiplied by ``factor`` (> 0), a pure function.
+
+        Opportunities keep their timestamps; the ``i``-th one (counting from 1) becomes
+        ``floor(factor * i) - floor(factor * (i - 1))`` opportunities (a tolerance of 1e-9 absorbs
+        floating-point error in ``factor * i``). So ``factor < 1`` thins them evenly (0.5 keeps
+        every second one) and ``factor > 1`` replicates them (2 doubles each, 1.5 alternates one
+        and two), and at every timestamp the cumulative count is ``floor(factor * n)`` of the
+        original ``n``: never ahead of the exact scaled capacity and never more than one
+        opportunity (1504 bytes) behind it. Outages stay exactly where they were (no
+        opportunity in, none out); the period, segments (loss, RTT) and name are kept, and
+        ``meta["capacity_scale"]`` records the factor. ``factor == 1`` returns the trace itself.
+
+        Raises:
+            ValueError: ``factor`` is not a finite number > 0, or so small that no
+                opportunity is left in the period.
+        """
+        factor = float(factor)
+        if not np.isfinite(factor) or factor <= 0.0:
+            raise ValueError(f"trace {self.name!r}: capacity scale must be > 0, got {factor}")
+        if factor == 1.0:
+            return self
+        n = self.opportunities_ms.size
+        cumulative = np.floor(factor * np.arange(n + 1, dtype=np.float64) + 1e-9).astype(np.int64)
+        copies = np.diff(cumulative)
+        opps = np.repeat(self.opportunities_ms, copies)
+        if opps.size == 0:
+            raise ValueError(
+                f"trace {self.name!r}: capacity scale {factor} leaves no delivery opportunity "
+                f"(the trace has {n} in {self.period_ms} ms)"
+            )
+        meta = dict(self.meta)
+        previous = float(meta.get("capacity_scale", "1"))
+        meta["capacity_scale"] = repr(previous * factor)
+        return Trace(
+            self.name,
+            opps,
+            self.period_ms,
+            self.segment_end_ms,
+            self.segment_loss,
+            self.segment_rtt_ms,
+            meta,
+        )
+
     def with_name(self, name: str) -> Trace:
         """The same trace under another name."""
         return Trace(

@@ -43,3 +43,15 @@ def test_a_sweep_becomes_one_table_and_a_plot(
     assert main(["sweep-table", str(tmp_path / "nothing")]) == 2
     (tmp_path / "empty").mkdir()
     assert main(["sweep-table", str(tmp_path / "empty")]) == 2
+
+
+def test_delta_plot_and_group_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _run(tmp_path / "sweep" / "0", 0.0, 300.0)
+    _run(tmp_path / "sweep" / "1", 0.05, 400.0)
+    plot = tmp_path / "delta.png"
+    args = ["sweep-table", str(tmp_path / "sweep"), "--plot", str(plot), "--delta", "--logx"]
+    assert main([*args, "--group", "eval.reference"]) == 0
+    out = capsys.readouterr().out
+    assert "| lte test, reference=gcc | 0.0 | gcc | webrtc |" in out
+    assert "| lte test, reference=gcc | 0.05 | artic | artic |" in out
+    assert plot.stat().st_size > 0
