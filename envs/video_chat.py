@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from artic_rl.backend import resolve_backend
 from artic_rl.control.gcc import observation_estimator
 from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
@@ -48,9 +49,11 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     (:class:`artic_rl.net.Link`: drop-tail queue, one-way ``delay_ms``, optional random loss). The
     receiver decodes a frame once all its packets are in and its reference chain is intact; a lost
     frame breaks prediction until the keyframe the receiver asks for (PLI, ``feedback_delay_ms``
-    back) arrives. There is no retransmission: the MLLM samples the freshest decodable frame at
-    ``mllm_fps`` and a missing frame is substituted by the previous one (Artic's loss-resilient
-    frame rate).
+    back) arrives. With ``receiver="artic"`` (Artic's loss-resilient receiver) nothing is
+    retransmitted: the MLLM samples the freshest decodable frame at ``mllm_fps`` and a missing frame
+    is substituted by the previous one. With ``receiver="webrtc"`` (WebRTC as deployed) lost
+    packets are NACKed and retransmitted, frames decode in order and wait in libwebrtc's jitter
+    buffer, and a freeze asks for a keyframe (:mod:`artic_rl.receiver`).
 
     Questions arrive as a Poisson process (mean gap ``question_interval_s``) with parameters drawn
     from the accuracy model (category, region area, single or multi-frame, saturation curve). The
@@ -112,6 +115,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     (:meth:`artic_rl.net.Trace.scaled`: delivery opportunities thinned or replicated exactly,
     outages kept where they are), to move a trace set into another capacity regime (the 5G
     mmWave runs into the paper's 5-50 Mbps and below).
+    ``backend`` picks the implementation of the hot rules (GCC's delay detector, the link):
+    ``"python"`` (the readable reference) or ``"compiled"`` (numba kernels, bit for bit equal);
+    ``None`` reads ``$ARTIC_BACKEND`` (:mod:`artic_rl.backend`).
     ``receiver`` picks the receive stack: ``"artic"`` (loss-resilient, no retransmission) or
     ``"webrtc"`` (libwebrtc's NACK, jitter buffer and freeze recovery; :mod:`artic_rl.receiver`).
     ``reset(options=...)`` takes ``trace_index``, ``start_ms`` and ``question_ms`` (a list of question
@@ -153,9 +159,11 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         profile: str | CodecProfile | None = None,
         reward: RewardWeights | dict[str, float] | None = None,
         receiver: str = "artic",
+        backend: str | None = None,
     ) -> None:
         """Build the environment; every variant of the system is an argument here (see class docstring)."""
         self.receiver = check_receiver(receiver)  # before any work: an unknown name is one line
+        self.backend = resolve_backend(backend)  # python (the reference) or compiled (numba)
         self.capacity_scale = float(capacity_scale)
         if not np.isfinite(self.capacity_scale) or self.capacity_scale <= 0.0:
             raise ValueError(f"capacity_scale must be > 0, got {capacity_scale!r}")
@@ -202,7 +210,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.codec = ActionCodec()
         self.action_space = self.codec.space()
         self.observation_space = observation_space()
-        self._obs_builder = ObservationBuilder(self.interval_ms, observation_estimator())
+        self._obs_builder = ObservationBuilder(
+            self.interval_ms, observation_estimator(backend=self.backend)
+        )
         self._timeline: Timeline | None = None
         self._plan: EpisodePlan | None = None
 
@@ -265,6 +275,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             loss=self.loss_rate if self.loss_rate > 0.0 else None,
             start_ms=plan.start_ms,
             np_random=dynamics_rng,
+            backend=self.backend,
         )
         self._timeline = Timeline(
             env=self,
