@@ -36,6 +36,7 @@ class RewardWeights:
     bits_per_mbps: float = (
         0.005  # per interval: per Mbps sent (frame delay already prices queueing)
     )
+    latency_budget_ms: float | None = None  # latency counted above this; None: the env's budget
 
 
 class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -89,6 +90,14 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     (``frame_delay_cap_s``): uncapped, the burst of seconds-old frames released when an outage ends
     cost a sender more than losing them, so the term rewarded streams whose frames overflow the
     queue in outages (few large frames) rather than streams that keep queueing low.
+
+    ``conf/reward/default.yaml`` holds these weights. ``conf/reward/pareto.yaml`` is the objective
+    "correct answers as fast as possible": ``r = sum_answered(accuracy - latency_ms / 1000)`` (no
+    budget, no cap, no sample, frame-delay or bits term). Every episode asks the same questions of
+    every agent (the schedule depends on the seed only), so its mean return is the question count
+    times (mean accuracy - mean latency in s): an agent that is at least as accurate and at least as
+    fast as another never scores lower (``artic_rl.evaluation.paired.pareto_disagreements`` checks
+    an evaluation table for that). Its exchange rate: 100 ms of response latency = 10 points.
 
     ``info`` carries every unweighted component: ``accuracy`` and ``latency_ms`` (lists, one per
     question answered in this step; latency uncapped), ``sample_accuracy``, ``frame_delay_ms``
@@ -334,7 +343,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         w = self.weights
         acc = [a for a, _ in answered]
         lat = [lt for _, lt in answered]
-        budget, cap_ms = self.latency_budget_ms, w.latency_cap_s * MS_PER_S
+        budget = self.latency_budget_ms if w.latency_budget_ms is None else w.latency_budget_ms
+        cap_ms = w.latency_cap_s * MS_PER_S
         over_budget_s = sum(min(max(0.0, lt - budget), cap_ms) for lt in lat) / MS_PER_S
         sample_acc = samples.mean_accuracy
         mean_delay_ms = sum(frame_delays) / len(frame_delays) if frame_delays else 0.0

@@ -27,6 +27,7 @@ from artic_rl.evaluation.report import (
     headline,
     latency_breakdown_table,
     markdown_table,
+    pareto_check,
     reward_terms_table,
     write_outputs,
 )
@@ -241,6 +242,7 @@ def evaluate(cfg: Any, run_dir: Path | None = None) -> dict[str, dict[str, Any]]
     print(markdown_table(summary, settings.reference))
     print(reward_terms_table(summary))
     print(latency_breakdown_table(summary))
+    print(pareto_check(summary))
     print(text)
     print(f"results: {run_dir}")
     return summary

@@ -175,3 +175,23 @@ def per_trace(results: dict[str, list[EpisodeResult]]) -> dict[str, dict[str, di
             keys = ("episodes", "accuracy_pct", "latency_mean_ms", "reward")
             out[name][trace] = {k: m[k] for k in keys}
     return out
+
+
+def pareto_disagreements(
+    summary: dict[str, dict[str, Any]],
+    accuracy: str = "accuracy_pct",
+    latency: str = "latency_mean_ms",
+) -> list[tuple[str, str]]:
+    """Pairs ``(a, b)`` where ``a`` Pareto-dominates ``b`` (at least as accurate and at least as
+    fast, better in one) yet does not score a higher mean reward: the reward then ranks against
+    the user's interest. Empty for an objective that agrees with Pareto dominance."""
+    out = []
+    for a, ra in summary.items():
+        for b, rb in summary.items():
+            if a == b:
+                continue
+            dominates = ra[accuracy] >= rb[accuracy] and ra[latency] <= rb[latency]
+            strictly = ra[accuracy] > rb[accuracy] or ra[latency] < rb[latency]
+            if dominates and strictly and not ra["reward"] > rb["reward"]:
+                out.append((a, b))
+    return out

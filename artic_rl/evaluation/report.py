@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from artic_rl.evaluation.paired import BREAKDOWN, REWARD_TERMS, per_trace
+from artic_rl.evaluation.paired import BREAKDOWN, REWARD_TERMS, pareto_disagreements, per_trace
 from artic_rl.evaluation.rollout import EpisodeResult
 
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -72,6 +72,19 @@ def markdown_table(summary: dict[str, dict[str, Any]], reference: str) -> str:
                 cells.append(f"{d['diff']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def pareto_check(summary: dict[str, dict[str, Any]]) -> str:
+    """Whether the reward's ranking agrees with Pareto dominance on (accuracy, mean response
+    latency) for every pair of agents in the table; the pairs where it does not."""
+    pairs = pareto_disagreements(summary)
+    if not pairs:
+        return "Reward ranking agrees with Pareto dominance on (accuracy, response latency) for every pair."
+    listed = "; ".join(
+        f"{a} dominates {b} but scores {summary[a]['reward']:.2f} <= {summary[b]['reward']:.2f}"
+        for a, b in pairs
+    )
+    return f"Reward ranking disagrees with Pareto dominance on {len(pairs)} pair(s): {listed}."
 
 
 def latency_breakdown_table(summary: dict[str, dict[str, Any]]) -> str:
@@ -144,7 +157,7 @@ def write_outputs(
     table = markdown_table(summary, reference)
     terms = "Reward terms, mean per episode:\n\n" + reward_terms_table(summary)
     where = "Where the latency goes:\n\n" + latency_breakdown_table(summary)
-    text = "\n".join([table, terms, where, headline_text])
+    text = "\n".join([table, terms, where, pareto_check(summary) + "\n", headline_text])
     (run_dir / "summary.md").write_text(text + "\n")
     (run_dir / "headline.txt").write_text(headline_text + "\n")
     traces = per_trace(results)

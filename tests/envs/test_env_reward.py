@@ -68,3 +68,22 @@ def test_reward_is_the_documented_formula(weights: RewardWeights) -> None:
         assert capped > 0, "the episode never exercised the cap"
     if weights.frame_delay_cap_s < 1.0:
         assert delay_capped > 0, "the episode never exercised the frame-delay cap"
+
+
+def test_the_pareto_objective_is_accuracy_minus_latency_per_question() -> None:
+    from omegaconf import OmegaConf
+
+    conf = Path(__file__).resolve().parents[2] / "conf" / "reward" / "pareto.yaml"
+    weights = RewardWeights(**OmegaConf.to_container(OmegaConf.load(conf)))  # type: ignore[arg-type]
+    env = gym.make(
+        "artic/VideoChat-v0", traces_root=TRACES, preset="lte", episode_s=30.0, reward=weights
+    )
+    env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    answered = 0
+    for _ in range(150):
+        _, reward, _, _, info = env.step(rng.integers(0, env.action_space.nvec))
+        expected = sum(info["accuracy"]) - sum(info["latency_ms"]) / 1000.0
+        assert reward == pytest.approx(expected, abs=1e-12)
+        answered += len(info["accuracy"])
+    assert answered > 3  # the episode asked questions, so the check was not vacuous
