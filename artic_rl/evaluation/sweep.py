@@ -236,7 +236,11 @@ def plot_delta(rows: list[dict[str, Any]], x: str, path: Path, logx: bool = Fals
         axes[-1][col].set_xlabel(x.rsplit(".", 1)[-1])
     for row, (_, label) in enumerate(DELTAS):
         axes[row][0].set_ylabel(f"{label}\nvs {', '.join(references)}")
-    axes[0][-1].legend(fontsize=8)
+    legend: dict[str, Any] = {}  # every agent once, whichever panel drew it
+    for ax in axes[0]:
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(name, handle)
+    axes[0][-1].legend(list(legend.values()), list(legend), fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
