@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "artic_rl.evaluation.sweep",
         "several evaluate.py runs side by side: a markdown table and a plot",
     ),
+    "fidelity": (
+        "artic_rl.runtime.fidelity_cli",
+        "stream.py compare_sim=true over traces x agents x receivers: a table of gaps and a plot",
+    ),
     "select": (
         "artic_rl.training.selection",
         "pick a training run's best checkpoint against a reference on validation traces",

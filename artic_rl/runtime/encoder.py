@@ -13,16 +13,42 @@ the bitrate changes (``maxrate`` follows it), so every later bitrate up to the c
 on the next frame. PyAV cannot change the VBV buffer live, so the codec is re-opened only when the
 buffer would hold fewer than ``vbv_min_frames`` frames at the new bitrate (a rise of 2.5x at 10 fps,
 7.5x at 30 fps), or when a frame-rate drop takes the compensated bitrate above the ceiling.
+
+**One meaning of bitrate.** The simulator's kbps (the codec profile's, the accuracy model's, the
+action tiers') are 1080p-equivalent: the bits per pixel of a 1920x1080 stream at that bitrate, with
+the 1080p stream's bytes on the wire (``artic-rl profile --reference 1920x1080``). The streamer
+means the same in one place, :class:`ReferenceRateEncoder`: a target of N kbps encodes the
+``width`` x ``height`` picture at ``N x width * height / (1920 * 1080)`` kbps (the profile's bits
+per pixel), and pads every access unit with an H.264 filler-data NAL unit (type 12, which decoders
+discard) to its size x ``1920 * 1080 / (width * height)``: the link carries the bytes of the 1080p
+stream the simulator sends, the judge sees the picture the accuracy model describes. At 1920x1080
+the factor is 1 and nothing is padded.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from artic_rl.sender.actions import MAX_RATE_KBPS
-from artic_rl.video.encoder import Encoder, EncoderSettings, _open_codec
+from artic_rl.video.encoder import EncodedFrame, Encoder, EncoderSettings, _open_codec
 from artic_rl.video.roi import Region
+
+REFERENCE_WIDTH, REFERENCE_HEIGHT = 1920, 1080  # the resolution the simulator's kbps describe
+NAL_FILLER = 12  # H.264 filler data (ITU-T H.264 7.3.2.7): 0xFF bytes, discarded by decoders
+_FILLER_OVERHEAD = 6  # 4-byte start code, NAL header, rbsp trailing byte (0x80)
+
+
+def picture_scale(width: int, height: int) -> float:
+    """Native kbps per 1080p-equivalent kbps at ``width`` x ``height`` (equal bits per pixel)."""
+    return width * height / float(REFERENCE_WIDTH * REFERENCE_HEIGHT)
+
+
+def filler_nal(size_bytes: int) -> bytes:
+    """An Annex-B filler-data NAL unit of exactly ``size_bytes`` (at least 6) bytes."""
+    if size_bytes < _FILLER_OVERHEAD:
+        raise ValueError(f"a filler NAL unit takes at least {_FILLER_OVERHEAD} bytes")
+    return b"\x00\x00\x00\x01" + bytes([NAL_FILLER]) + b"\xff" * (size_bytes - 6) + b"\x80"
 
 
 class LiveRateEncoder(Encoder):
@@ -62,8 +88,55 @@ class LiveRateEncoder(Encoder):
         return True
 
 
+@dataclass
+class ReferenceRateEncoder:
+    """The streamer's encoder in the simulator's units: bitrates are 1080p-equivalent kbps.
+
+    Wraps an :class:`Encoder` (duck-typed like it: ``set_bitrate``, ``set_fps``, ``set_roi``,
+    ``request_keyframe``, ``encode``); ``scale`` is :func:`picture_scale` of the stream. The inner
+    encoder runs at ``kbps x scale``; each encoded frame is padded to ``size / scale`` bytes with a
+    filler NAL unit, and its record carries the padded size and the 1080p-equivalent target.
+    """
+
+    inner: Any
+    scale: float
+
+    @property
+    def kbps(self) -> float:
+        return float(self.inner.kbps) / self.scale
+
+    def set_bitrate(self, kbps: float) -> None:
+        self.inner.set_bitrate(kbps * self.scale)
+
+    def set_fps(self, fps: float) -> None:
+        self.inner.set_fps(fps)
+
+    def set_roi(self, level: int, region: Region | None = None) -> None:
+        self.inner.set_roi(level, region)
+
+    def request_keyframe(self) -> None:
+        self.inner.request_keyframe()
+
+    def encode(self, frame: Any, now_ms: float) -> EncodedFrame | None:
+        out: EncodedFrame | None = self.inner.encode(frame, now_ms)
+        if out is None or not out.data or self.scale >= 1.0:
+            return out
+        wire = round(len(out.data) / self.scale)
+        pad = max(wire - len(out.data), _FILLER_OVERHEAD)
+        data = out.data + filler_nal(pad)
+        record = replace(out.record, size_bytes=len(data), kbps=out.record.kbps / self.scale)
+        return EncodedFrame(data, record, out.decoded_y)
+
+
 def make_encoder(settings: EncoderSettings, kbps: float, fps: float, live_rate: bool = True) -> Any:
-    """The streamer's encoder: :class:`LiveRateEncoder`, or the base one (``live_rate=False``)."""
+    """The streamer's encoder, in 1080p-equivalent kbps (:class:`ReferenceRateEncoder`) around a
+    :class:`LiveRateEncoder` (its ceiling, the top tier, in native kbps), or around the base one
+    (``live_rate=False``)."""
+    scale = min(picture_scale(settings.width, settings.height), 1.0)
     if live_rate:
-        return LiveRateEncoder(settings, kbps=kbps, fps=fps)
-    return Encoder(settings, kbps=kbps, fps=fps)
+        inner: Encoder = LiveRateEncoder(
+            settings, kbps=kbps * scale, fps=fps, ceiling_kbps=MAX_RATE_KBPS * scale
+        )
+    else:
+        inner = Encoder(settings, kbps=kbps * scale, fps=fps)
+    return ReferenceRateEncoder(inner, scale)

@@ -5,9 +5,13 @@ What is compared like for like: the response latency's network part (question ->
 frame captured at or after it; the simulator is run with zero inference time for this) and the
 frame delay; the full response latency adds each side's own inference (the simulator's model,
 the streamer's measured judge time). Accuracy: the simulator's accuracy model (``ocr`` by default:
-fitted to the OCR judge's measurements, bitrates 1080p-equivalent, so scaled by bits per pixel to
-the stream's resolution: :class:`ResolutionScaled`) against the judge's graded answers on the
-real clip.
+fitted to the OCR judge's measurements) against the judge's graded answers on the real clip. Both
+sides count 1080p-equivalent kbps: the streamer's encoder converts through bits per pixel in one
+place (:class:`artic_rl.runtime.encoder.ReferenceRateEncoder`), so the model is used unscaled.
+
+The simulator's settings are the env config's (``cfg.env.kwargs``, composed from ``conf/env``):
+:func:`simulate` overrides only what the comparison pins (the trace, the episode length, zero
+inference time, the session's receiver, the clip's question regions).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -27,19 +31,15 @@ from artic_rl.runtime.streamer import StreamSettings
 
 GOAL_ACCURACY_POINTS = 10.0
 GOAL_LATENCY_REL = 0.25
-REFERENCE_PIXELS = 1920 * 1080  # the accuracy models' bitrates are 1080p-equivalent
+GOAL_LATENCY_P95_REL = 0.35
 
 
-class ResolutionScaled:
-    """An accuracy model whose bitrates mean 1080p-equivalent (same bits per pixel), applied to a
-    stream of ``width`` x ``height``: a bitrate is multiplied by 1080p's pixels over the stream's.
-    With ``roi_areas``, the k-th question drawn gets the k-th area (the streamed clip's regions)."""
+class ClipQuestions:
+    """An accuracy model whose k-th drawn question gets the k-th of ``roi_areas`` (the streamed
+    clip's question regions, as frame fractions); ``None``: the model's own areas."""
 
-    def __init__(
-        self, model: Any, width: int, height: int, roi_areas: list[float] | None = None
-    ) -> None:
+    def __init__(self, model: Any, roi_areas: list[float] | None = None) -> None:
         self.model = model
-        self.ratio = REFERENCE_PIXELS / float(width * height)
         self.roi_areas = roi_areas
         self._drawn = 0
 
@@ -53,22 +53,23 @@ class ResolutionScaled:
     def p_correct(
         self, q: Any, equivalent_kbps: float, staleness_ms: float = 0.0, fps: float = 30.0
     ) -> float:
-        return float(self.model.p_correct(q, equivalent_kbps * self.ratio, staleness_ms, fps))
+        return float(self.model.p_correct(q, equivalent_kbps, staleness_ms, fps))
 
     def confidence_at(self, q: Any, kbps: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.confidence_at(q, np.asarray(kbps) * self.ratio))
+        return np.asarray(self.model.confidence_at(q, np.asarray(kbps)))
 
 
 def cloud_confidence(
     accuracy: str, settings: StreamSettings
 ) -> Callable[[StreamQuestion], tuple[float, ...]]:
     """The cloud's readability confidence at ``CONFIDENCE_TIERS_KBPS`` for a streamed question: a
-    question drawn from the accuracy model (seeded by the question's text), scaled to the stream's
-    resolution. What the simulator's cloud reports, for the agents that read it (ReCapABR)."""
+    question drawn from the accuracy model (seeded by the question's text), in the same
+    1080p-equivalent kbps as the stream. What the simulator's cloud reports, for the agents that
+    read it (ReCapABR)."""
     from artic_rl.mllm import load_accuracy_model
     from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS
 
-    model = ResolutionScaled(load_accuracy_model(accuracy), settings.width, settings.height)
+    model = load_accuracy_model(accuracy)
     tiers = np.asarray(CONFIDENCE_TIERS_KBPS)
     cache: dict[str, tuple[float, ...]] = {}
 
@@ -117,43 +118,41 @@ class RecordingAgent(Agent):
         return action, state
 
 
+#: env.kwargs the comparison pins itself (the trace, the length, the answer model, the receiver)
+PINNED_ENV_KEYS = ("preset", "traces_root", "traces_dir", "split", "traces", "episode_s")
+
+
 def simulate(
     agent: Agent,
     trace: Trace,
+    env_kwargs: Mapping[str, Any],
     settings: StreamSettings,
     question_ms: list[float],
     trace_start_ms: float = 0.0,
-    accuracy: str = "ocr",
     seed: int = 0,
     roi_areas: list[float] | None = None,
     receiver: str | None = None,
 ) -> dict[str, Any]:
-    """One episode of the simulator configured like the streaming session (same question times
-    and, with ``roi_areas``, the same question regions' areas) and the same receiver (default:
-    the session's ``settings.receiver``)."""
+    """One episode of the simulator as the env config describes it (``env_kwargs``: the composed
+    ``cfg.env.kwargs``, every ``VideoChatEnv`` argument), on ``trace`` for ``settings.seconds``,
+    with the session's question times (and, with ``roi_areas``, its regions' areas), zero inference
+    time and the same receiver (default: the session's ``settings.receiver``)."""
     from artic_rl.envs.video_chat import VideoChatEnv
     from artic_rl.evaluation.rollout import run_episode
     from artic_rl.mllm import load_accuracy_model
 
-    model = ResolutionScaled(load_accuracy_model(accuracy), settings.width, settings.height)
-
-    env = VideoChatEnv(
+    kwargs = {k: v for k, v in env_kwargs.items() if k not in PINNED_ENV_KEYS}
+    accuracy = kwargs.get("accuracy", "ocr")
+    model = load_accuracy_model(accuracy) if isinstance(accuracy, str) else accuracy
+    kwargs.update(
         traces=[trace],
-        interval_ms=settings.interval_ms,
         episode_s=settings.seconds,
-        delay_ms=settings.delay_ms,
-        feedback_delay_ms=settings.feedback_delay_ms,
-        queue_packets=settings.queue_packets,
-        loss_rate=settings.loss_rate,
-        capture_fps=settings.capture_fps,
-        pacing_factor=settings.pacing_factor,
-        mllm_fps=settings.mllm_fps,
-        roi_lead_ms=settings.roi_lead_ms,
         inference_ms=0.0,
         inference_jitter_ms=0.0,
-        accuracy=model,
+        accuracy=ClipQuestions(model, roi_areas),
         receiver=receiver or settings.receiver,
     )
+    env = VideoChatEnv(**kwargs)
     options = {"start_ms": trace_start_ms, "question_ms": list(question_ms), "trace_index": 0}
     recorder = RecordingAgent(agent)
     result = run_episode(env, recorder, seed, options)
@@ -167,6 +166,9 @@ def simulate(
     timeline = getattr(env, "_timeline", None)
     if timeline is not None:
         end_ms = settings.seconds * 1000.0
+        decoded = sum(d < end_ms for d in timeline.decoded.decodable_ms)
+        summary["frames_sent"] = int(timeline.n_frames)
+        summary["substituted"] = int(timeline.n_frames - decoded)
         summary["latency_breakdown_ms"] = timeline.latency_breakdown_ms(end_ms)
         transport = getattr(timeline, "transport", None)
         if transport is not None:
@@ -213,6 +215,10 @@ def side_by_side(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
             stream.get("frames", {}).get("keyframes", math.nan),
             sim.get("keyframes", math.nan),
         ),
+        "substituted_frames": (
+            stream.get("frames", {}).get("substituted", math.nan),
+            sim.get("substituted", math.nan),
+        ),
         "questions": (q["asked"], sim["questions"]),
     }
     # where the frame latency goes (both receivers) and, with the webrtc receiver, the jitter
@@ -226,16 +232,23 @@ def side_by_side(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
         for key in ("jitter_ms", "max_frame_bytes", "avg_frame_bytes", "rtt_ms"):
             rows[f"receiver_{key}"] = (model[key], smodel[key])
     acc_gap = abs(rows["accuracy_pct"][0] - rows["accuracy_pct"][1])
-    lat_s, lat_sim = rows["network_latency_mean_ms"]
-    lat_rel = abs(lat_s - lat_sim) / lat_sim if lat_sim > 0 else math.nan
+    lat_rel = _rel_gap(*rows["network_latency_mean_ms"])
+    p95_rel = _rel_gap(*rows["network_latency_p95_ms"])
     return {
         "rows": {k: {"stream": a, "simulator": b} for k, (a, b) in rows.items()},
         "observation_means": observation_means(stream, sim),
         "accuracy_gap_points": acc_gap,
         "latency_gap_rel": lat_rel,
+        "latency_p95_gap_rel": p95_rel,
         "accuracy_goal_met": bool(acc_gap <= GOAL_ACCURACY_POINTS),
         "latency_goal_met": bool(lat_rel <= GOAL_LATENCY_REL),
+        "latency_p95_goal_met": bool(p95_rel <= GOAL_LATENCY_P95_REL),
     }
+
+
+def _rel_gap(streamed: float, simulated: float) -> float:
+    """|streamed - simulated| / simulated (NaN when the simulated value is not positive)."""
+    return abs(streamed - simulated) / simulated if simulated > 0 else math.nan
 
 
 def format_table(cmp: dict[str, Any]) -> str:

@@ -2,8 +2,8 @@
 
 Loss-resilient, as in Artic: nothing is retransmitted; a frame whose packets did not all arrive in
 time is skipped, and the freshest decodable frame stands in for it. A frame whose reference chain is
-broken (a frame before it was lost) is not decoded; the receiver asks for a keyframe (PLI, repeated
-every ``pli_interval_ms`` while the chain stays broken). Questions are answered with the first
+broken (a frame before it was lost) is not decoded; the receiver asks for a keyframe (PLI, sent at once in
+its own datagram, repeated every ``pli_interval_ms`` while the chain stays broken). Questions are answered with the first
 decodable frame captured at or after they were asked by a judge running on its own thread; the
 cloud predicts each question's region ``roi_lead_ms`` ahead and tells the sender. These rules are
 the simulator's own classes (:mod:`artic_rl.receiver`): :class:`DecodeChain`, :class:`QuestionBook`,
@@ -297,7 +297,9 @@ class Receiver:
                 self.log.frames_undecodable += 1
                 self.feedback.on_frame(frame.timestamp, math.nan)
                 if self.chain.request_keyframe(now):
-                    self.feedback.request_keyframe()
+                    # at once, in its own datagram (RFC 4585 early feedback), as the simulator's
+                    # receiver does and the webrtc path here: not held to the next report
+                    self._send([rtcp.PictureLossIndication()])
                     self.log.plis += 1
                 continue
             self.log.frames_decoded += 1

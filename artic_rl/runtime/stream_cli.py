@@ -241,13 +241,15 @@ def compare_with_simulator(
     from artic_rl.runtime.fidelity import format_table, side_by_side, simulate
 
     items = report["questions"]["items"]
+    env_kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True)
+    assert isinstance(env_kwargs, dict)
     sim = simulate(
         agent,
         load_trace(str(cfg.trace)),
+        {str(k): v for k, v in env_kwargs.items()},
         settings,
         [q["asked_ms"] for q in items],
         float(cfg.trace_start_ms),
-        str(cfg.accuracy),
         int(cfg.seed),
         [q["roi_area"] for q in items if q["roi_area"] > 0] or None,
         receiver=settings.receiver,

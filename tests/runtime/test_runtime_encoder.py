@@ -48,7 +48,50 @@ def test_rise_beyond_the_buffer_reopens(frames: list[np.ndarray]) -> None:
     live = LiveRateEncoder(EncoderSettings(320, 180, threads=1), 100.0, 10.0)
     keys, _ = _stream(live, frames, {30: 240.0, 60: 300.0})
     assert keys == [0, 60] and live.reopens == 2
-    assert isinstance(make_encoder(live.settings, 100.0, 10.0, live_rate=False), Encoder)
-    assert not isinstance(
-        make_encoder(live.settings, 100.0, 10.0, live_rate=False), LiveRateEncoder
-    )
+    base = make_encoder(live.settings, 100.0, 10.0, live_rate=False).inner
+    assert isinstance(base, Encoder) and not isinstance(base, LiveRateEncoder)
+    assert isinstance(make_encoder(live.settings, 100.0, 10.0).inner, LiveRateEncoder)
+
+
+def _wire_and_picture(out_data: bytes) -> tuple[int, int]:
+    """(bytes on the wire, bytes of the picture: every NAL unit but filler data)."""
+    from artic_rl.runtime.encoder import NAL_FILLER
+    from artic_rl.video.encoder import split_nals
+
+    picture = sum(len(n) + 4 for n in split_nals(out_data) if n[0] & 0x1F != NAL_FILLER)
+    return len(out_data), picture
+
+
+def test_target_kbps_means_1080p_bits_per_pixel(frames: list[np.ndarray]) -> None:
+    """Issue 16: a target of N kbps is the picture the simulator's N kbps describes (the profile's
+    1080p-equivalent kbps): the 320x180 picture gets N x 320*180 / (1920*1080) kbps, and the wire
+    carries the 1080p stream's N kbps (filler data that the decoder discards)."""
+    import av
+
+    from artic_rl.runtime.encoder import picture_scale
+
+    scale = picture_scale(320, 180)
+    assert scale == 1 / 36
+    enc = make_encoder(EncoderSettings(320, 180, threads=1), 1800.0, 30.0)
+    decoder = av.CodecContext.create("h264", "r")
+    wire, picture, decoded = 0, 0, 0
+    for i, frame in enumerate(frames[:90]):
+        out = enc.encode(frame, i * 1000.0 / 30.0)
+        assert out is not None and out.record.size_bytes == len(out.data)
+        w, p = _wire_and_picture(out.data)
+        wire, picture = wire + w, picture + p
+        decoded += len(decoder.decode(av.Packet(out.data)))
+    wire_kbps, picture_kbps = wire * 8 / 3.0 / 1000, picture * 8 / 3.0 / 1000
+    assert 0.7 * 1800 < wire_kbps < 1.3 * 1800  # the simulator's bytes on the link
+    assert 0.5 * 1800 * scale < picture_kbps < 1.5 * 1800 * scale  # its bits per pixel
+    assert decoded == 90  # filler NAL units decode to nothing, every frame is there
+    assert out.record.kbps == 1800.0
+
+
+def test_reference_resolution_is_not_padded(frames: list[np.ndarray]) -> None:
+    from artic_rl.runtime.encoder import filler_nal, picture_scale
+
+    assert picture_scale(1920, 1080) == 1.0
+    assert len(filler_nal(6)) == 6 and filler_nal(9)[4] == 12
+    with pytest.raises(ValueError):
+        filler_nal(5)

@@ -115,7 +115,7 @@ def test_onnx_policy_refuses_foreign_layout(tmp_path: Path) -> None:
         OnnxPolicy(tmp_path / "y.onnx")
 
 
-def test_cloud_confidence_is_seeded_per_question_and_scaled_to_resolution() -> None:
+def test_cloud_confidence_is_seeded_per_question_in_1080p_equivalent_kbps() -> None:
     from artic_rl.runtime.fidelity import cloud_confidence
     from artic_rl.runtime.receiver import StreamQuestion
     from artic_rl.runtime.streamer import StreamSettings
@@ -127,7 +127,8 @@ def test_cloud_confidence_is_seeded_per_question_and_scaled_to_resolution() -> N
     assert len(c) == 6 and all(0.0 <= v <= 1.0 for v in c)
     assert c == small(StreamQuestion(q.question, "EXIT", 5000.0))  # same question, same curve
     assert np.all(np.diff(c) >= -1e-9)  # more bits never read worse
-    assert sum(c) >= sum(full(q))  # the same bitrate on 9x fewer pixels reads at least as well
+    # the stream's kbps are 1080p-equivalent at any resolution (runtime/encoder.py): same curve
+    assert c == full(q)
 
 
 def test_receiver_survives_mangled_real_stream() -> None:
@@ -173,14 +174,51 @@ def test_receiver_survives_mangled_real_stream() -> None:
     ]
     order = np.argsort(np.arange(len(mangled)) + rng.normal(0, 2.0, len(mangled)), kind="stable")
     rx = Receiver(Clock(), ("127.0.0.1", 9))
+    sent: list[rtcp.Message] = []
+    rx._send = sent.extend  # type: ignore[method-assign]  # PLIs leave at once, on their own
     try:
         for k, i in enumerate(order):
             rx.push(mangled[i], now=float(k))
         rx._handle(rx.assembler.poll(1e9), 1e9)
-        msgs = rtcp.decode(rtcp.encode(rx.feedback.messages()))
+        msgs = rtcp.decode(rtcp.encode(sent + rx.feedback.messages()))
     finally:
         rx.sock.close()
     log = rx.log
     assert log.frames_decoded > 0 and log.malformed > 0 and log.plis > 0
     assert log.frames_decoded + log.frames_undecodable == rx.assembler.stats.frames_out
     assert any(isinstance(m, rtcp.PictureLossIndication) for m in msgs)
+
+
+def test_artic_receiver_sends_a_pli_at_once() -> None:
+    """Issue 16: the artic receiver's PLI leaves when the loss is noticed (as in the simulator,
+    where it reaches the sender ``feedback_delay_ms`` after), not with the next 50 ms report."""
+    from artic_rl.runtime import rtcp
+    from artic_rl.runtime.receiver import Receiver
+    from artic_rl.runtime.relay import Clock
+    from artic_rl.runtime.rtp import H264Packetizer
+    from artic_rl.video.encoder import Encoder, EncoderSettings
+
+    enc = Encoder(EncoderSettings(width=160, height=96), kbps=300.0)
+    pz = H264Packetizer(ssrc=1, max_payload_bytes=60)
+    frames = []
+    for i in range(4):
+        y = np.full((96 * 3 // 2, 160), 128, dtype=np.uint8)
+        y[:96] = (np.add.outer(np.arange(96), np.arange(160)) + 3 * i) % 256
+        out = enc.encode(y, now_ms=33.3 * i)
+        assert out is not None
+        frames.append([p.pack() for p in pz.packetize(out.data, 33.3 * i)])
+    rx = Receiver(Clock(), ("127.0.0.1", 9))
+    sent: list[tuple[float, list[rtcp.Message]]] = []
+    now = [0.0]
+    rx._send = lambda messages: sent.append((now[0], messages))  # type: ignore[method-assign]
+    try:
+        for k, packets in enumerate(frames):
+            for d in packets if k != 1 else packets[1:]:  # frame 1 loses its first packet
+                now[0] += 10.0
+                rx.push(d, now[0])
+                rx._handle(rx.assembler.poll(now[0]), now[0])
+    finally:
+        rx.sock.close()
+    plis = [t for t, msgs in sent if any(isinstance(m, rtcp.PictureLossIndication) for m in msgs)]
+    assert rx.log.plis == 1 and len(plis) == 1  # sent, not left for the next feedback report
+    assert not any(isinstance(m, rtcp.PictureLossIndication) for m in rx.feedback.messages())

@@ -316,8 +316,10 @@ def test_compare_sim_runs_the_simulator_with_the_same_receiver() -> None:
 
     trace = opportunities_from_rate(np.array([0.0, 60_000.0]), np.array([2000.0]))
     s = StreamSettings(seconds=4.0, receiver="webrtc")
-    sim = simulate(_Constant(600.0), trace, s, [1000.0, 2500.0])
+    sim = simulate(_Constant(600.0), trace, {"accuracy": "ocr"}, s, [1000.0, 2500.0])
     assert sim["questions"] == 2 and sim["webrtc_model"]["fps_hz"] > 25.0
     assert sim["latency_breakdown_ms"]["jitter_hold"] > 0.0  # the webrtc receiver's hold
-    artic = simulate(_Constant(600.0), trace, s, [1000.0, 2500.0], receiver="artic")
+    artic = simulate(
+        _Constant(600.0), trace, {"accuracy": "ocr"}, s, [1000.0, 2500.0], receiver="artic"
+    )
     assert "webrtc_model" not in artic and artic["latency_breakdown_ms"]["jitter_hold"] == 0.0

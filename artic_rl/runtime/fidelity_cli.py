@@ -1,0 +1,222 @@
+"""``artic-rl fidelity``: the simulator against the real-time streamer over traces x agents x receivers.
+
+Each combination is one ``stream.py ... compare_sim=true`` session (the same policy, trace, clip and
+question times in both worlds), run one after another in real time. The table of per-run gaps
+(accuracy, mean and p95 network latency of the questions, frame delay, bitrate, keyframes,
+substituted frames) is written as ``fidelity.md``, ``fidelity.csv`` and ``fidelity.json`` in
+``--out``, with ``fidelity.png`` (simulated against streamed mean network latency) and each
+session's ``report.json`` under ``runs/``::
+
+    artic-rl fidelity --traces traces/lte/test/lte-01.up ../shared/data/traces/mahimahi/ATT-LTE-driving.up \\
+        --agents gcc artic policies/lte/policy.onnx --video outputs/clips/synth-0007.mp4 --seconds 60 \\
+        --out outputs/fidelity
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from artic_rl.errors import ArticError, InputError
+from artic_rl.runtime.fidelity import (
+    GOAL_ACCURACY_POINTS,
+    GOAL_LATENCY_P95_REL,
+    GOAL_LATENCY_REL,
+)
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+RECEIVERS = ("own", "artic", "webrtc")
+#: (column, compare_sim row) pairs of the table, streamed then simulated
+COLUMNS = (
+    ("accuracy_pct", "accuracy_pct"),
+    ("latency_mean_ms", "network_latency_mean_ms"),
+    ("latency_p95_ms", "network_latency_p95_ms"),
+    ("frame_delay_ms", "frame_delay_mean_ms"),
+    ("bitrate_kbps", "bitrate_kbps"),
+    ("keyframes", "keyframes"),
+    ("substituted", "substituted_frames"),
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fidelity",
+        help="stream.py compare_sim=true over traces x agents x receivers: a table of gaps and a plot",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    p.add_argument("--traces", nargs="+", required=True, help="uplink trace files")
+    p.add_argument(
+        "--agents", nargs="+", required=True, help="conf/agent names (gcc, artic) or FILE.onnx"
+    )
+    p.add_argument("--receivers", nargs="+", default=["own"], help="own | artic | webrtc")
+    p.add_argument("--video", required=True, help="clip (its questions JSON beside it)")
+    p.add_argument("--seconds", type=float, default=60.0, help="stream length per run")
+    p.add_argument("--env", default="lte", help="conf/env preset for the shared settings")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--override", nargs="*", default=[], help="extra stream.py overrides (key=value)"
+    )
+    p.set_defaults(func=_main)
+
+
+def run_overrides(trace: str, agent: str, receiver: str, args: argparse.Namespace) -> list[str]:
+    """The ``stream.py`` overrides of one combination."""
+    who = f"policy={agent}" if agent.endswith(".onnx") else f"agent={agent}"
+    return [
+        who,
+        f"trace={trace}",
+        f"video={args.video}",
+        f"seconds={args.seconds}",
+        f"env={args.env}",
+        f"receiver={'null' if receiver == 'own' else receiver}",
+        "compare_sim=true",
+        *args.override,
+    ]
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Everything checkable before any streaming; InputError / ArticError name what is wrong."""
+    for t in args.traces:
+        if not Path(t).is_file():
+            raise InputError("no such trace file", t)
+    if not Path(args.video).is_file():
+        raise InputError("no such video file", args.video)
+    for a in args.agents:
+        if a.endswith(".onnx"):
+            if not Path(a).is_file():
+                raise InputError("no such policy file", a)
+        elif not (CONF_DIR / "agent" / f"{a}.yaml").is_file():
+            raise ArticError(f"--agents: unknown agent {a!r} (no conf/agent/{a}.yaml)")
+    for r in args.receivers:
+        if r not in RECEIVERS:
+            raise ArticError(f"--receivers: unknown receiver {r!r}: {', '.join(RECEIVERS)}")
+    if not (args.seconds > 0):
+        raise ArticError("--seconds: must be > 0")
+    if not (CONF_DIR / "env" / f"{args.env}.yaml").is_file():
+        raise ArticError(f"--env: unknown preset {args.env!r} (no conf/env/{args.env}.yaml)")
+
+
+def run_one(overrides: list[str], out: Path) -> dict[str, Any]:
+    """One compare_sim session; returns its report."""
+    from hydra import compose, initialize_config_dir
+
+    from artic_rl.runtime.stream_cli import stream, validate_stream
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="stream", overrides=overrides)
+    validate_stream(cfg)
+    return stream(cfg, out_dir=out)
+
+
+def table_row(trace: str, agent: str, receiver: str, report: dict[str, Any]) -> dict[str, Any]:
+    """One run's row: streamed, simulated and the gaps, with the goals."""
+    fid = report["fidelity"]
+    row: dict[str, Any] = {"trace": Path(trace).name, "agent": Path(agent).name}
+    row["receiver"] = report["receiver"]
+    for col, key in COLUMNS:
+        values = fid["rows"][key]
+        row[f"{col}_stream"], row[f"{col}_sim"] = values["stream"], values["simulator"]
+    row["accuracy_gap_points"] = fid["accuracy_gap_points"]
+    row["latency_gap_pct"] = 100.0 * fid["latency_gap_rel"]
+    row["latency_p95_gap_pct"] = 100.0 * fid["latency_p95_gap_rel"]
+    row["goals_met"] = bool(
+        fid["accuracy_goal_met"] and fid["latency_goal_met"] and fid["latency_p95_goal_met"]
+    )
+    row["realtime_factor"] = report["cpu"]["realtime_factor"]
+    return row
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "**no**"
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.0f}" if abs(v) >= 10 else f"{v:.1f}"
+    return str(v)
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The table: each measure as streamed / simulated, then the gaps and the goals."""
+    head = ["trace", "agent", "receiver"] + [c for c, _ in COLUMNS]
+    head += ["acc gap (pts)", "mean gap", "p95 gap", "goals"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["trace"], r["agent"], r["receiver"]]
+        cells += [f"{_fmt(r[c + '_stream'])} / {_fmt(r[c + '_sim'])}" for c, _ in COLUMNS]
+        cells += [
+            _fmt(r["accuracy_gap_points"]),
+            f"{_fmt(r['latency_gap_pct'])}%",
+            f"{_fmt(r['latency_p95_gap_pct'])}%",
+            _fmt(r["goals_met"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    met = sum(r["goals_met"] for r in rows)
+    lines.append("")
+    lines.append(
+        f"Cells: streamed / simulated. Goals: accuracy within ±{GOAL_ACCURACY_POINTS:.0f} points, "
+        f"mean network latency within ±{100 * GOAL_LATENCY_REL:.0f}%, p95 within "
+        f"±{100 * GOAL_LATENCY_P95_REL:.0f}%: met on {met} of {len(rows)} runs."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Simulated against streamed mean network latency, one marker per agent, the ±25% band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for agent in sorted({r["agent"] for r in rows}):
+        pts = [r for r in rows if r["agent"] == agent]
+        ax.scatter(
+            [r["latency_mean_ms_sim"] for r in pts],
+            [r["latency_mean_ms_stream"] for r in pts],
+            label=agent,
+        )
+    values = [v for r in rows for v in (r["latency_mean_ms_sim"], r["latency_mean_ms_stream"])]
+    top = max([v for v in values if not math.isnan(v)] or [1.0]) * 1.15
+    ax.plot([0, top], [0, top], "k-", lw=0.8)
+    ax.fill_between(
+        [0, top], [0, top * (1 - GOAL_LATENCY_REL)], [0, top * (1 + GOAL_LATENCY_REL)], alpha=0.12
+    )
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("simulated mean network latency (ms)")
+    ax.set_ylabel("streamed mean network latency (ms)")
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(rows: list[dict[str, Any]], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "fidelity.md").write_text(markdown(rows))
+    (out / "fidelity.json").write_text(json.dumps(rows, indent=1) + "\n")
+    if rows:
+        with (out / "fidelity.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    plot(rows, out / "fidelity.png")
+
+
+def _main(args: argparse.Namespace) -> int:
+    check_args(args)
+    out = Path(args.out)
+    rows: list[dict[str, Any]] = []
+    combos = [(t, a, r) for t in args.traces for a in args.agents for r in args.receivers]
+    for k, (trace, agent, receiver) in enumerate(combos):
+        name = f"{k:02d}-{Path(trace).stem}-{Path(agent).stem}-{receiver}"
+        print(f"[{k + 1}/{len(combos)}] {name}", flush=True)
+        report = run_one(run_overrides(trace, agent, receiver, args), out / "runs" / name)
+        rows.append(table_row(trace, agent, receiver, report))
+        write_outputs(rows, out)  # after every run: a cut-off sweep keeps what it measured
+    print(markdown(rows))
+    return 0

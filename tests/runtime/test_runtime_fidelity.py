@@ -1,0 +1,111 @@
+"""``artic-rl fidelity`` (a sweep of compare_sim sessions) and ``simulate`` reading the env config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from artic_rl.agents.base import Agent
+from artic_rl.cli import main
+from artic_rl.net.trace import opportunities_from_rate
+from artic_rl.runtime.fidelity import simulate
+from artic_rl.runtime.streamer import StreamSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Constant(Agent):
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        return self.codec.encode(600.0, 0, 30.0)
+
+
+def _env_kwargs() -> dict:
+    """conf/stream.yaml's composed ``env.kwargs`` (the lte preset)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="stream", overrides=["video=x", "trace=y"])
+    out = OmegaConf.to_container(cfg.env.kwargs, resolve=True)
+    assert isinstance(out, dict)
+    return {str(k): v for k, v in out.items()}
+
+
+def test_simulate_takes_every_setting_from_the_env_config() -> None:
+    """A simulator knob reaches the simulator through env.kwargs, with no hand mapping."""
+    trace = opportunities_from_rate(np.array([0.0, 60_000.0]), np.array([3000.0]))
+    s = StreamSettings(seconds=4.0)
+    kwargs = _env_kwargs()
+    base = simulate(_Constant(), trace, kwargs, s, [1000.0, 2500.0])
+    slow = simulate(_Constant(), trace, {**kwargs, "encode_ms": 45.0}, s, [1000.0, 2500.0])
+    # encode_ms is not a StreamSettings field: it arrives only through the env config
+    assert slow["frame_delay_ms"] == pytest.approx(base["frame_delay_ms"] + 40.0, abs=5.0)
+    assert base["questions"] == 2 and base["frames_sent"] >= 119
+    assert base["substituted"] <= 1  # at most the last frame, still in flight at the end
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import av
+
+    from artic_rl.video.clips import make_clip
+
+    out = tmp_path_factory.mktemp("clip")
+    c = make_clip(3, 320, 180, 2.0)
+    video = out / "clip.mp4"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("libx264", rate=30, options={"crf": "10"})
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for arr in c.frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(arr, format="yuv420p")))
+        container.mux(stream.encode(None))
+    (out / "clip.json").write_text(c.questions_json())
+    return video
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--traces", "nope.up"], "nope.up: no such trace file"),
+        (["--agents", "nobody"], "unknown agent 'nobody'"),
+        (["--receivers", "quic"], "unknown receiver 'quic'"),
+        (["--seconds", "0"], "--seconds: must be > 0"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    args = {
+        "--traces": [str(ROOT / "traces/lte/test/lte-01.up")],
+        "--agents": ["gcc"],
+        "--video": [str(clip)],
+        "--out": [str(tmp_path)],
+    }
+    args[argv[0]] = argv[1:]
+    flat = [x for k, v in args.items() for x in (k, *v)]
+    assert main(["fidelity", *flat]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+    assert not (tmp_path / "fidelity.md").exists()
+
+
+def test_tiny_sweep_writes_the_table_and_the_plot(clip: Path, tmp_path: Path) -> None:
+    traces = [str(ROOT / "traces/lte/test/lte-01.up")]
+    argv = ["fidelity", "--traces", *traces, "--agents", "gcc", "--receivers", "own", "artic"]
+    argv += ["--video", str(clip), "--seconds", "2", "--out", str(tmp_path)]
+    argv += ["--override", "width=320", "height=180", "judge=none", "first_question_s=0.5"]
+    assert main(argv) == 0
+    rows = json.loads((tmp_path / "fidelity.json").read_text())
+    assert [(r["agent"], r["receiver"]) for r in rows] == [("gcc", "webrtc"), ("gcc", "artic")]
+    for r in rows:
+        assert r["latency_mean_ms_sim"] > 0 and r["latency_mean_ms_stream"] > 0
+        assert r["bitrate_kbps_stream"] > 0 and r["keyframes_sim"] >= 1
+    table = (tmp_path / "fidelity.md").read_text()
+    assert table.count("| lte-01.up | gcc |") == 2 and "met on" in table
+    assert (tmp_path / "fidelity.csv").read_text().count("\n") == 3
+    assert (tmp_path / "fidelity.png").stat().st_size > 1000
+    report = json.loads((tmp_path / "runs/00-lte-01-gcc-own/report.json").read_text())
+    assert report["config"]["compare_sim"] is True
