@@ -14,12 +14,8 @@ both sets, when the artic receiver stopped noticing a loss that no later packet 
 fallback two control intervals after the interval it was sent in: a loss is now noticed when a
 later packet arrives or by the 5 s frame timer (issue #15, artic_rl/receiver/loss.py; the same
 code with the old fallback restored reproduced the previous pins, so nothing else moved; every
-case changes because the lte and 3g presets lose packets at their drop-tail queues). Re-pinned once
-more, deliberately, with both sets (issue 16, simulator fidelity): a keyframe takes the codec
-profile's measured keyframe size instead of that size times a P-frame residual (0.1x-2.5x), so the
-first keyframe is no longer a third of a real one (artic_rl/video/profile.py; the random draws are
-unchanged, so only keyframe sizes and what follows from them moved). If one changes, the
-environment's semantics changed.
+case changes because the lte and 3g presets lose packets at their drop-tail queues). If one
+changes, the environment's semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """
@@ -64,14 +60,14 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
 }
 # the same rollouts with the uncapped latency penalty
 PINNED_UNCAPPED = {
-    "lte": "7d855d797ebb08c16cca8230994ca5288ca0497d8e79fc5f50e673df667d32b4",
-    "3g": "d79d44b08214f78842b7680e3cc5e05510adb7469c94b999802f9f12cf6782b0",
-    "lte-lossy": "ad44c59d71a5ca7a6fe7413dbc422d6b1f5ca2d607603513fcc78b723332a4ad",
+    "lte": "e18b8838fac61fca07da041f770da1778d62ebf173cc3713bc5f70d03a92947a",
+    "3g": "ff2694c031d0e763ce4bf86f91693c8fbf1b0e308d1e7e3a0fc64907853babb0",
+    "lte-lossy": "c74ee2a0fdd2df91a9b7dbe0f9a23e4a2aaf7f4edc487d40f2a5735b8c8eed6b",
 }
 PINNED = {
-    "lte": "c1a8241560119276e846531d8603b98f03d3e25c41eb49bb4ccd467273c4b36d",
-    "3g": "278b4a602258aae62097d6f7bfa026f9479353bef357c19ac6be07ed20a12cf6",
-    "lte-lossy": "c2a38818b07eeae4ffeec58b8c303849ddfced03cab110fd50fa6e9140b3e1ee",
+    "lte": "e18b8838fac61fca07da041f770da1778d62ebf173cc3713bc5f70d03a92947a",
+    "3g": "7ee8a2d964530e3e02fa8f6261f78f2e04457220bbfddd1e6941d6283e20e2e3",
+    "lte-lossy": "b94584ac9d2f31a63c4c1e457a9df5717b2f5f362462a3891d4b9c42e6274dc8",
 }
 
 

@@ -9,10 +9,7 @@ observation, reward, every info scalar and list, the reward terms and the full f
 each episode's end, the episode summaries (frame latencies, latency breakdown) and the timeline's
 per-frame record of the receiver's decisions (shown time of every frame, and each shown frame's
 retransmission wait and jitter-buffer hold). Pinned before the speed work of issue #15 (the
-webrtc path at 1,600 steps/s); re-pinned once, deliberately (issue 16, simulator fidelity), when a
-keyframe took the codec profile's measured keyframe size instead of that size times a P-frame
-residual (artic_rl/video/profile.py; the random draws are unchanged). If one changes, the webrtc
-receiver's semantics changed.
+webrtc path at 1,600 steps/s); if one changes, the webrtc receiver's semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """
@@ -60,14 +57,14 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
     "lte-loss20": ("lte", {"loss_rate": 0.2}),
 }
 PINNED: dict[str, str] = {
-    "lte": "c8db799b5031dc135789ba0e7002e26f2d8600a57470a787b0ca38d5b42be5ae",
-    "3g": "58266ea87aea86d245ae5ec74111e592713296b0d51a06bca5ddcec7452ac3aa",
-    "5g": "d42d441098ecc81c2330b7ff6fa9d7c2e7a5d52b0c01b13b41416de732286f21",
-    "wifi": "4a9456a816c88cdb65ea54d58adf50921b3676bf221c12a48381509f051b4f10",
-    "lte-loss2": "a36fd53b8b5c8a81678c07b85d179b7b598636c2c4c12bbd8e708fcaeae882eb",
-    "lte-loss5": "4ee759906e8fafe20478241aeecb033c91b383fb6b65047d79f94dafa9b2caba",
-    "3g-loss5": "310ff08b4893fb8714c9806c7ccd4c8a592d873ade5f5231ba794f4ec3cb063c",
-    "lte-loss20": "8b6a9bf06a011c9a9decddcbffbbdc0155d0f6cf084795ea5ad5261f7b74c63f",
+    "lte": "c9d2716b13533c5e9649c38e573b1e8a89a55f7044e98006889daf079045a337",
+    "3g": "0aaf887f81ae30f7eca26b5ff2c98a91098ae62d6560eb571f24e5dd34cb7a66",
+    "5g": "2faf08e0bfeb0576c7ae5cf3fa5533e5d28b17ccd2cf8299eea5db3c5cd73af6",
+    "wifi": "8c1d9621b6d2688a369a6b61f06ed8d2ffabdb1cd2766bda945aa0f7e5243962",
+    "lte-loss2": "8399372d9186c9803f9dfc1fdda56c5a766f004ba3f98d835552df67350c9c3b",
+    "lte-loss5": "1f6b2882d5933a7a97345e6128d89497a605bfa13ebf8feb27cdf694b87f7188",
+    "3g-loss5": "6a1ee3f8ea25fcab6a03e56e9ff1bf3a022d61d9de6dbfd1b9d6d6128d8fea28",
+    "lte-loss20": "5779d3d806aa16f4fdd292f553c861b794864e6ac92545c158362d1607c0b1d5",
 }
 
 
