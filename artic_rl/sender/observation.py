@@ -4,14 +4,14 @@ simulator and the runtime streamer.
 ===  ===============================  ======  =================================================  ===========
 idx  feature                          unit    normalisation                                      bounds
 ===  ===============================  ======  =================================================  ===========
-0    sending rate, last interval      kbps    ``log_rate`` = ln(kbps / 100) / ln(40)             [-1, 2]
+0    sending rate, last interval      kbps    ``log_rate`` = ln(max(kbps, 10) / 100) / ln(40)    [-1, 2]
 1    delivered throughput, interval   kbps    ``log_rate``                                       [-1, 2]
-2    delivered throughput, last 1 s   kbps    ``log_rate``                                       [-1, 2]
+2    delivered throughput, last 1 s   kbps    mean of the last 1 s of feature 1 (at most 8 steps) [-1, 2]
 3    mean frame delay                 ms      / 1000                                             [0, 5]
-4    frame delay trend                ms/s    / 1000, least squares over the last 1 s            [-5, 5]
+4    frame delay trend                ms/s    / 1000, least squares over the last 5 samples      [-5, 5]
 5    queueing delay estimate          ms      (one-way delay - its minimum) / 1000               [0, 5]
 6    round-trip time of last report   ms      / 1000                                             [0, 5]
-7    packet loss, interval            -       fraction                                           [0, 1]
+7    packet loss, interval            -       fraction (0 when no packet was reported)           [0, 1]
 8    previous bitrate                 kbps    ``log_rate``                                       [-1, 2]
 9    previous ROI level               -       / max level                                        [0, 1]
 10   previous frame rate              fps     / 30                                               [0, 1]
@@ -26,8 +26,12 @@ idx  feature                          unit    normalisation                     
 26+k mean frame delay, k steps ago    ms      / 1000, k = 0..7                                    [0, 5]
 ===  ===============================  ======  =================================================  ===========
 
-A feature with no new sample in an interval keeps its last value (a real sender cannot tell
-"no frame arrived" from "the report is late", except through the delay features themselves).
+The delay features (3-6) keep their last value when an interval brings no new sample (a real
+sender cannot tell "no frame arrived" from "the report is late", except through those features
+themselves); the throughput and loss features (1, 2, 7) read an empty interval as zero delivered
+and zero lost. ``log_rate`` floors rates at 10 kbps, so an empty interval reads -0.624. Feature 2
+averages feature 1's log rates over the last second (a geometric mean; 8 steps at most, the
+history's length), starting from a history of 0 (100 kbps).
 
 Feature 17 is learning-augmented, in the spirit of Orca (Abbasloo et al., SIGCOMM 2020): the
 estimate of a classical controller (WebRTC GCC, :class:`artic_rl.control.gcc.GccController`) run on the
