@@ -6,7 +6,7 @@ idx  feature                          unit    normalisation                     
 ===  ===============================  ======  =================================================  ===========
 0    sending rate, last interval      kbps    ``log_rate`` = ln(max(kbps, 10) / 100) / ln(40)    [-1, 2]
 1    delivered throughput, interval   kbps    ``log_rate``                                       [-1, 2]
-2    delivered throughput, last 1 s   kbps    mean of the last 1 s of feature 1 (at most 8 steps) [-1, 2]
+2    delivered throughput, last 1 s   kbps    mean of feature 1 over the last 1 s (<= 8 steps)   [-1, 2]
 3    mean frame delay                 ms      / 1000                                             [0, 5]
 4    frame delay trend                ms/s    / 1000, least squares over the last 5 samples      [-5, 5]
 5    queueing delay estimate          ms      (one-way delay - its minimum) / 1000               [0, 5]
