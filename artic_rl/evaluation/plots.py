@@ -10,7 +10,8 @@ import numpy as np
 from artic_rl.evaluation.rollout import EpisodeResult, agent_env_kwargs, flat, run_episode
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,17 +20,11 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_latency_cdf(path: Path, results: dict[str, list[EpisodeResult]]) -> None:
-    """Empirical CDF of the response latency of every answered question, one line per agent."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, eps in results.items():
-        lat = np.sort(flat(eps, "latency_ms"))
-        if lat.size:
-            ax.step(lat, np.arange(1, lat.size + 1) / lat.size, where="post", label=name)
+def _save_log_x(plt: Any, fig: Any, ax: Any, path: Path, xlabel: str, ylabel: str) -> None:
+    """Log x axis, labels, grid and legend; write ``path`` and close the figure."""
     ax.set_xscale("log")
-    ax.set_xlabel("response latency (ms)")
-    ax.set_ylabel("CDF over questions")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -37,9 +32,20 @@ def plot_latency_cdf(path: Path, results: dict[str, list[EpisodeResult]]) -> Non
     plt.close(fig)
 
 
+def plot_latency_cdf(path: Path, results: dict[str, list[EpisodeResult]]) -> None:
+    """Empirical CDF of the response latency of every answered question, one line per agent."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, eps in results.items():
+        lat = np.sort(flat(eps, "latency_ms"))
+        if lat.size:
+            ax.step(lat, np.arange(1, lat.size + 1) / lat.size, where="post", label=name)
+    _save_log_x(plt, fig, ax, path, "response latency (ms)", "CDF over questions")
+
+
 def plot_accuracy_vs_bitrate(path: Path, results: dict[str, list[EpisodeResult]]) -> None:
     """Per episode (small) and pooled (large) accuracy against mean sending bitrate, per agent."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, eps in results.items():
         rows = [e.summary() for e in eps]
@@ -52,14 +58,7 @@ def plot_accuracy_vs_bitrate(path: Path, results: dict[str, list[EpisodeResult]]
             ax.scatter(
                 [rate.mean()], [100 * acc.mean()], s=80, color=pts.get_facecolor()[0], label=name
             )
-    ax.set_xscale("log")
-    ax.set_xlabel("mean sending bitrate (kbps)")
-    ax.set_ylabel("question accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save_log_x(plt, fig, ax, path, "mean sending bitrate (kbps)", "question accuracy (%)")
 
 
 def timeline(env: Any, agent: Any, seed: int) -> dict[str, np.ndarray]:
@@ -79,7 +78,7 @@ def timeline(env: Any, agent: Any, seed: int) -> dict[str, np.ndarray]:
 
 def plot_timeline(path: Path, series: dict[str, dict[str, np.ndarray]], title: str) -> None:
     """Capacity and each agent's sending rate (top), each agent's frame delay (bottom)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
     first = next(iter(series.values()))
     top.fill_between(first["t_s"], first["capacity"], step="pre", color="0.85", label="capacity")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from artic_rl.errors import ArticError
+from artic_rl.evaluation.plots import pyplot
 
 
 def find_runs(paths: list[Path]) -> list[Path]:
@@ -134,10 +135,7 @@ def markdown(rows: list[dict[str, Any]], x: str) -> str:
 
 def plot(rows: list[dict[str, Any]], x: str, path: Path) -> None:
     """Accuracy (top) and mean response latency (bottom) against ``x``, a column per trace set."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sets = list(dict.fromkeys(r["traces"] for r in rows))
     agents = list(dict.fromkeys(r["agent"] for r in rows))
@@ -187,10 +185,7 @@ def plot_delta(rows: list[dict[str, Any]], x: str, path: Path, logx: bool = Fals
     agent other than the reference; the error bars are the paired-bootstrap CIs of
     ``summary.json``. Points of an agent that has no difference for a metric are left out.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sets = list(dict.fromkeys(r["traces"] for r in rows))
     agents = list(dict.fromkeys(r["agent"] for r in rows if r["agent"] != r["reference"]))
