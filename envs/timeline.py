@@ -59,6 +59,7 @@ class EpisodePlan:
     roi_hit: np.ndarray  # bool: the cloud predicted the question's region correctly
     inference_ms: np.ndarray  # MLLM inference time per question
     confidence: np.ndarray  # (n_questions, len(CONFIDENCE_TIERS_KBPS)) readability confidence
+    roi_lead_ms: np.ndarray  # how long before each question the cloud predicts its region
 
 
 def plan_episode(
@@ -73,10 +74,16 @@ def plan_episode(
     inference_ms: float,
     inference_jitter_ms: float,
     accuracy_model: AccuracyModel,
+    roi_lead_ms: float | tuple[float, float] = 1500.0,
     start_ms: float | None = None,
     question_ms: list[float] | None = None,
 ) -> EpisodePlan:
-    """Draw the episode's trace, offset and question schedule, always in the same order."""
+    """Draw the episode's trace, offset and question schedule, always in the same order.
+
+    ``roi_lead_ms`` is one lead for every question, or a range ``(low, high)``: each question's
+    lead is then drawn uniformly from it (like the onset of speech before the question's words),
+    after every other draw, so the rest of the plan is the same as with a fixed lead.
+    """
     idx = int(np_random.integers(n_traces)) if trace_index is None else int(trace_index)
     offset = float(np_random.integers(period_ms[idx])) if start_ms is None else float(start_ms)
     dynamics_seed = int(np_random.integers(2**63 - 1))
@@ -95,7 +102,14 @@ def plan_episode(
     conf = np.array([accuracy_model.confidence_at(q, tiers) for q in questions]).reshape(
         n, len(tiers)
     )
-    return EpisodePlan(idx, offset, dynamics_seed, np.asarray(times), questions, hit, infer, conf)
+    if isinstance(roi_lead_ms, int | float):
+        lead = np.full(n, float(roi_lead_ms))
+    else:
+        low, high = roi_lead_ms
+        lead = np_random.uniform(low, high, n)
+    return EpisodePlan(
+        idx, offset, dynamics_seed, np.asarray(times), questions, hit, infer, conf, lead
+    )
 
 
 @dataclass(frozen=True)
@@ -142,7 +156,7 @@ class Timeline:
         self.decoded = DecodeLog()  # decodable frames, in decoding order
         self.chain = DecodeChain()
         self.pacer = Pacer()
-        self.book = QuestionBook(plan.question_ms.tolist(), env.roi_lead_ms)
+        self.book = QuestionBook(plan.question_ms.tolist(), plan.roi_lead_ms.tolist())
         self.sampler = MllmSampler(env.mllm_fps)
         self.next_frame_ms = 0.0
         self.last_frame_ms = -math.inf
@@ -592,6 +606,7 @@ class Timeline:
             self.pli_reports = [p for p in self.pli_reports if p > t_ms]
         j = self.book.region_at(t_ms - env.feedback_delay_ms)
         active = self.book.active(t_ms)
+        asked = self._question_ms[self.book.answered] if active else math.nan
         return FeedbackReport(
             now_ms=t_ms,
             interval_ms=env.interval_ms,
@@ -603,6 +618,8 @@ class Timeline:
             roi_known=j >= 0,
             roi_area=self.plan.questions[j].roi_area if j >= 0 else 0.0,
             confidence=self._confidence[j] if j >= 0 else None,
+            question_asked_ms=asked,
+            sent_capture_ms=self.last_frame_ms if self.n_frames else math.nan,
         )
 
     def capacity_kbps(self, t0: float, t1: float) -> float:

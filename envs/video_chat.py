@@ -39,6 +39,21 @@ class RewardWeights:
     latency_budget_ms: float | None = None  # latency counted above this; None: the env's budget
 
 
+def _lead(value: Any) -> float | tuple[float, float]:
+    """``roi_lead_ms``: one lead in ms, or a range ``[low, high]`` (0 <= low <= high)."""
+    if isinstance(value, int | float):
+        lead = float(value)
+        ok = lead >= 0.0
+        out: float | tuple[float, float] = lead
+    else:
+        low, high = (float(x) for x in value)
+        ok = 0.0 <= low <= high
+        out = (low, high)
+    if not ok:
+        raise ValueError(f"roi_lead_ms must be >= 0 ms or a range [low, high], got {value!r}")
+    return out
+
+
 class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     """A phone streams live video to a cloud MLLM that answers the user's questions.
 
@@ -58,8 +73,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
 
     Questions arrive as a Poisson process (mean gap ``question_interval_s``) with parameters drawn
     from the accuracy model (category, region area, single or multi-frame, saturation curve). The
-    cloud predicts each question's region ``roi_lead_ms`` ahead (Artic's zero-overhead ROI) and misses
-    with probability ``roi_miss_rate``; frames encoded with an ROI level > 0 around the right region
+    cloud predicts each question's region ``roi_lead_ms`` ahead (Artic's zero-overhead ROI; a range
+    ``[low, high]`` draws each question's lead uniformly, so that no fixed countdown to the question
+    exists) and misses with probability ``roi_miss_rate``; frames encoded with an ROI level > 0 around the right region
     give it a higher *equivalent bitrate*. A question is answered with the first decodable frame
     captured at or after it: its **accuracy** is the accuracy model's probability of a correct answer
     at that frame's equivalent bitrate, and its **response latency** is the time from the question
@@ -70,7 +86,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     target bitrate (20 tiers log-spaced 100 kbps..4 Mbps), ROI level (0 uniform .. 3 strongest),
     frame rate (1, 2, 5, 10, 15, 30 fps).
 
-    **Observation space.** ``Box(34,)`` float32, only what a real sender knows, delayed by the feedback
+    **Observation space.** ``Box(39,)`` float32, only what a real sender knows, delayed by the feedback
     path; the table with index, feature, unit and bounds is in
     :mod:`artic_rl.sender.observation` (one implementation shared with the runtime streamer).
 
@@ -158,7 +174,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         pacing_factor: float = 2.5,
         mllm_fps: float = 2.0,
         question_interval_s: float = 4.0,
-        roi_lead_ms: float = 1500.0,
+        roi_lead_ms: float | tuple[float, float] | list[float] = 1500.0,
         roi_miss_rate: float = 0.1,
         inference_ms: float = 250.0,
         inference_jitter_ms: float = 50.0,
@@ -200,7 +216,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.pacing_factor = float(pacing_factor)
         self.mllm_fps = float(mllm_fps)
         self.question_interval_s = float(question_interval_s)
-        self.roi_lead_ms = float(roi_lead_ms)
+        self.roi_lead_ms = _lead(roi_lead_ms)
         self.roi_miss_rate = float(roi_miss_rate)
         self.inference_ms = float(inference_ms)
         self.inference_jitter_ms = float(inference_jitter_ms)
@@ -220,7 +236,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.action_space = self.codec.space()
         self.observation_space = observation_space()
         self._obs_builder = ObservationBuilder(
-            self.interval_ms, observation_estimator(backend=self.backend)
+            self.interval_ms, observation_estimator(backend=self.backend), self.mllm_fps
         )
         self._timeline: Timeline | None = None
         self._plan: EpisodePlan | None = None
@@ -271,6 +287,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             inference_ms=self.inference_ms,
             inference_jitter_ms=self.inference_jitter_ms,
             accuracy_model=self.accuracy_model,
+            roi_lead_ms=self.roi_lead_ms,
             start_ms=options.get("start_ms"),
             question_ms=options.get("question_ms"),
         )

@@ -19,11 +19,22 @@ class QuestionBook:
     decodable and the MLLM's inference (``inference_ms``) is done.
     """
 
-    def __init__(self, asked_ms: Sequence[float], roi_lead_ms: float) -> None:
+    def __init__(self, asked_ms: Sequence[float], roi_lead_ms: float | Sequence[float]) -> None:
         self.asked_ms = [float(t) for t in asked_ms]
         if self.asked_ms != sorted(self.asked_ms):
             raise ValueError("QuestionBook: asked_ms must be sorted")
-        self.region_start_ms = [t - roi_lead_ms for t in self.asked_ms]
+        leads = (
+            [float(roi_lead_ms)] * len(self.asked_ms)
+            if isinstance(roi_lead_ms, int | float)
+            else [float(x) for x in roi_lead_ms]
+        )
+        if len(leads) != len(self.asked_ms):
+            raise ValueError("QuestionBook: one roi_lead_ms per question")
+        # a region is held until the next one is known; a later question's region known earlier
+        # than an earlier one's (random leads) takes over from then, as the cloud would switch
+        self.region_start_ms = [t - lead for t, lead in zip(self.asked_ms, leads, strict=True)]
+        for i in range(len(self.region_start_ms) - 2, -1, -1):
+            self.region_start_ms[i] = min(self.region_start_ms[i], self.region_start_ms[i + 1])
         self.answered = 0  # questions answered (or given up) so far, in order
 
     def region_at(self, t_ms: float) -> int:

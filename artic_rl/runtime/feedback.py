@@ -109,6 +109,7 @@ class FeedbackCollector:
         self._frame_rows: list[tuple[int, float, float]] = []
         self._pli = False
         self._cloud = CloudFeedback()
+        self._newest_capture_ms = math.nan  # the newest frame handed to the pacer
 
     @property
     def cloud(self) -> CloudFeedback:
@@ -135,6 +136,7 @@ class FeedbackCollector:
 
     def on_frame_sent(self, frame_id: int, timestamp: int, capture_ms: float) -> None:
         self._frames[timestamp] = (frame_id, capture_ms)
+        self._newest_capture_ms = capture_ms
         while len(self._frames) > self.max_history:
             self._frames.popitem(last=False)
 
@@ -200,6 +202,13 @@ class FeedbackCollector:
             roi_known=cloud.roi_known,
             roi_area=cloud.roi_area if cloud.roi_known else 0.0,
             confidence=None if cloud.confidence is None else np.asarray(cloud.confidence),
+            # as of the cloud's message: the question is younger by the feedback path's delay
+            question_asked_ms=(
+                now_ms - cloud.question_age_ms
+                if cloud.question_active and cloud.question_age_ms is not None
+                else math.nan
+            ),
+            sent_capture_ms=self._newest_capture_ms,
         )
         self._packets, self._frame_rows, self._sent_bytes, self._pli = [], [], 0, False
         return report

@@ -397,9 +397,10 @@ class Receiver:
         confidence at the tiers) of the latest question whose region became known ``roi_lead_ms``
         before it was asked, kept until the next one's; active while a question awaits its answer."""
         active = self.book.active(now)
+        age = now - self.book.asked_ms[self.book.answered] if active else None
         j = self.book.region_at(now)
         if j < 0 or self.questions[j].box is None:
-            return rtcp.CloudFeedback(question_active=active)
+            return rtcp.CloudFeedback(question_active=active, question_age_ms=age)
         q = self.questions[j]
         box = q.box
         assert box is not None
@@ -409,4 +410,5 @@ class Receiver:
             roi_area=(box[2] - box[0]) * (box[3] - box[1]),
             roi_box=box,
             confidence=self.confidence_of(q) if self.confidence_of is not None else None,
+            question_age_ms=age,
         )

@@ -54,7 +54,7 @@ TICKS_PER_MS = 4  # 250 us resolution
 LOST_DELTA = -32768
 NEVER = 0xFFFFFFFF
 MAX_TRANSPORT_COUNT = 4096
-_FLAG_QUESTION, _FLAG_ROI, _FLAG_BOX, _FLAG_CONF = 1, 2, 4, 8
+_FLAG_QUESTION, _FLAG_ROI, _FLAG_BOX, _FLAG_CONF, _FLAG_AGE = 1, 2, 4, 8, 16
 
 
 class RtcpError(ValueError):
@@ -92,6 +92,7 @@ class CloudFeedback:
     roi_area: float = 0.0
     roi_box: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 as frame fractions
     confidence: tuple[float, ...] | None = None
+    question_age_ms: float | None = None  # how long ago the question awaiting its answer was asked
 
 
 @dataclass(frozen=True)
@@ -242,11 +243,15 @@ def _encode_cloud(msg: CloudFeedback) -> bytes:
         | (_FLAG_ROI if msg.roi_known else 0)
         | (_FLAG_BOX if msg.roi_box is not None else 0)
         | (_FLAG_CONF if msg.confidence is not None else 0)
+        | (_FLAG_AGE if msg.question_age_ms is not None else 0)
     )
     box = msg.roi_box or (0.0, 0.0, 0.0, 0.0)
     u16 = [round(min(max(v, 0.0), 1.0) * 65535) for v in (msg.roi_area, *box)]
     u8 = [round(min(max(c, 0.0), 1.0) * 255) for c in conf]
-    return struct.pack(f"!BB5H{len(u8)}B", flags, len(u8), *u16, *u8)
+    age = (
+        [] if msg.question_age_ms is None else [round(min(max(msg.question_age_ms, 0.0), 65535.0))]
+    )
+    return struct.pack(f"!BB5H{len(u8)}B{len(age)}H", flags, len(u8), *u16, *u8, *age)
 
 
 def encode(messages: Sequence[Message], sender_ssrc: int = 0, media_ssrc: int = 0) -> bytes:
@@ -341,10 +346,12 @@ def _decode_cloud(body: bytes) -> CloudFeedback:
     flags, n = struct.unpack_from("!BB", body)
     area, *box = struct.unpack_from("!5H", body, 2)
     conf = struct.unpack_from(f"!{n}B", body, 12)
+    age = struct.unpack_from("!H", body, 12 + n)[0] if flags & _FLAG_AGE else None
     return CloudFeedback(
         question_active=bool(flags & _FLAG_QUESTION),
         roi_known=bool(flags & _FLAG_ROI),
         roi_area=area / 65535,
         roi_box=tuple(v / 65535 for v in box) if flags & _FLAG_BOX else None,
         confidence=tuple(c / 255 for c in conf) if flags & _FLAG_CONF else None,
+        question_age_ms=None if age is None else float(age),
     )

@@ -24,11 +24,13 @@ CONFIDENCE_TIERS_KBPS: tuple[float, ...] = (200.0, 400.0, 610.0, 910.0, 1710.0, 
 
 
 def _same(a: object, b: object) -> bool:
-    """Field equality: arrays element-wise with NaN equal to NaN, everything else with ``==``."""
+    """Field equality: arrays element-wise and floats with NaN equal to NaN, the rest with ``==``."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
             return False
         return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True  # NaN: "none" in a report field
     return a == b
 
 
@@ -117,3 +119,9 @@ class FeedbackReport(_ArrayEq):
     confidence: np.ndarray | None = (
         None  # readability confidence at CONFIDENCE_TIERS_KBPS, None when unknown
     )
+    question_asked_ms: float = (
+        math.nan
+    )  # when the question awaiting its answer was asked (NaN: none)
+    sent_capture_ms: float = (
+        math.nan
+    )  # capture time of the newest frame encoded and handed to the pacer

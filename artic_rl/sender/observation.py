@@ -24,6 +24,11 @@ idx  feature                          unit    normalisation                     
 17   GCC's target rate                kbps    ``log_rate`` of WebRTC GCC run on the same feedback  [-1, 2]
 18+k delivered throughput, k steps ago kbps   ``log_rate``, k = 0..7                              [-1, 2]
 26+k mean frame delay, k steps ago    ms      / 1000, k = 0..7                                    [0, 5]
+34   time since the question was asked s      0 when no question awaits its answer               [0, 5]
+35   answering frame sent             -       0 / 1: a frame captured at or after it was encoded [0, 1]
+36   bytes in flight                  kB      (bytes sent - bytes reported) / 100 kB             [0, 10]
+37   time since the newest feedback   s       now - send time of the newest reported packet      [0, 5]
+38   MLLM sampling phase              -       time since its last sampling instant / its period  [0, 1]
 ===  ===============================  ======  =================================================  ===========
 
 The delay features (3-6) keep their last value when an interval brings no new sample (a real
@@ -32,6 +37,14 @@ themselves); the throughput and loss features (1, 2, 7) read an empty interval a
 and zero lost. ``log_rate`` floors rates at 10 kbps, so an empty interval reads -0.624. Feature 2
 averages feature 1's log rates over the last second (a geometric mean; 8 steps at most, the
 history's length), starting from a history of 0 (100 kbps).
+
+Features 34-38 say where the pending question stands and what the queue holds when feedback
+stops. The phone hears the question (34: ``FeedbackReport.question_asked_ms``); the question is
+answered by the first frame captured at or after it, so 35 compares that time with the newest
+frame the sender has encoded (``sent_capture_ms``). 36 counts bytes sent but not yet reported
+(delivered or lost): it keeps growing through an outage, where the delay features freeze. 37 is
+the age of the newest packet any report has covered, so it too grows while reports stop. 38 is
+the MLLM's phase: it samples at ``mllm_fps`` from the start of the stream.
 
 Feature 17 is learning-augmented, in the spirit of Orca (Abbasloo et al., SIGCOMM 2020): the
 estimate of a classical controller (WebRTC GCC, :class:`artic_rl.control.gcc.GccController`) run on the
@@ -52,17 +65,24 @@ from artic_rl.sender.actions import FPS_CHOICES, MAX_RATE_KBPS, MIN_RATE_KBPS, S
 from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS, FeedbackReport, PacketReports
 
 HISTORY = 8
-OBS_DIM = 18 + 2 * HISTORY
+N_EXTRA = 5
+OBS_DIM = 18 + 2 * HISTORY + N_EXTRA
 SATURATION_CONFIDENCE = 0.8
 _LOG_SPAN = math.log(MAX_RATE_KBPS / MIN_RATE_KBPS)
 _TREND_WINDOW = 5  # control intervals in the delay-trend regression
 
 OBS_LOW = np.array(
-    [-1, -1, -1, 0, -5, 0, 0, 0, -1, 0, 0, 0, 0, 0, -1, 0, 0, -1] + [-1] * HISTORY + [0] * HISTORY,
+    [-1, -1, -1, 0, -5, 0, 0, 0, -1, 0, 0, 0, 0, 0, -1, 0, 0, -1]
+    + [-1] * HISTORY
+    + [0] * HISTORY
+    + [0, 0, 0, 0, 0],
     dtype=np.float32,
 )
 OBS_HIGH = np.array(
-    [2, 2, 2, 5, 5, 5, 5, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 2] + [2] * HISTORY + [5] * HISTORY,
+    [2, 2, 2, 5, 5, 5, 5, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 2]
+    + [2] * HISTORY
+    + [5] * HISTORY
+    + [5, 1, 10, 5, 1],
     dtype=np.float32,
 )
 FEATURE_NAMES: tuple[str, ...] = (
@@ -86,6 +106,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "gcc_rate",
     *(f"delivered_rate_t-{k}" for k in range(HISTORY)),
     *(f"frame_delay_t-{k}" for k in range(HISTORY)),
+    "question_age",
+    "answer_frame_sent",
+    "bytes_in_flight",
+    "since_feedback",
+    "mllm_phase",
 )
 
 
@@ -132,8 +157,9 @@ class RateEstimator(Protocol):
 class ObservationBuilder:
     """Turns each interval's :class:`FeedbackReport` into the normalised observation vector."""
 
-    def __init__(self, interval_ms: float, estimator: RateEstimator) -> None:
+    def __init__(self, interval_ms: float, estimator: RateEstimator, mllm_fps: float = 2.0) -> None:
         self.interval_ms = interval_ms
+        self.mllm_period_ms = 1000.0 / mllm_fps
         self._recent = round(1000.0 / interval_ms) or 1  # intervals in the last second
         self._gcc = estimator
         self.reset()
@@ -150,6 +176,8 @@ class ObservationBuilder:
         self._frame_delay_ms = 0.0
         self._conf_obj: np.ndarray | None = None
         self._sat = 0.0
+        self._unreported_bytes = 0  # sent minus covered by packet reports
+        self._newest_send_ms = 0.0  # send time of the newest packet a report covered
 
     def update(
         self, report: FeedbackReport, last_action: SenderAction, since_keyframe_ms: float
@@ -159,7 +187,10 @@ class ObservationBuilder:
         loss = 0.0
         delivered_kbps = 0.0
         n_pk = len(pk)
+        self._unreported_bytes += report.sent_bytes
         if n_pk:
+            self._unreported_bytes -= int(pk.size_bytes.sum())
+            self._newest_send_ms = max(self._newest_send_ms, float(pk.send_ms.max()))
             _, send, size, owd = pk.delivered
             n_ok = len(send)
             loss = 1.0 - n_ok / n_pk
@@ -206,11 +237,23 @@ class ObservationBuilder:
                 log_rate(self._gcc.on_feedback(report.packets, report.now_ms)),
                 *self._delivered,
                 *self._frame_delay,
+                *self._question_features(report),
+                max(self._unreported_bytes, 0) / 100_000.0,
+                (report.now_ms - self._newest_send_ms) / 1000.0,
+                (report.now_ms % self.mllm_period_ms) / self.mllm_period_ms,
             ],
             dtype=np.float32,
         )
         obs.clip(OBS_LOW, OBS_HIGH, out=obs)
         return obs
+
+    @staticmethod
+    def _question_features(report: FeedbackReport) -> tuple[float, float]:
+        """Seconds since the pending question was asked; whether a frame answering it was encoded."""
+        asked = report.question_asked_ms
+        if asked != asked:  # NaN: no question awaits its answer
+            return 0.0, 0.0
+        return (report.now_ms - asked) / 1000.0, float(report.sent_capture_ms >= asked)
 
     def _trend_per_s(self) -> float:
         """Least-squares slope of frame delay against time over the last few intervals (ms per s)."""

@@ -60,14 +60,14 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
 }
 # the same rollouts with the uncapped latency penalty
 PINNED_UNCAPPED = {
-    "lte": "e18b8838fac61fca07da041f770da1778d62ebf173cc3713bc5f70d03a92947a",
-    "3g": "ff2694c031d0e763ce4bf86f91693c8fbf1b0e308d1e7e3a0fc64907853babb0",
-    "lte-lossy": "c74ee2a0fdd2df91a9b7dbe0f9a23e4a2aaf7f4edc487d40f2a5735b8c8eed6b",
+    "lte": "87a55c7583538826f703019c9624946271c492895d3e43d893e3861be606b733",
+    "3g": "439d741d193425df2695528018477fdab88f8ef759f9dceadcfb545d05a72f1d",
+    "lte-lossy": "486c04c83ff3840391e0063a186633c25608544b19317d58c7b4a0a41a1b7a39",
 }
 PINNED = {
-    "lte": "e18b8838fac61fca07da041f770da1778d62ebf173cc3713bc5f70d03a92947a",
-    "3g": "7ee8a2d964530e3e02fa8f6261f78f2e04457220bbfddd1e6941d6283e20e2e3",
-    "lte-lossy": "b94584ac9d2f31a63c4c1e457a9df5717b2f5f362462a3891d4b9c42e6274dc8",
+    "lte": "87a55c7583538826f703019c9624946271c492895d3e43d893e3861be606b733",
+    "3g": "91f91bf714926a23dc9c61ee8c9c6a6e436112aabdcb47eaa5e739b3ff2d9d80",
+    "lte-lossy": "03f2b3aba970cc8cdcd13400dfe00535918f9535340ef94f96cac06a16859bab",
 }
 
 

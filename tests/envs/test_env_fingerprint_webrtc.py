@@ -57,14 +57,14 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
     "lte-loss20": ("lte", {"loss_rate": 0.2}),
 }
 PINNED: dict[str, str] = {
-    "lte": "c9d2716b13533c5e9649c38e573b1e8a89a55f7044e98006889daf079045a337",
-    "3g": "0aaf887f81ae30f7eca26b5ff2c98a91098ae62d6560eb571f24e5dd34cb7a66",
-    "5g": "2faf08e0bfeb0576c7ae5cf3fa5533e5d28b17ccd2cf8299eea5db3c5cd73af6",
-    "wifi": "8c1d9621b6d2688a369a6b61f06ed8d2ffabdb1cd2766bda945aa0f7e5243962",
-    "lte-loss2": "8399372d9186c9803f9dfc1fdda56c5a766f004ba3f98d835552df67350c9c3b",
-    "lte-loss5": "1f6b2882d5933a7a97345e6128d89497a605bfa13ebf8feb27cdf694b87f7188",
-    "3g-loss5": "6a1ee3f8ea25fcab6a03e56e9ff1bf3a022d61d9de6dbfd1b9d6d6128d8fea28",
-    "lte-loss20": "5779d3d806aa16f4fdd292f553c861b794864e6ac92545c158362d1607c0b1d5",
+    "lte": "b4dcbe357affdfcddff05f153e511a1fcfa7815dd9e325df37bcc005eaba3c41",
+    "3g": "9ed9f733487eb00df5c06398d36b8095f4a2ea79f195d34b10b00618ead26a0f",
+    "5g": "071ef91d6db5ea87c21b7118bd13272dc835fc93f613fa82da3168523cd9dbf9",
+    "wifi": "851049846ffc187a5246f460a90ac043b86824e46a8827165b2422d29fcab46f",
+    "lte-loss2": "c65488fdd2e10a54ba99cea9dd7a23066b2faa6fbe4ea5ac1feed8c41147ea70",
+    "lte-loss5": "90f1a186a0dc2521b7481dc3e9ded29391c875c76586a5f20de9b71f4d7850d5",
+    "3g-loss5": "ba0a478d177f4f59bc2ef68e5978bab65bed830a22f3759602d57c684d39c0b9",
+    "lte-loss20": "32933606af11463e25ceeeb222a2d59196f0d603af9395385f3681f7fc95fc4d",
 }
 
 

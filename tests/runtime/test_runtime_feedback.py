@@ -80,6 +80,16 @@ def test_compound_round_trip() -> None:
     assert rtcp.decode(rtcp.encode([CloudFeedback()])) == [CloudFeedback(roi_area=0.0)]
 
 
+def test_cloud_feedback_carries_the_question_age_in_ms() -> None:
+    msg = CloudFeedback(question_active=True, question_age_ms=437.4)
+    (back,) = rtcp.decode(rtcp.encode([msg]))
+    assert isinstance(back, CloudFeedback) and back.question_age_ms == 437.0
+    conf = CloudFeedback(True, True, 0.2, None, (0.5, 0.7, 0.9, 1.0, 1.0, 1.0), 90.0)
+    (back,) = rtcp.decode(rtcp.encode([conf]))
+    assert isinstance(back, CloudFeedback) and back.question_age_ms == 90.0
+    assert back.confidence is not None and len(back.confidence) == 6
+
+
 @pytest.mark.parametrize(
     "data",
     [

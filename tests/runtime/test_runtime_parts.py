@@ -53,7 +53,7 @@ def test_side_by_side_goals() -> None:
         "frame_delay_ms": {"mean": 70.0, "p50": 60.0},
         "bitrate": {"sent_kbps": 500.0},
         "frames": {"keyframes": 3},
-        "observations": [[0.0] * 15 + [0.5] + [0.0] * 18, [0.0] * 15 + [0.1] + [0.0] * 18],
+        "observations": [[0.0] * 15 + [0.5] + [0.0] * 23, [0.0] * 15 + [0.1] + [0.0] * 23],
     }
     sim = {
         "accuracy_pct": 75.0,
@@ -64,7 +64,7 @@ def test_side_by_side_goals() -> None:
         "bitrate_kbps": 490.0,
         "questions": 5,
         "keyframes": 1,
-        "observations": [[0.0] * 15 + [0.3] + [0.0] * 18] * 3,
+        "observations": [[0.0] * 15 + [0.3] + [0.0] * 23] * 3,
     }
     cmp = side_by_side(stream, sim)
     assert cmp["rows"]["keyframes"] == {"stream": 3, "simulator": 1}

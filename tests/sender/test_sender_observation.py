@@ -86,6 +86,8 @@ def report_1() -> FeedbackReport:
         roi_known=True,
         roi_area=0.25,
         confidence=np.array([0.5, 0.7, 0.9, 1.0, 1.0, 1.0]),
+        question_asked_ms=120.0,
+        sent_capture_ms=166.0,
     )
 
 
@@ -109,7 +111,14 @@ def report_2() -> FeedbackReport:
 
 
 def report_3() -> FeedbackReport:
-    return FeedbackReport(now_ms=600.0, interval_ms=200.0, sent_bytes=0, keyframe_request=True)
+    return FeedbackReport(
+        now_ms=600.0,
+        interval_ms=200.0,
+        sent_bytes=0,
+        keyframe_request=True,
+        question_asked_ms=550.0,
+        sent_capture_ms=500.0,
+    )
 
 
 ACTION_1 = SenderAction(473.0, 2, 15.0)
@@ -162,6 +171,13 @@ GOLDEN_1[17] = lr(300.0)
 GOLDEN_1[18] = lr(192.0)
 # 26+k frame-delay history
 GOLDEN_1[26] = 0.090
+# 34 question asked at 120 ms: (200 - 120) / 1000; 35 frame captured at 166 >= 120 encoded
+GOLDEN_1[34] = 0.080
+GOLDEN_1[35] = 1.0
+# 36 in flight: 5 x 1200 sent, 5 x 1200 reported -> 0; 37 newest reported send 40 ms: 160 ms
+GOLDEN_1[37] = 0.160
+# 38 MLLM phase at 2 fps: 200 % 500 / 500
+GOLDEN_1[38] = 0.4
 
 # ---- interval 2 -------------------------------------------------------------------------------
 GOLDEN_2 = np.zeros(OBS_DIM)
@@ -204,6 +220,9 @@ GOLDEN_2[18] = lr(624.0)
 GOLDEN_2[19] = lr(192.0)
 GOLDEN_2[26] = 0.080
 GOLDEN_2[27] = 0.090
+# 34, 35: no question pending; 36: 15 x 1200 sent and reported; 37: 400 - 340; 38: 400 % 500
+GOLDEN_2[37] = 0.060
+GOLDEN_2[38] = 0.8
 
 # ---- interval 3 -------------------------------------------------------------------------------
 GOLDEN_3 = np.zeros(OBS_DIM)
@@ -235,6 +254,11 @@ GOLDEN_3[20] = lr(192.0)
 GOLDEN_3[26] = 0.080  # the kept frame delay enters the history again
 GOLDEN_3[27] = 0.080
 GOLDEN_3[28] = 0.090
+# 34 asked at 550: 50 ms; 35 newest frame encoded was captured at 500 < 550: not yet
+GOLDEN_3[34] = 0.050
+# 37 no report since the one covering the packet sent at 340: 600 - 340; 38 600 % 500 / 500
+GOLDEN_3[37] = 0.260
+GOLDEN_3[38] = 0.2
 
 
 def run_three() -> list[np.ndarray]:
@@ -257,7 +281,7 @@ def test_golden_vector_feature_by_feature(step: int, idx: int) -> None:
 def test_golden_vectors_whole() -> None:
     obs = run_three()
     for got, want in zip(obs, (GOLDEN_1, GOLDEN_2, GOLDEN_3), strict=True):
-        assert got.dtype == np.float32 and got.shape == (34,)
+        assert got.dtype == np.float32 and got.shape == (39,)
         np.testing.assert_allclose(got, want, rtol=0.0, atol=1e-6)
 
 
@@ -407,12 +431,33 @@ def test_docstring_table_matches_bounds_and_dimension() -> None:
     #      idx: 0   1   2  3   4  5  6  7   8  9 10 11 12 13  14 15 16  17
     low = [-1, -1, -1, 0, -5, 0, 0, 0, -1, 0, 0, 0, 0, 0, -1, 0, 0, -1] + [-1] * 8 + [0] * 8
     high = [2, 2, 2, 5, 5, 5, 5, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 2] + [2] * 8 + [5] * 8
-    assert OBS_DIM == 18 + 8 + 8 == 34
+    low += [0, 0, 0, 0, 0]  # 34..38
+    high += [5, 1, 10, 5, 1]
+    assert OBS_DIM == 18 + 8 + 8 + 5 == 39
     assert OBS_LOW.tolist() == low
     assert OBS_HIGH.tolist() == high
     space = observation_space()
-    assert space.shape == (34,) and space.dtype == np.float32
-    assert len(FEATURE_NAMES) == 34
+    assert space.shape == (39,) and space.dtype == np.float32
+    assert len(FEATURE_NAMES) == 39
     assert FEATURE_NAMES[17] == "gcc_rate" and FEATURE_NAMES[26] == "frame_delay_t-0"
+    assert FEATURE_NAMES[34] == "question_age" and FEATURE_NAMES[38] == "mllm_phase"
     for obs in run_three():
         assert space.contains(obs)
+
+
+def test_bytes_in_flight_count_what_no_report_covered_yet() -> None:
+    builder = ObservationBuilder(200.0, observation_estimator())
+    act = SenderAction(100.0, 0, 30.0)
+    # 3 packets sent, the report covers 1 (delivered): 2 x 1200 B in flight = 2.4 kB -> 0.024
+    first = FeedbackReport(
+        now_ms=200.0, interval_ms=200.0, sent_bytes=3 * PKT_BYTES, packets=packets(0, [0.0], [30.0])
+    )
+    assert builder.update(first, act, 0.0)[36] == pytest.approx(0.024, abs=1e-6)
+    # the next report covers the other two, one of them lost: nothing in flight
+    second = FeedbackReport(
+        now_ms=400.0,
+        interval_ms=200.0,
+        sent_bytes=0,
+        packets=packets(1, [10.0, 20.0], [NAN, 30.0]),
+    )
+    assert builder.update(second, act, 0.0)[36] == 0.0
