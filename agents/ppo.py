@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from artic_rl.agents.base import Agent
+from artic_rl.agents.residual import Residual, ResidualSpec
 from artic_rl.sender.actions import ActionCodec
+from artic_rl.sender.feedback import FeedbackReport
 
 MODEL_FILE = "model.zip"
 OBS_NORM_FILE = "obs_norm.npz"
@@ -134,6 +136,8 @@ def norm_path_for(checkpoint: Path) -> Path:
 class PPOAgent(Agent):
     """Loads ``<policy>/model.zip`` and ``<policy>/obs_norm.npz`` (a training run directory or
     ``policies/<preset>``), or a checkpoint, and acts with the deterministic actor (argmax per sub-action).
+    A folder with ``residual.json`` holds a residual policy (:mod:`artic_rl.agents.residual`): the
+    agent then runs the base heuristic on the same feedback and composes the action with it.
 
     Args:
         policy: run directory or ``policies/<preset>``, or one training checkpoint
@@ -157,15 +161,26 @@ class PPOAgent(Agent):
         if not model_file.is_file():
             raise FileNotFoundError(f"{model_file}: no trained PPO policy there")
         norm = ObsNorm.load(path)
-        self._init(PPO.load(model_file, device="cpu"), norm, deterministic, codec, interval_ms)
+        folder = model_file.parent
+        if folder.name == "checkpoints":  # <run>/checkpoints/ckpt_<n>_steps.zip
+            folder = folder.parent
+        residual = ResidualSpec.load(folder)
+        self._init(
+            PPO.load(model_file, device="cpu"), norm, deterministic, codec, interval_ms, residual
+        )
 
     @classmethod
     def from_model(
-        cls, model: Any, norm: ObsNorm, deterministic: bool = True, interval_ms: float = 200.0
+        cls,
+        model: Any,
+        norm: ObsNorm,
+        deterministic: bool = True,
+        interval_ms: float = 200.0,
+        residual: ResidualSpec | None = None,
     ) -> PPOAgent:
         """An agent around a PPO model in memory (training's own evaluation)."""
         agent = cls.__new__(cls)
-        agent._init(model, norm, deterministic, None, interval_ms)
+        agent._init(model, norm, deterministic, None, interval_ms, residual)
         return agent
 
     def _init(
@@ -175,14 +190,27 @@ class PPOAgent(Agent):
         deterministic: bool,
         codec: ActionCodec | None,
         interval_ms: float,
+        residual: ResidualSpec | None = None,
     ) -> None:
         super().__init__(codec, interval_ms)
         self.model = model
         self.norm = norm
         self.deterministic = deterministic
+        self.residual = None if residual is None else Residual(residual, self.codec, interval_ms)
+
+    def reset(self) -> None:
+        if self.residual is not None:
+            self.residual.reset()
+
+    def observe(self, feedback: FeedbackReport) -> None:
+        if self.residual is not None:
+            self.residual.observe(feedback)
 
     def act(self, observation: np.ndarray) -> np.ndarray:
         action, _ = self.model.predict(
             self.norm.apply(observation), deterministic=self.deterministic
         )
-        return np.asarray(action, dtype=np.int64)
+        action = np.asarray(action, dtype=np.int64)
+        if self.residual is not None:
+            return self.residual.compose(observation, action)
+        return action

@@ -200,6 +200,26 @@ class Timeline:
         self._roi_hit: list[bool] = plan.roi_hit.tolist()
         # one row object per question, so the observation builder's per-question cache holds
         self._confidence: list[np.ndarray] = list(plan.confidence)
+        self.probes, self._probe_question = self._plan_probes(env, plan, self.book)
+        self._probe_inference = [env.inference_ms] * len(self._probe_question)
+
+    @staticmethod
+    def _plan_probes(
+        env: VideoChatEnv, plan: EpisodePlan, book: QuestionBook
+    ) -> tuple[QuestionBook | None, list[int]]:
+        """Probe questions for a reward that pays questions' expected value (``expected_questions``).
+
+        One probe per control interval at a uniform instant inside it (its own random stream, so
+        nothing else in the episode changes), asking about the region the cloud holds then: what a
+        question asked at a random moment would get. Answered like a question, with the mean
+        inference time.
+        """
+        if not env.weights.expected_questions or not plan.questions:
+            return None, []
+        n = int(env.episode_ms // env.interval_ms)
+        u = np.random.default_rng([plan.dynamics_seed, 1]).random(n)
+        at = ((np.arange(n) + u) * env.interval_ms).tolist()
+        return QuestionBook(at, 0.0), [max(book.region_at(t), 0) for t in at]
 
     # --- sender -------------------------------------------------------------------------------
     def _frame_times(self, fps: float, t0: float, t1: float) -> list[float]:
@@ -499,6 +519,23 @@ class Timeline:
                 continue
             dec = decoded.decodable_ms[k]
             out.append((self._accuracy(decoded.frame_id[k], j, dec), dec - qt + inference_ms[j]))
+        return out
+
+    def answer_probes(self, t1: float, final: bool) -> list[tuple[float, float]]:
+        """Probe questions (:meth:`_plan_probes`) answered by ``t1``: (accuracy, latency ms) each."""
+        if self.probes is None:
+            return []
+        out: list[tuple[float, float]] = []
+        infer = self.env.inference_ms
+        decoded = self.decoded
+        asked = self.probes.asked_ms
+        for p, k in self.probes.answer(t1, decoded, self._probe_inference, final):
+            if k < 0:
+                out.append((0.0, t1 - asked[p] + infer))
+                continue
+            dec = decoded.decodable_ms[k]
+            j = self._probe_question[p]
+            out.append((self._accuracy(decoded.frame_id[k], j, dec), dec - asked[p] + infer))
         return out
 
     def sample_mllm(self, t0: float, t1: float) -> SampleStats:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,9 @@ class RewardWeights:
         0.005  # per interval: per Mbps sent (frame delay already prices queueing)
     )
     latency_budget_ms: float | None = None  # latency counted above this; None: the env's budget
+    expected_questions: bool = (
+        False  # pay probe questions' expected value instead of the asked ones
+    )
 
 
 def _lead(value: Any) -> float | tuple[float, float]:
@@ -182,7 +185,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         frame_delay_budget_ms: float = 150.0,
         accuracy: str | AccuracyModel = "artic",
         profile: str | CodecProfile | None = None,
-        reward: RewardWeights | dict[str, float] | None = None,
+        reward: RewardWeights | dict[str, Any] | None = None,
         receiver: str = "artic",
         backend: str | None = None,
     ) -> None:
@@ -321,6 +324,11 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         info["capacity_kbps_next"] = self._next_capacity(0.0)
         return obs, info
 
+    def set_latency_price(self, per_s: float) -> None:
+        """Set the reward's price of response latency (``latency_per_s``): Lagrangian training
+        (:class:`artic_rl.training.callbacks.LatencyConstraint`) moves it between rollouts."""
+        self.weights = replace(self.weights, latency_per_s=float(per_s))
+
     def _decode(self, action: np.ndarray) -> SenderAction:
         """``codec.decode``, memoised per action value (a policy acts on a grid of 480)."""
         memo: dict[tuple[Any, ...], SenderAction] = self.__dict__.setdefault("_decoded", {})
@@ -346,23 +354,31 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             raise RuntimeError("call reset() before step()")
         act = self._decode(action)
         tl = self._timeline
+        w = self.weights
         t0 = tl.now_ms
         t1 = t0 + self.interval_ms
         sent_bytes = tl.send_interval(act, t0, t1)
         truncated = t1 >= self.episode_ms
         answered = tl.answer_questions(t1, final=truncated)
+        paid, weight = answered, 1.0
+        if w.expected_questions:  # a probe per interval, worth the question rate x the interval
+            paid = tl.answer_probes(t1, final=truncated)
+            weight = self.interval_ms / (self.question_interval_s * MS_PER_S)
         samples = tl.sample_mllm(t0, t1)
         frame_delays = tl.frame_delays_ms(t0, t1)
         report = tl.feedback(t1, sent_bytes)
         tl.now_ms = t1
         self._last_action = act
         obs = self._obs_builder.update(report, act, tl.since_keyframe_ms(t1))
-        w = self.weights
         acc = [a for a, _ in answered]
         lat = [lt for _, lt in answered]
         budget = self.latency_budget_ms if w.latency_budget_ms is None else w.latency_budget_ms
         cap_ms = w.latency_cap_s * MS_PER_S
-        over_budget_s = sum(min(max(0.0, lt - budget), cap_ms) for lt in lat) / MS_PER_S
+        paid_acc = sum(a for a, _ in paid)
+        over_budget_s = sum(min(max(0.0, lt - budget), cap_ms) for _, lt in paid) / MS_PER_S
+        if weight != 1.0:
+            paid_acc *= weight
+            over_budget_s *= weight
         sample_acc = samples.mean_accuracy
         mean_delay_ms = sum(frame_delays) / len(frame_delays) if frame_delays else 0.0
         delay_excess_s = min(
@@ -370,7 +386,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         )
         rate_kbps = sent_bytes * 8.0 / self.interval_ms
         terms = {
-            "question": w.question * sum(acc),
+            "question": w.question * paid_acc,
             "latency": -(w.latency_per_s * over_budget_s),
             "sample": w.sample * sample_acc,
             "frame_delay": -(w.frame_delay_per_s * delay_excess_s),

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from artic_rl.agents.ppo import MODEL_FILE, ObsNorm, read_run_config
+from artic_rl.agents.residual import ResidualSpec, residual_nvec
 from artic_rl.errors import InputError
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.observation import FEATURE_NAMES, OBS_DIM, OBS_HIGH, OBS_LOW
@@ -138,9 +139,16 @@ def _versions() -> dict[str, str]:
 
 
 def policy_metadata(
-    policy_dir: Path, norm: ObsNorm, codec: ActionCodec, preset: str | None
+    policy_dir: Path,
+    norm: ObsNorm,
+    codec: ActionCodec,
+    preset: str | None,
+    residual: ResidualSpec | None = None,
+    nvec: tuple[int, ...] | None = None,
 ) -> dict[str, Any]:
-    """Everything a runtime needs besides the graph (JSON-serialisable)."""
+    """Everything a runtime needs besides the graph (JSON-serialisable). A residual policy's
+    graph outputs the residual action (``action.nvec``); ``residual`` names the base agent the
+    runtime composes it with (:mod:`artic_rl.agents.residual`)."""
     env_kwargs = read_run_config(policy_dir).get("env", {}).get("kwargs", {})
     return {
         "format": "artic_rl.actor/1",
@@ -154,13 +162,14 @@ def policy_metadata(
             "builder": "artic_rl.sender.observation.ObservationBuilder",
         },
         "action": {
-            "nvec": list(codec.nvec),
+            "nvec": list(codec.nvec if nvec is None else nvec),
             "bitrates_kbps": list(codec.bitrates_kbps),
             "roi_levels": list(codec.roi_levels),
             "fps_choices": list(codec.fps_choices),
             "outputs": {"action": "argmax index per sub-action", "logits": "concatenated"},
         },
         "normalisation": {"clip_obs": norm.clip_obs, "epsilon": norm.epsilon, "in_graph": True},
+        "residual": None if residual is None else asdict(residual),
         "versions": _versions(),
     }
 
@@ -277,12 +286,15 @@ def export_policy(
     model = PPO.load(policy_dir / MODEL_FILE, device="cpu")
     norm = load_obs_norm(policy_dir)
     codec = ActionCodec()
+    residual = ResidualSpec.load(policy_dir)
+    want = codec.nvec if residual is None else residual_nvec(residual, codec)
     nvec = tuple(int(v) for v in getattr(model.action_space, "nvec", ()))
-    if nvec != codec.nvec or model.observation_space.shape != (OBS_DIM,):
+    if nvec != want or model.observation_space.shape != (OBS_DIM,):
         raise ExportError(
             f"policy spaces {nvec}/{model.observation_space.shape} do not match the codec"
+            f" ({want}/({OBS_DIM},))"
         )
-    meta = policy_metadata(policy_dir, norm, codec, preset)
+    meta = policy_metadata(policy_dir, norm, codec, preset, residual, nvec)
     onnx_model = build_graph(model, norm, nvec, meta)
     data = onnx_model.SerializeToString()
     obs = parity_observations(norm, parity_n, np.random.default_rng(seed))

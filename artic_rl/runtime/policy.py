@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 
 from artic_rl.agents.base import Agent
+from artic_rl.agents.residual import Residual, ResidualSpec
 from artic_rl.errors import InputError
 from artic_rl.runtime.export import read_metadata, session
 from artic_rl.sender.actions import ActionCodec
+from artic_rl.sender.feedback import FeedbackReport
 from artic_rl.sender.observation import FEATURE_NAMES
 
 
@@ -19,6 +21,8 @@ class OnnxPolicy(Agent):
 
     The observation normalisation and the argmax are inside the graph, so ``act`` is one
     ``session.run``. Refuses a file whose observation layout or action grid differs from this code's.
+    A residual policy (metadata ``residual``) runs its base agent on the same feedback and
+    composes the action with it, as :class:`artic_rl.agents.ppo.PPOAgent` does.
     """
 
     name = "onnx"
@@ -36,13 +40,33 @@ class OnnxPolicy(Agent):
                 path,
                 field="observation",
             )
-        if self.metadata["action"]["nvec"] != list(codec.nvec):
-            raise InputError(
-                f"action grid {self.metadata['action']['nvec']} != {list(codec.nvec)}", path
+        spec = self.metadata.get("residual")
+        self.residual = (
+            None
+            if spec is None
+            else Residual(
+                ResidualSpec(spec["base"], spec["base_config"], spec["max_offset"]),
+                codec,
+                self.interval_ms,
             )
+        )
+        want = codec.nvec if self.residual is None else self.residual.nvec
+        if self.metadata["action"]["nvec"] != list(want):
+            raise InputError(f"action grid {self.metadata['action']['nvec']} != {list(want)}", path)
         self._session = session(Path(path), threads=1)
+
+    def reset(self) -> None:
+        if self.residual is not None:
+            self.residual.reset()
+
+    def observe(self, feedback: FeedbackReport) -> None:
+        if self.residual is not None:
+            self.residual.observe(feedback)
 
     def act(self, observation: np.ndarray) -> np.ndarray:
         obs = np.asarray(observation, dtype=np.float32).reshape(1, -1)
         (action,) = self._session.run(["action"], {"obs": obs})
-        return np.asarray(action[0], dtype=np.int64)
+        out = np.asarray(action[0], dtype=np.int64)
+        if self.residual is not None:
+            return self.residual.compose(observation, out)
+        return out

@@ -13,6 +13,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import KVWriter
 
 from artic_rl.agents.ppo import ObsNorm, PPOAgent
+from artic_rl.agents.residual import ResidualSpec
 from artic_rl.evaluation.evaluate import evaluate_policy
 
 CHECKPOINT_PREFIX = "ckpt"
@@ -52,6 +53,55 @@ class InfoMetrics(BaseCallback):
         for k, v in self._vals.items():
             if v:
                 self.logger.record(f"rollout/{k}", float(np.mean(v)))
+
+
+class LatencyConstraint(BaseCallback):
+    """Lagrangian PPO's multiplier: maximise accuracy subject to mean response latency <= ``target_ms``.
+
+    The reward prices each second of response latency at ``latency_per_s`` (the multiplier, in
+    reward per second; :class:`artic_rl.envs.video_chat.RewardWeights`). After every rollout the
+    multiplier takes a projected dual-ascent step, ``max(0, lam + lr * (mean latency - target) /
+    1000)``, from the latencies of the questions the rollout answered, and every environment gets
+    the new price. The state (target, multiplier, history) lives in ``lagrange.json`` in the run
+    folder, so a resumed run continues with it.
+    """
+
+    FILE = "lagrange.json"
+
+    def __init__(self, target_ms: float, lr: float, init: float, run_dir: Path) -> None:
+        super().__init__()
+        self.target_ms, self.lr, self.lam = target_ms, lr, init
+        self.path = run_dir / self.FILE
+
+    def _on_training_start(self) -> None:
+        if self.path.is_file():
+            doc = json.loads(self.path.read_text())
+            self.target_ms, self.lam = float(doc["target_ms"]), float(doc["multiplier"])
+        self._push()
+
+    def _push(self) -> None:
+        self.training_env.env_method("set_latency_price", self.lam)
+
+    def _on_rollout_start(self) -> None:
+        self._lat: list[float] = []
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", []):
+            self._lat.extend(info.get("latency_ms", []))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if not self._lat:
+            return
+        mean = float(np.mean(self._lat))
+        self.lam = max(0.0, self.lam + self.lr * (mean - self.target_ms) / 1000.0)
+        self._push()
+        self.logger.record("constraint/multiplier", self.lam)
+        self.logger.record("constraint/latency_gap_ms", mean - self.target_ms)
+        doc = {"target_ms": self.target_ms, "multiplier": self.lam, "timesteps": self.num_timesteps}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        tmp.replace(self.path)
 
 
 class TqdmProgress(BaseCallback):
@@ -132,11 +182,13 @@ class PeriodicEval(OnGrid):
         self.env_kwargs = env_kwargs
         self.episodes = episodes
         self.history = run_dir / EVAL_HISTORY
+        self.run_dir = run_dir
 
     def fire(self) -> None:
         venv = self.model.get_vec_normalize_env()
         assert venv is not None
-        agent = PPOAgent.from_model(self.model, ObsNorm.from_vecnormalize(venv))
+        norm = ObsNorm.from_vecnormalize(venv)
+        agent = PPOAgent.from_model(self.model, norm, residual=ResidualSpec.load(self.run_dir))
         res = evaluate_policy(self.env_id, self.env_kwargs, agent, self.episodes, self.split)
         res["timesteps"] = float(self.num_timesteps)
         for k, v in res.items():

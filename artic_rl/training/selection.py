@@ -29,6 +29,7 @@ from artic_rl.agents.ppo import (
     read_run_config,
 )
 from artic_rl.agents.registry import AgentSpec, agent_spec
+from artic_rl.agents.residual import ResidualSpec
 from artic_rl.errors import ArticError
 from artic_rl.evaluation.evaluate import EVAL_SEED_BASE, run_evaluation
 from artic_rl.evaluation.paired import summarise
@@ -180,6 +181,9 @@ def export_policy(sel: dict[str, Any], out: Path) -> None:
     norm.save(tmp_norm)
     tmp_norm.replace(out / OBS_NORM_FILE)
     tmp_model.replace(out / MODEL_FILE)
+    residual = ResidualSpec.load(src.parent.parent)  # <run>/checkpoints/ckpt_<n>_steps.zip
+    if residual is not None:
+        residual.save(out)
     (out / "selection.json").write_text(json.dumps(sel, indent=2) + "\n")
 
 

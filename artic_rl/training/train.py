@@ -29,6 +29,7 @@ from artic_rl.agents.ppo import (
     norm_path_for,
 )
 from artic_rl.agents.registry import AgentSpec
+from artic_rl.agents.residual import ResidualEnv, ResidualSpec
 from artic_rl.errors import ConfigError, check
 from artic_rl.evaluation.evaluate import evaluate_policy
 
@@ -52,10 +53,20 @@ class TrainSettings:
     checkpoint_every_steps: int = 50_000  # save model + normalisation stats this often
     resume: str | None = None  # a checkpoint .zip to continue from, in its own run folder
     progress_bar: bool = True  # tqdm progress bar on the console
-    pretrain: str | None = "fixed_roi"  # behaviour-clone conf/agent/<name>.yaml first (null: none)
+    pretrain: str | None = None  # behaviour-clone conf/agent/<name>.yaml first (null: from scratch)
     pretrain_kwargs: dict[str, Any] = field(default_factory=dict)  # overrides of the teacher's yaml
     pretrain_steps: int = 60_000  # teacher steps collected on the training traces
     pretrain_epochs: int = 10  # passes over them (actor cross-entropy + critic regression)
+    residual: str | None = None  # act as offsets on conf/agent/<name>.yaml (agents/residual.py)
+    residual_max_offset: int = 4  # ... bitrate offsets of up to this many tiers either way
+    residual_bias: float = 2.0  # ... initial logit bonus of "no offset, the base's frame rate"
+    latency_reference: str | None = (
+        None  # constrain mean response latency to this agent's (Lagrangian)
+    )
+    latency_reference_episodes: int = 64  # ... measured on this many training episodes first
+    lagrange_lr: float = (
+        0.2  # ... multiplier step per rollout, per second of latency over the target
+    )
     seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes (the top-level seed)
 
     def __post_init__(self) -> None:
@@ -74,6 +85,16 @@ class TrainSettings:
         check(self.checkpoint_every_steps > 0, "train.checkpoint_every_steps", "must be > 0")
         check(self.pretrain_steps > 0, "train.pretrain_steps", "must be > 0")
         check(self.pretrain_epochs >= 0, "train.pretrain_epochs", "must be >= 0")
+        check(self.residual_max_offset >= 0, "train.residual_max_offset", "must be >= 0")
+        check(
+            self.latency_reference_episodes >= 1, "train.latency_reference_episodes", "must be >= 1"
+        )
+        check(self.lagrange_lr >= 0.0, "train.lagrange_lr", "must be >= 0")
+        check(
+            not (self.residual and self.pretrain),
+            "train.pretrain",
+            "behaviour cloning acts on the full action space; a residual policy starts at its base",
+        )
 
 
 @dataclass
@@ -91,14 +112,16 @@ class LoggerSettings:
 
 
 def make_env_fn(
-    env_id: str, env_kwargs: dict[str, Any], seed: int
+    env_id: str, env_kwargs: dict[str, Any], seed: int, residual: ResidualSpec | None = None
 ) -> Callable[[], gym.Env[Any, Any]]:
-    """A picklable factory for vector environments."""
+    """A picklable factory for vector environments (with ``residual``: its action space)."""
 
     def _make() -> gym.Env[Any, Any]:
         import artic_rl.envs  # noqa: F401  (registers the id in the subprocess)
 
         env = gym.make(env_id, **env_kwargs)
+        if residual is not None:
+            env = ResidualEnv(env, residual)
         env.reset(seed=seed)
         return env
 
@@ -110,6 +133,7 @@ def _callbacks(
     settings: TrainSettings,
     env_id: str,
     env_kwargs: dict[str, Any],
+    constraint: Any = None,
 ) -> list[Any]:
     from artic_rl.training.callbacks import (
         CheckpointWithNorm,
@@ -119,6 +143,8 @@ def _callbacks(
     )
 
     cbs: list[Any] = [InfoMetrics()]
+    if constraint is not None:
+        cbs.append(constraint)
     if settings.progress_bar:
         cbs.append(TqdmProgress(settings.total_timesteps))
     cbs.append(CheckpointWithNorm(run_dir / CHECKPOINTS, settings.checkpoint_every_steps))
@@ -166,13 +192,19 @@ def train_ppo(
     logger: LoggerSettings,
     config: dict[str, Any] | None = None,
     teacher: AgentSpec | None = None,
+    residual: ResidualSpec | None = None,
+    reference: AgentSpec | None = None,
 ) -> dict[str, Any]:
     """Train PPO, save everything into ``run_dir``, return the final evaluation (``eval_split``).
 
     With a ``teacher``, the policy is first behaviour-cloned from it (:mod:`.pretrain`). With
     ``settings.resume`` (a checkpoint of the run in ``run_dir``), training continues in place:
     the history after the checkpoint is dropped, the progress, evaluation history and wandb run
-    continue, and checkpoints and evaluations stay on the original step grid."""
+    continue, and checkpoints and evaluations stay on the original step grid. With a ``residual``,
+    the policy acts as offsets on its base agent (:mod:`artic_rl.agents.residual`), starting
+    ``settings.residual_bias`` logits towards the base's own action. With a latency ``reference``,
+    the reward's latency price becomes a Lagrange multiplier that holds the policy's mean response
+    latency at the reference agent's (:class:`~artic_rl.training.callbacks.LatencyConstraint`)."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import configure
@@ -190,16 +222,23 @@ def train_ppo(
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "command.txt").open("a") as fh:
         fh.write(" ".join(shlex.quote(a) for a in sys.argv) + "\n")
-    fns = [make_env_fn(env_id, env_kwargs, settings.seed + i) for i in range(settings.n_envs)]
+    if residual is not None:
+        residual.save(run_dir)
+    fns = [
+        make_env_fn(env_id, env_kwargs, settings.seed + i, residual) for i in range(settings.n_envs)
+    ]
     vec = (
         SubprocVecEnv(fns)
         if settings.vec_env == "subproc" and settings.n_envs > 1
         else DummyVecEnv(fns)
     )
-    venv: VecNormalize = VecNormalize(
-        VecMonitor(vec), norm_obs=True, norm_reward=True, clip_obs=10.0
-    )
     kwargs = dict(ppo_kwargs)
+    gamma = float(
+        kwargs.get("gamma", 0.99)
+    )  # one discount: PPO, the reward scale, the critic's pretraining
+    venv: VecNormalize = VecNormalize(
+        VecMonitor(vec), norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=gamma
+    )
     net_arch = kwargs.pop("net_arch", [128, 128])
     if settings.resume:
         ckpt = Path(settings.resume)
@@ -221,8 +260,9 @@ def train_ppo(
             policy_kwargs={"net_arch": list(net_arch)},
             **kwargs,
         )
+        if residual is not None:
+            _bias_towards_base(model, venv, residual, settings.residual_bias)
         if teacher is not None:
-            gamma = float(kwargs.get("gamma", 0.99))
             _warm_start(model, venv, run_dir, env_id, env_kwargs, settings, teacher, gamma)
     run = start_wandb(logger, run_dir, config)
     sb3_logger = configure(str(run_dir), [] if settings.progress_bar else ["stdout"])
@@ -230,12 +270,20 @@ def train_ppo(
     if run is not None:
         sb3_logger.output_formats.append(WandbWriter(run))
     model.set_logger(sb3_logger)
+    constraint = None
+    if reference is not None:
+        from artic_rl.training.callbacks import LatencyConstraint
+
+        target = _reference_latency_ms(env_id, env_kwargs, reference, settings)
+        weights = env_kwargs.get("reward") or {}
+        init = float(weights.get("latency_per_s", 1.0))
+        constraint = LatencyConstraint(target, settings.lagrange_lr, init, run_dir)
     remaining = max(0, settings.total_timesteps - model.num_timesteps)
     finished = False
     try:
         model.learn(
             remaining,
-            callback=_callbacks(run_dir, settings, env_id, env_kwargs),
+            callback=_callbacks(run_dir, settings, env_id, env_kwargs, constraint),
             reset_num_timesteps=not settings.resume,
         )
         finished = True
@@ -251,7 +299,7 @@ def train_ppo(
     final = evaluate_policy(
         env_id,
         env_kwargs,
-        PPOAgent.from_model(model, norm),
+        PPOAgent.from_model(model, norm, residual=residual),
         settings.eval_episodes or 1,
         settings.eval_split,
     )
@@ -261,6 +309,36 @@ def train_ppo(
         run.summary.update({f"final/{k}": v for k, v in final.items() if not math.isnan(v)})
         run.finish()
     return final
+
+
+def _reference_latency_ms(
+    env_id: str, env_kwargs: dict[str, Any], reference: AgentSpec, settings: TrainSettings
+) -> float:
+    """The reference agent's mean response latency per question on the training traces
+    (``latency_reference_episodes`` episodes, seeds apart from training's)."""
+    import numpy as np
+
+    from artic_rl.evaluation.rollout import run_episode
+
+    env = gym.make(env_id, **env_kwargs)
+    agent = reference.build(float(env_kwargs.get("interval_ms", 200.0)))
+    latencies: list[float] = []
+    for i in range(settings.latency_reference_episodes):
+        latencies.extend(run_episode(env, agent, settings.seed + 900_000 + i).latency_ms)
+    env.close()
+    return float(np.mean(latencies))
+
+
+def _bias_towards_base(model: Any, venv: Any, spec: ResidualSpec, bias: float) -> None:
+    """Add ``bias`` to the logits of the residual action that reproduces the base agent, so the
+    untrained policy mostly acts like it while every action keeps some probability."""
+    import torch
+
+    offset, fps = venv.get_attr("residual", [0])[0].neutral()
+    n_offsets = 2 * spec.max_offset + 1  # the logits: offsets first, then frame rates
+    with torch.no_grad():
+        model.policy.action_net.bias[offset] += bias
+        model.policy.action_net.bias[n_offsets + fps] += bias
 
 
 def _warm_start(
@@ -310,10 +388,24 @@ def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
     teacher = None
     if settings.pretrain and not settings.resume:
         teacher = agent_spec(settings.pretrain, settings.pretrain_kwargs)
+    residual = None
+    if settings.residual:
+        base = agent_spec(settings.residual)
+        residual = ResidualSpec(base.name, base.config, settings.residual_max_offset)
+    reference = agent_spec(settings.latency_reference) if settings.latency_reference else None
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
     final = train_ppo(
-        run_dir, config["env"]["id"], env_kwargs, ppo_kwargs, settings, logger, config, teacher
+        run_dir,
+        config["env"]["id"],
+        env_kwargs,
+        ppo_kwargs,
+        settings,
+        logger,
+        config,
+        teacher,
+        residual,
+        reference,
     )
     print(
         f"final policy on {settings.eval_split} ({settings.eval_episodes or 1} episodes, "
@@ -406,6 +498,13 @@ def validate_train(cfg: Any) -> None:
             agent_spec(settings.pretrain, settings.pretrain_kwargs).build(200.0)
         except (ValueError, TypeError) as err:
             raise ConfigError("train.pretrain", str(err)) from None
+    for key in ("residual", "latency_reference"):
+        name = getattr(settings, key)
+        if name:
+            try:
+                agent_spec(name).build(200.0)
+            except (ValueError, TypeError) as err:
+                raise ConfigError(f"train.{key}", str(err)) from None
     env = OmegaConf.to_container(cfg.env, resolve=True)
     assert isinstance(env, dict)
     check_env(str(env["id"]), dict(env["kwargs"]))

@@ -105,3 +105,49 @@ def test_parity_failure_is_loud(tiny_policy: Path) -> None:
 def test_missing_policy_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="model.zip"):
         export_policy(tmp_path, tmp_path / "x.onnx")
+
+
+def test_a_residual_policy_exports_and_composes_like_the_learned_agent(tmp_path: Path) -> None:
+    """The graph outputs the residual action; the ONNX agent and PPOAgent compose it with the
+    same base agent on the same feedback."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    import artic_rl.envs  # noqa: F401
+    from artic_rl.agents.ppo import PPOAgent
+    from artic_rl.agents.residual import ResidualSpec
+
+    spec = ResidualSpec("artic", {"_target_": "artic_rl.agents.artic.ArticAgent"}, 4)
+
+    class _Residual(_SpacesOnly):
+        def __init__(self) -> None:
+            super().__init__()
+            self.action_space = gym.spaces.MultiDiscrete([9, 6])
+
+    venv = VecNormalize(DummyVecEnv([_Residual]))
+    model = PPO("MlpPolicy", venv, n_steps=64, policy_kwargs={"net_arch": [32]}, seed=1)
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save(run / "model.zip")
+    venv.save(str(run / "vecnormalize.pkl"))
+    spec.save(run)
+    out = tmp_path / "residual.onnx"
+    export_policy(run, out, parity_n=500, bench_runs=0)
+    meta = read_metadata(out)
+    assert meta["action"]["nvec"] == [9, 6] and meta["residual"]["base"] == "artic"
+    onnx_agent, ppo_agent = OnnxPolicy(out), PPOAgent(str(run))
+    traces = str(Path(__file__).resolve().parents[2] / "traces")
+    env = gym.make("artic/VideoChat-v0", preset="lte", split="test", traces_root=traces)
+    actions = []
+    for agent in (onnx_agent, ppo_agent):
+        agent.reset()
+        obs, info = env.reset(seed=3)
+        seq = []
+        for _ in range(40):
+            agent.observe(info["feedback"])
+            action, _ = agent.predict(obs)
+            seq.append(action.tolist())
+            obs, _, _, _, info = env.step(action)
+        actions.append(seq)
+    assert actions[0] == actions[1]
+    assert all(len(a) == 3 for a in actions[0])

@@ -1,0 +1,126 @@
+"""Residual actions on a hand-designed sender (in the spirit of Orca, Abbasloo et al., SIGCOMM 2020).
+
+A residual policy does not replace the heuristic: the heuristic (``artic`` by default) runs on the
+same feedback and proposes an action, and the policy picks a bitrate offset of up to
+``max_offset`` tiers either way around the heuristic's bitrate and the frame rate; the ROI level
+stays the heuristic's. The policy's action space is ``MultiDiscrete([2 * max_offset + 1, n_fps])``.
+
+A policy folder trained this way holds ``residual.json`` (:class:`ResidualSpec`); the learned
+agent (:class:`artic_rl.agents.ppo.PPOAgent`), the exported ONNX policy
+(:class:`artic_rl.runtime.policy.OnnxPolicy`) and training (:class:`ResidualEnv`) all compose the
+final action with the one :class:`Residual` here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from artic_rl.agents.base import Agent
+from artic_rl.sender.actions import ActionCodec
+from artic_rl.sender.feedback import FeedbackReport
+
+RESIDUAL_FILE = "residual.json"
+
+
+@dataclass(frozen=True)
+class ResidualSpec:
+    """What a residual policy adjusts: the base agent (its name and composed config) and the
+    largest bitrate offset in tiers."""
+
+    base: str
+    base_config: dict[str, Any] = field(default_factory=dict)
+    max_offset: int = 4
+
+    def save(self, folder: str | Path) -> None:
+        (Path(folder) / RESIDUAL_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ResidualSpec | None:
+        """The folder's ``residual.json``, or None for a policy that acts on the full action space."""
+        path = Path(folder) / RESIDUAL_FILE
+        if not path.is_file():
+            return None
+        doc = json.loads(path.read_text())
+        return cls(str(doc["base"]), dict(doc.get("base_config", {})), int(doc["max_offset"]))
+
+
+def residual_nvec(spec: ResidualSpec, codec: ActionCodec) -> tuple[int, int]:
+    """The residual action grid: bitrate offsets (-max_offset..+max_offset tiers), frame rates."""
+    return 2 * spec.max_offset + 1, len(codec.fps_choices)
+
+
+class Residual:
+    """The base agent plus the rule that turns a residual action into a full action."""
+
+    def __init__(self, spec: ResidualSpec, codec: ActionCodec, interval_ms: float) -> None:
+        from artic_rl.agents.registry import build_agent
+
+        if spec.max_offset < 0:
+            raise ValueError(f"residual max_offset must be >= 0, got {spec.max_offset}")
+        self.spec = spec
+        self.codec = codec
+        self.base: Agent = build_agent(spec.base_config, interval_ms)
+        self.nvec = residual_nvec(spec, codec)
+
+    def space(self) -> spaces.MultiDiscrete:
+        return spaces.MultiDiscrete(np.array(self.nvec, dtype=np.int64))
+
+    def reset(self) -> None:
+        self.base.reset()
+
+    def observe(self, feedback: FeedbackReport) -> None:
+        self.base.observe(feedback)
+
+    def compose(self, observation: np.ndarray, residual: np.ndarray) -> np.ndarray:
+        """The full ``MultiDiscrete`` action: the base's bitrate tier moved by the offset (clipped
+        to the grid), the base's ROI level, the residual's frame rate."""
+        base = self.base.act(observation)
+        offset = int(residual[0]) - self.spec.max_offset
+        tier = min(max(int(base[0]) + offset, 0), len(self.codec.bitrates_kbps) - 1)
+        return np.array([tier, int(base[1]), int(residual[1])], dtype=np.int64)
+
+    def neutral(self) -> tuple[int, int]:
+        """The residual action that reproduces the base agent when it sends at a fixed frame rate
+        (offset 0 and the base's ``fps``, when it has one)."""
+        fps = float(getattr(self.base, "fps", self.codec.fps_choices[-1]))
+        k = int(np.argmin(np.abs(np.asarray(self.codec.fps_choices) - fps)))
+        return self.spec.max_offset, k
+
+
+class ResidualEnv(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray]):
+    """Training's view of a residual policy: the environment with the residual action space.
+
+    Drives the base agent exactly as evaluation drives any agent (observe the feedback, then act).
+    """
+
+    def __init__(self, env: gym.Env[np.ndarray, np.ndarray], spec: ResidualSpec) -> None:
+        super().__init__(env)
+        base_env: Any = env.unwrapped
+        self.residual = Residual(spec, base_env.codec, float(base_env.interval_ms))
+        self.action_space = self.residual.space()
+        self._obs: np.ndarray | None = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        self.residual.reset()
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.residual.observe(info["feedback"])
+        self._obs = obs
+        return obs, info
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._obs is None:
+            raise RuntimeError("call reset() before step()")
+        full = self.residual.compose(self._obs, np.asarray(action))
+        obs, reward, terminated, truncated, info = self.env.step(full)
+        self.residual.observe(info["feedback"])
+        self._obs = obs
+        return obs, float(reward), terminated, truncated, info
