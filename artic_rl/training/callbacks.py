@@ -21,6 +21,7 @@ EVAL_HISTORY = "eval_history.jsonl"
 PROGRESS_FILE = "progress.csv"
 STEPS_COLUMN = "time/total_timesteps"  # SB3's step count in progress.csv
 WANDB_ID_FILE = "wandb_id.txt"
+LATENCY_KEY = "probe_latency_ms"  # the latencies the constraint measures, when the env pays probes
 
 
 class InfoMetrics(BaseCallback):
@@ -61,8 +62,9 @@ class LatencyConstraint(BaseCallback):
     The reward prices each second of response latency at ``latency_per_s`` (the multiplier, in
     reward per second; :class:`artic_rl.envs.video_chat.RewardWeights`). After every rollout the
     multiplier takes a projected dual-ascent step, ``max(0, lam + lr * (mean latency - target) /
-    1000)``, from the latencies of the questions the rollout answered, and every environment gets
-    the new price. The state (target, multiplier, history) lives in ``lagrange.json`` in the run
+    1000)``, from the latencies of the rollout's probe questions (one per interval, with
+    ``expected_questions``; else the questions it answered), and every environment gets the new
+    price. The state (target, multiplier, history) lives in ``lagrange.json`` in the run
     folder, so a resumed run continues with it.
     """
 
@@ -87,7 +89,7 @@ class LatencyConstraint(BaseCallback):
 
     def _on_step(self) -> bool:
         for info in self.locals.get("infos", []):
-            self._lat.extend(info.get("latency_ms", []))
+            self._lat.extend(info.get(LATENCY_KEY, info.get("latency_ms", [])))
         return True
 
     def _on_rollout_end(self) -> None:

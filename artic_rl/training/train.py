@@ -319,13 +319,25 @@ def _reference_latency_ms(
     import numpy as np
 
     from artic_rl.evaluation.rollout import run_episode
+    from artic_rl.training.callbacks import LATENCY_KEY
 
     env = gym.make(env_id, **env_kwargs)
     agent = reference.build(float(env_kwargs.get("interval_ms", 200.0)))
     latencies: list[float] = []
+
+    def probes(obs: Any, action: Any, reward: float, info: dict[str, Any]) -> None:
+        latencies.extend(info.get(LATENCY_KEY, []))  # the statistic the constraint measures
+
     for i in range(settings.latency_reference_episodes):
-        latencies.extend(run_episode(env, agent, settings.seed + 900_000 + i).latency_ms)
+        result = run_episode(env, agent, settings.seed + 900_000 + i, on_step=probes)
+        if not env_kwargs.get("reward", {}).get("expected_questions", False):
+            latencies.extend(result.latency_ms)
     env.close()
+    check(
+        bool(latencies),
+        "train.latency_reference_episodes",
+        f"{reference.name} answered no question in {settings.latency_reference_episodes} episodes",
+    )
     return float(np.mean(latencies))
 
 

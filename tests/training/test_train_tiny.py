@@ -38,7 +38,13 @@ def run_train(overrides: list[str], run_dir: Path) -> dict:
 
 
 def test_tiny_training_run_writes_its_run_directory(tmp_path: Path) -> None:
-    overrides = ["env=lte", "agent=ppo", *TINY, "+train.pretrain_kwargs.fps=5.0"]
+    overrides = [
+        "env=lte",
+        "agent=ppo",
+        *TINY,
+        "train.pretrain=fixed_roi",
+        "+train.pretrain_kwargs.fps=5.0",
+    ]
     result = run_train(overrides, tmp_path)
     names = (
         "model.zip",
@@ -67,6 +73,29 @@ def test_tiny_training_run_writes_its_run_directory(tmp_path: Path) -> None:
 
     action = agent.act(np.zeros(OBS_DIM, dtype=np.float32))
     assert action.shape == (3,)
+
+
+def test_a_residual_run_under_the_latency_constraint(tmp_path: Path) -> None:
+    """train.residual=artic: the run keeps residual.json, the policy's actions are residuals the
+    agent composes with artic's; train.latency_reference=artic: the multiplier is saved."""
+    overrides = [
+        *TINY,
+        "train.residual=artic",
+        "train.latency_reference=artic",
+        "train.latency_reference_episodes=6",
+    ]
+    run_train(overrides, tmp_path)
+    spec = json.loads((tmp_path / "residual.json").read_text())
+    assert spec["base"] == "artic" and spec["max_offset"] == 4
+    lagrange = json.loads((tmp_path / "lagrange.json").read_text())
+    assert lagrange["target_ms"] > 0.0 and lagrange["multiplier"] >= 0.0
+    import numpy as np
+
+    from artic_rl.sender.observation import OBS_DIM
+
+    agent = PPOAgent(policy=str(tmp_path))
+    assert agent.residual is not None
+    assert agent.act(np.zeros(OBS_DIM, dtype=np.float32)).shape == (3,)
 
 
 def test_resume_continues_from_a_checkpoint(tmp_path: Path) -> None:
