@@ -4,8 +4,10 @@ validation traces (``artic-rl select RUN_DIR``).
 Training's own evaluation watches a few validation episodes of the last policy; a run's best
 policy may be an earlier checkpoint, and a few episodes cannot tell checkpoints apart. This runs
 each checkpoint (and the final ``model.zip``) with :func:`.evaluate.run_evaluation` on the
-same paired validation episodes as the reference, per preset, scores it by its mean reward
-difference from the reference over the presets, and can copy the winner out as a policy folder
+same paired validation episodes as the reference, per preset, scores it against the reference
+over the presets (``dominance``, the default: the smaller of its accuracy gain and its latency
+gain, in the pareto objective's units of 100 points = 1 s, positive only when it is both more
+accurate and faster; ``reward``: its mean reward difference), and can copy the winner out as a policy folder
 (``model.zip`` + ``obs_norm.npz``) that ``evaluate.py`` and ``export.py`` read. The test traces are
 never touched, so the winner can then be evaluated once on them.
 """
@@ -34,6 +36,7 @@ from artic_rl.errors import ArticError
 from artic_rl.evaluation.evaluate import EVAL_SEED_BASE, run_evaluation
 from artic_rl.evaluation.paired import summarise
 
+CRITERIA = {"dominance": "dominance", "reward": "delta_reward"}  # --criterion -> the row's key
 _CKPT = re.compile(r"ckpt_(\d+)_steps\.zip")
 
 
@@ -96,8 +99,9 @@ def select_checkpoint(
     seed: int = EVAL_SEED_BASE,
     n_jobs: int = 2,
     progress_bar: bool = True,
+    criterion: str = "dominance",
 ) -> dict[str, Any]:
-    """Evaluate every checkpoint against ``reference`` per preset; the best by mean Δreward.
+    """Evaluate every checkpoint against ``reference`` per preset; the best by ``criterion``.
 
     The presets' environments and the agents come from the config tree ``conf_dir``."""
     from hydra import initialize_config_dir
@@ -125,10 +129,14 @@ def select_checkpoint(
         results = run_evaluation(specs, env_id, kwargs, seeds, n_jobs, progress_bar)
         summary = summarise(results, reference, 1000, seed)
         ref_rows[preset] = summary[reference]["reward"]
+        ref = summary[reference]
         for label, _ in ckpts:
             s = summary[label]
             d = s[f"vs_{reference}"]["reward"]
+            gain_acc = (s["accuracy_pct"] - ref["accuracy_pct"]) / 100.0
+            gain_lat = (ref["latency_mean_ms"] - s["latency_mean_ms"]) / 1000.0
             rows[label][preset] = {
+                "dominance": min(gain_acc, gain_lat),
                 "reward": s["reward"],
                 "accuracy_pct": s["accuracy_pct"],
                 "latency_mean_ms": s["latency_mean_ms"],
@@ -136,8 +144,11 @@ def select_checkpoint(
                 "ci_low": d["ci_low"],
                 "ci_high": d["ci_high"],
             }
+    if criterion not in CRITERIA:
+        raise ArticError(f"--criterion {criterion}: one of {', '.join(CRITERIA)}")
+    key = CRITERIA[criterion]
     for row in rows.values():
-        row["score"] = sum(row[p]["delta_reward"] for p in presets) / len(presets)
+        row["score"] = sum(row[p][key] for p in presets) / len(presets)
     best = max(rows, key=lambda k: rows[k]["score"])
     return {
         "run_dir": str(run_dir),
@@ -145,6 +156,7 @@ def select_checkpoint(
         "episodes": episodes,
         "seed": seed,
         "reference": reference,
+        "criterion": criterion,
         "reference_reward": ref_rows,
         "presets": presets,
         "best": best,
@@ -153,18 +165,25 @@ def select_checkpoint(
 
 
 def selection_table(sel: dict[str, Any]) -> str:
-    """Markdown: one row per checkpoint, reward and Δreward [95% CI] per preset, the score."""
+    """Markdown: one row per checkpoint; per preset its accuracy and latency, the reward and
+    Δreward [95% CI]; the score (``sel["criterion"]``)."""
     presets = sel["presets"]
-    head = ["checkpoint", *(f"{p}: reward, Δ vs {sel['reference']}" for p in presets), "score"]
+    ref = sel["reference"]
+    head = [
+        "checkpoint",
+        *(f"{p}: accuracy %, latency ms, reward, Δ vs {ref}" for p in presets),
+        f"score ({sel.get('criterion', 'reward')})",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, row in sel["checkpoints"].items():
         cells = [f"**{label}**" if label == sel["best"] else label]
         for p in presets:
             r = row[p]
             cells.append(
-                f"{r['reward']:.2f}, {r['delta_reward']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+                f"{r['accuracy_pct']:.1f}, {r['latency_mean_ms']:.0f}, {r['reward']:.2f}, "
+                f"{r['delta_reward']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
             )
-        cells.append(f"{row['score']:+.2f}")
+        cells.append(f"{row['score']:+.4f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -203,6 +222,13 @@ def register(sub: Any) -> None:
     p.add_argument("--split", default="val", help="trace split (val; never test)")
     p.add_argument("--seed", type=int, default=1_000_000, help="first episode seed (1000000)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (2)")
+    p.add_argument(
+        "--criterion",
+        choices=sorted(CRITERIA),
+        default="dominance",
+        help="dominance: min(accuracy gain, latency gain), 100 points = 1 s (default); "
+        "reward: mean reward difference",
+    )
     p.add_argument("--out", type=Path, help="also write the winner here as a policy folder")
     p.add_argument(
         "--conf",
@@ -230,13 +256,14 @@ def _cmd_select(args: argparse.Namespace) -> int:
         args.seed,
         args.jobs,
         not args.no_progress,
+        args.criterion,
     )
     (args.run_dir / "selection.json").write_text(json.dumps(sel, indent=2) + "\n")
     table = selection_table(sel)
     (args.run_dir / "selection.md").write_text(table)
     print(table)
     best = sel["checkpoints"][sel["best"]]
-    print(f"best: {sel['best']} (mean Δreward vs {args.reference} {best['score']:+.2f})")
+    print(f"best: {sel['best']} ({args.criterion} vs {args.reference} {best['score']:+.4f})")
     if args.out is not None:
         export_policy(sel, args.out)
         print(f"wrote {args.out}")

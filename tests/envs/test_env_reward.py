@@ -74,7 +74,9 @@ def test_the_pareto_objective_is_accuracy_minus_latency_per_question() -> None:
     from omegaconf import OmegaConf
 
     conf = Path(__file__).resolve().parents[2] / "conf" / "reward" / "pareto.yaml"
-    weights = RewardWeights(**OmegaConf.to_container(OmegaConf.load(conf)))  # type: ignore[arg-type]
+    doc = OmegaConf.to_container(OmegaConf.load(conf))
+    assert isinstance(doc, dict) and doc["expected_questions"] is True  # training pays probes
+    weights = RewardWeights(**{**doc, "expected_questions": False})  # type: ignore[arg-type]
     env = gym.make(
         "artic/VideoChat-v0", traces_root=TRACES, preset="lte", episode_s=30.0, reward=weights
     )
@@ -87,3 +89,27 @@ def test_the_pareto_objective_is_accuracy_minus_latency_per_question() -> None:
         assert reward == pytest.approx(expected, abs=1e-12)
         answered += len(info["accuracy"])
     assert answered > 3  # the episode asked questions, so the check was not vacuous
+
+
+def test_expected_questions_pay_one_probe_per_interval_at_the_question_rate() -> None:
+    """With expected_questions, each probe answered pays (accuracy - latency s) x interval / mean
+    gap (200 ms / 4 s = 0.05); the asked questions are still reported in info, unpaid."""
+    from omegaconf import OmegaConf
+
+    conf = Path(__file__).resolve().parents[2] / "conf" / "reward" / "pareto.yaml"
+    weights = RewardWeights(**OmegaConf.to_container(OmegaConf.load(conf)))  # type: ignore[arg-type]
+    env = gym.make(
+        "artic/VideoChat-v0", traces_root=TRACES, preset="lte", episode_s=30.0, reward=weights
+    )
+    env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    probes = asked = 0
+    for _ in range(150):
+        _, reward, _, truncated, info = env.step(rng.integers(0, env.action_space.nvec))
+        acc = info["reward_terms"]["question"] / 0.05
+        lat = info["probe_latency_ms"]
+        assert reward == pytest.approx(0.05 * (acc - sum(lat) / 1000.0), abs=1e-12)
+        assert 0.0 <= acc <= len(lat) + 1e-9
+        probes += len(lat)
+        asked += len(info["accuracy"])
+    assert probes == 150 and asked > 3  # every interval's probe is answered by the episode's end

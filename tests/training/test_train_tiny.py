@@ -192,7 +192,10 @@ def test_select_picks_a_checkpoint_on_val_and_exports_it(tmp_path: Path) -> None
     assert set(sel["checkpoints"]) == {"ckpt_128", "ckpt_256", "final"}
     best = sel["checkpoints"][sel["best"]]
     assert best["score"] == max(r["score"] for r in sel["checkpoints"].values())
-    assert best["score"] == best["lte"]["delta_reward"]
+    assert best["score"] == best["lte"]["dominance"] and sel["criterion"] == "dominance"
+    # dominance: the smaller of the accuracy gain (points / 100) and the latency gain (s)
+    ref = sel["reference_reward"]["lte"]
+    assert isinstance(ref, float)
     assert sel["best"] in (run / "selection.md").read_text()
     # the exported folder is a policy: it acts exactly like the checkpoint it came from
     obs = np.random.default_rng(0).normal(size=(20, OBS_DIM)).astype(np.float32)
@@ -203,5 +206,9 @@ def test_select_picks_a_checkpoint_on_val_and_exports_it(tmp_path: Path) -> None
     assert main(["select", str(tmp_path / "nothing"), "--presets", "lte"]) == 2
     assert main([*args, "--presets", "lte,nosuch"]) == 2  # one line, before any evaluation
     assert main([*args, "--reference", "nosuch"]) == 2
+    assert main([*args, "--criterion", "reward"]) == 0
+    sel = json.loads((run / "selection.json").read_text())
+    best = sel["checkpoints"][sel["best"]]
+    assert sel["criterion"] == "reward" and best["score"] == best["lte"]["delta_reward"]
     (run / "checkpoints" / "ckpt_vecnormalize_128_steps.pkl").unlink()
     assert main(args) == 2  # a checkpoint without its normalisation statistics
