@@ -66,7 +66,8 @@ def evaluate(name: str, overrides: list[str], run_dir: Path) -> None:
 
 def plot_accuracy_latency(summary: dict[str, dict[str, Any]], title: str, path: Path) -> None:
     """Every agent on the accuracy-latency plane: mean response latency (left) and the Artic
-    paper's frame latency (right) against accuracy; marker by receiver, the learned policy in red."""
+    paper's frame latency (right) against accuracy; marker by receiver, the learned policy in red,
+    the Pareto front of each panel in green."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,6 +94,8 @@ def plot_accuracy_latency(summary: dict[str, dict[str, Any]], title: str, path: 
                 zorder=3,
             )
             points.append((agent, x, y))
+        front = pareto_front([(x, y) for _, x, y in points])
+        ax.step(*zip(*front, strict=True), where="post", color="tab:green", alpha=0.6, zorder=2)
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
@@ -105,12 +108,23 @@ def plot_accuracy_latency(summary: dict[str, dict[str, Any]], title: str, path: 
         plt.Line2D([], [], marker="o", ls="", color="tab:blue", label="receiver: artic"),
         plt.Line2D([], [], marker="s", ls="", color="tab:gray", label="receiver: webrtc"),
         plt.Line2D([], [], marker="o", ls="", color="tab:red", label="learned policy (ppo)"),
+        plt.Line2D([], [], color="tab:green", alpha=0.6, label="Pareto front"),
     ]
     axes[0].legend(handles=handles, loc="lower right", fontsize=8)
     fig.suptitle(f"accuracy against latency, {title} (up and left is better)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (latency, accuracy) points no other point beats on both (lower latency, higher
+    accuracy), by increasing latency."""
+    front: list[tuple[float, float]] = []
+    for x, y in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or y > front[-1][1]:
+            front.append((x, y))
+    return front
 
 
 def headline_table(summary: dict[str, dict[str, Any]], reference: str = "gcc") -> str:

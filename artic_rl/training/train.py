@@ -44,7 +44,7 @@ class TrainSettings:
     """The ``train:`` block of ``conf/config.yaml``: its defaults, types and ranges (hydra checks the
     types when composing; :meth:`__post_init__` the ranges, before any work)."""
 
-    total_timesteps: int = 500_000  # PPO environment steps (200 ms each: ~28 simulated hours)
+    total_timesteps: int = 1_000_000  # PPO environment steps (200 ms each: ~56 simulated hours)
     n_envs: int = 8  # parallel environments
     vec_env: str = "dummy"  # dummy: all envs in this process; subproc: one process per env
     eval_every_steps: int = 50_000  # evaluate on the eval_split traces this often
@@ -57,16 +57,12 @@ class TrainSettings:
     pretrain_kwargs: dict[str, Any] = field(default_factory=dict)  # overrides of the teacher's yaml
     pretrain_steps: int = 60_000  # teacher steps collected on the training traces
     pretrain_epochs: int = 10  # passes over them (actor cross-entropy + critic regression)
-    residual: str | None = None  # act as offsets on conf/agent/<name>.yaml (agents/residual.py)
+    residual: str | None = "artic"  # act as offsets on conf/agent/<name>.yaml (null: full actions)
     residual_max_offset: int = 4  # ... bitrate offsets of up to this many tiers either way
     residual_bias: float = 2.0  # ... initial logit bonus of "no offset, the base's frame rate"
-    latency_reference: str | None = (
-        None  # constrain mean response latency to this agent's (Lagrangian)
-    )
+    latency_reference: str | None = "artic"  # latency at most this agent's (null: unconstrained)
     latency_reference_episodes: int = 64  # ... measured on this many training episodes first
-    lagrange_lr: float = (
-        0.2  # ... multiplier step per rollout, per second of latency over the target
-    )
+    lagrange_lr: float = 0.2  # ... multiplier step per rollout, per second over the target
     seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes (the top-level seed)
 
     def __post_init__(self) -> None:

@@ -36,14 +36,13 @@ HYDRA_SCRIPTS = ("train.py", "evaluate.py", "export.py", "stream.py")
 TINY: dict[str, list[str]] = {
     "train.py": [
         "logger=none",  # no wandb run
-        "train.total_timesteps=256",  # PPO steps (the default job: 500,000)
+        "train.total_timesteps=256",  # PPO steps (the default job: 1,000,000)
         "train.n_envs=1",
         "train.eval_every_steps=128",
         "train.eval_episodes=1",
         "train.checkpoint_every_steps=128",
         "train.progress_bar=false",
-        "train.pretrain_steps=120",  # behaviour-cloning steps (60,000)
-        "train.pretrain_epochs=1",
+        "train.latency_reference_episodes=8",  # episodes measuring artic's latency (64)
         "algo.n_steps=64",
         "algo.batch_size=32",
         "algo.n_epochs=1",

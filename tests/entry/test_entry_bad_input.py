@@ -61,7 +61,12 @@ TRAIN = [
     (["traces.dir={bad}/down_only"], "downlink"),
     (["traces.dir={bad}/empty_dir"], "no trace files"),
     (["env=nosuch"], "env"),
-    (["train.pretrain=nosuch"], "train.pretrain: unknown agent 'nosuch'"),
+    (["train.pretrain=nosuch", "train.residual=null"], "train.pretrain: unknown agent 'nosuch'"),
+    (
+        ["train.pretrain=fixed_roi"],
+        "train.pretrain: behaviour cloning acts on the full action space",
+    ),
+    (["train.residual=nosuch"], "train.residual: unknown agent 'nosuch'"),
     (["train.resume=/nonexistent/ckpt_10_steps.zip"], "train.resume"),
     (["algo.n_stepz=64"], "algo.n_stepz"),
     (["logger.mode=loud"], "logger.mode"),

@@ -23,6 +23,7 @@ TINY = [
     "algo.batch_size=32",
     "algo.n_epochs=1",
     "env.kwargs.episode_s=4.0",
+    "train.latency_reference=null",  # no reference episodes first
 ]
 
 

@@ -27,6 +27,8 @@ TINY = [
     "env.kwargs.episode_s=6.0",
     "train.pretrain_steps=120",
     "train.pretrain_epochs=1",
+    "train.residual=null",  # the full action space, unconstrained: the plain PPO path
+    "train.latency_reference=null",
 ]
 
 
