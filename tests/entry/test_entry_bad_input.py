@@ -146,7 +146,8 @@ def test_help_lists_the_documented_keys(script: str) -> None:
     assert "Config groups" in run.stdout and "env.* (conf/env/base.yaml" in run.stdout
     assert "# one-way propagation delay after the bottleneck" in run.stdout
     if script == "train.py":
-        assert "train.total_timesteps = 500_000" in run.stdout
+        assert "train.total_timesteps = 1_000_000" in run.stdout
+        assert "train.residual = \"artic\"" in run.stdout
         assert "# PPO environment steps" in run.stdout
 
 
