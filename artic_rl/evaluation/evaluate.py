@@ -12,6 +12,7 @@ validation episodes (training's periodic evaluation).
 from __future__ import annotations
 
 import math
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,10 @@ def run_evaluation(
             out[name].extend(res)
             bar.update(len(res))
     else:
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        # forkserver: workers start from a clean process, not a fork of this threaded one (a
+        # fork taken while another thread holds a lock can leave the pool waiting for ever)
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
             futures = [pool.submit(_run_chunk, s, env_id, env_kwargs, p) for s, p in tasks]
             for fut in as_completed(futures):
                 name, res = fut.result()
