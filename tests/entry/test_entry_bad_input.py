@@ -147,7 +147,7 @@ def test_help_lists_the_documented_keys(script: str) -> None:
     assert "# one-way propagation delay after the bottleneck" in run.stdout
     if script == "train.py":
         assert "train.total_timesteps = 1_000_000" in run.stdout
-        assert "train.residual = \"artic\"" in run.stdout
+        assert 'train.residual = "artic"' in run.stdout
         assert "# PPO environment steps" in run.stdout
 
 
