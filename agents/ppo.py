@@ -15,10 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from artic_rl.agents.base import Agent
-from artic_rl.agents.residual import Residual, ResidualSpec
+from artic_rl.agents.residual import Residual, ResidualPolicy, ResidualSpec
 from artic_rl.sender.actions import ActionCodec
-from artic_rl.sender.feedback import FeedbackReport
 
 MODEL_FILE = "model.zip"
 OBS_NORM_FILE = "obs_norm.npz"
@@ -133,7 +131,7 @@ def norm_path_for(checkpoint: Path) -> Path:
     return candidate
 
 
-class PPOAgent(Agent):
+class PPOAgent(ResidualPolicy):
     """Loads ``<policy>/model.zip`` and ``<policy>/obs_norm.npz`` (a training run directory or
     ``policies/<preset>``), or a checkpoint, and acts with the deterministic actor (argmax per sub-action).
     A folder with ``residual.json`` holds a residual policy (:mod:`artic_rl.agents.residual`): the
@@ -198,19 +196,8 @@ class PPOAgent(Agent):
         self.deterministic = deterministic
         self.residual = None if residual is None else Residual(residual, self.codec, interval_ms)
 
-    def reset(self) -> None:
-        if self.residual is not None:
-            self.residual.reset()
-
-    def observe(self, feedback: FeedbackReport) -> None:
-        if self.residual is not None:
-            self.residual.observe(feedback)
-
-    def act(self, observation: np.ndarray) -> np.ndarray:
+    def policy_action(self, observation: np.ndarray) -> np.ndarray:
         action, _ = self.model.predict(
             self.norm.apply(observation), deterministic=self.deterministic
         )
-        action = np.asarray(action, dtype=np.int64)
-        if self.residual is not None:
-            return self.residual.compose(observation, action)
-        return action
+        return np.asarray(action, dtype=np.int64)

@@ -14,6 +14,7 @@ final action with the one :class:`Residual` here.
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 from gymnasium import spaces
 
 from artic_rl.agents.base import Agent
+from artic_rl.errors import InputError
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.feedback import FeedbackReport
 
@@ -42,13 +44,33 @@ class ResidualSpec:
         (Path(folder) / RESIDUAL_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
+    def from_dict(cls, doc: Any, where: str | Path) -> ResidualSpec:
+        """A spec from its JSON form (``residual.json``, an ONNX policy's metadata); InputError
+        names ``where`` and the field when a field is missing or of the wrong type."""
+        if not isinstance(doc, dict):
+            raise InputError("residual spec is not a JSON object", where, field="residual")
+        base, config, offset = doc.get("base"), doc.get("base_config", {}), doc.get("max_offset")
+        for name, value, kind in (
+            ("base", base, str),
+            ("base_config", config, dict),
+            ("max_offset", offset, int),
+        ):
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise InputError(f"must be {kind.__name__}, got {value!r}", where, field=name)
+        assert isinstance(base, str) and isinstance(config, dict) and isinstance(offset, int)
+        return cls(base, dict(config), offset)
+
+    @classmethod
     def load(cls, folder: str | Path) -> ResidualSpec | None:
         """The folder's ``residual.json``, or None for a policy that acts on the full action space."""
         path = Path(folder) / RESIDUAL_FILE
         if not path.is_file():
             return None
-        doc = json.loads(path.read_text())
-        return cls(str(doc["base"]), dict(doc.get("base_config", {})), int(doc["max_offset"]))
+        try:
+            doc = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise InputError(f"not JSON: {err.msg}", path, line=err.lineno) from None
+        return cls.from_dict(doc, path)
 
 
 def residual_nvec(spec: ResidualSpec, codec: ActionCodec) -> tuple[int, int]:
@@ -92,6 +114,32 @@ class Residual:
         fps = float(getattr(self.base, "fps", self.codec.fps_choices[-1]))
         k = int(np.argmin(np.abs(np.asarray(self.codec.fps_choices) - fps)))
         return self.spec.max_offset, k
+
+
+class ResidualPolicy(Agent):
+    """A learned policy that may act as residuals on a base agent (``self.residual``, None for
+    the full action space): :class:`artic_rl.agents.ppo.PPOAgent` and the ONNX runtime's
+    :class:`artic_rl.runtime.policy.OnnxPolicy` differ only in :meth:`policy_action`."""
+
+    residual: Residual | None = None
+
+    @abstractmethod
+    def policy_action(self, observation: np.ndarray) -> np.ndarray:
+        """The network's own action: a residual when ``self.residual`` is set."""
+
+    def reset(self) -> None:
+        if self.residual is not None:
+            self.residual.reset()
+
+    def observe(self, feedback: FeedbackReport) -> None:
+        if self.residual is not None:
+            self.residual.observe(feedback)
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        action = self.policy_action(observation)
+        if self.residual is not None:
+            return self.residual.compose(observation, action)
+        return action
 
 
 class ResidualEnv(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray]):

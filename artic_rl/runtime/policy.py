@@ -7,16 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from artic_rl.agents.base import Agent
-from artic_rl.agents.residual import Residual, ResidualSpec
+from artic_rl.agents.residual import Residual, ResidualPolicy, ResidualSpec
 from artic_rl.errors import InputError
 from artic_rl.runtime.export import read_metadata, session
 from artic_rl.sender.actions import ActionCodec
-from artic_rl.sender.feedback import FeedbackReport
 from artic_rl.sender.observation import FEATURE_NAMES
 
 
-class OnnxPolicy(Agent):
+class OnnxPolicy(ResidualPolicy):
     """Acts with an ONNX file written by :func:`artic_rl.runtime.export.export_policy`.
 
     The observation normalisation and the argmax are inside the graph, so ``act`` is one
@@ -41,32 +39,14 @@ class OnnxPolicy(Agent):
                 field="observation",
             )
         spec = self.metadata.get("residual")
-        self.residual = (
-            None
-            if spec is None
-            else Residual(
-                ResidualSpec(spec["base"], spec["base_config"], spec["max_offset"]),
-                codec,
-                self.interval_ms,
-            )
-        )
+        if spec is not None:
+            self.residual = Residual(ResidualSpec.from_dict(spec, path), codec, self.interval_ms)
         want = codec.nvec if self.residual is None else self.residual.nvec
         if self.metadata["action"]["nvec"] != list(want):
             raise InputError(f"action grid {self.metadata['action']['nvec']} != {list(want)}", path)
         self._session = session(Path(path), threads=1)
 
-    def reset(self) -> None:
-        if self.residual is not None:
-            self.residual.reset()
-
-    def observe(self, feedback: FeedbackReport) -> None:
-        if self.residual is not None:
-            self.residual.observe(feedback)
-
-    def act(self, observation: np.ndarray) -> np.ndarray:
+    def policy_action(self, observation: np.ndarray) -> np.ndarray:
         obs = np.asarray(observation, dtype=np.float32).reshape(1, -1)
         (action,) = self._session.run(["action"], {"obs": obs})
-        out = np.asarray(action[0], dtype=np.int64)
-        if self.residual is not None:
-            return self.residual.compose(observation, out)
-        return out
+        return np.asarray(action[0], dtype=np.int64)

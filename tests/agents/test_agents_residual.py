@@ -81,12 +81,10 @@ def test_the_learned_agent_composes_with_its_base() -> None:
     agent = PPOAgent.from_model(_Fixed((4, 3)), norm, residual=ARTIC)
     assert _run(env, agent, 2) == _run(env, ArticAgent(), 2)
     faster = PPOAgent.from_model(_Fixed((4, 4)), norm, residual=ARTIC)  # 15 fps
-    agent_fps = []
     faster.reset()
     obs, info = env.reset(seed=2)
     faster.observe(info["feedback"])
-    agent_fps.append(int(faster.act(obs)[2]))
-    assert agent_fps == [4]
+    assert int(faster.act(obs)[2]) == 4
 
 
 def test_spec_round_trip_and_absent_file(tmp_path: Path) -> None:
@@ -99,3 +97,23 @@ def test_spec_round_trip_and_absent_file(tmp_path: Path) -> None:
 def test_a_negative_offset_is_an_error() -> None:
     with pytest.raises(ValueError, match="max_offset must be >= 0"):
         Residual(ResidualSpec("artic", ARTIC.base_config, -1), ActionCodec(), 200.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "residual.json:1: not JSON"),
+        ('{"base_config": {}, "max_offset": 4}', "(field 'base'): must be str, got None"),
+        ('{"base": "artic", "max_offset": "4"}', "(field 'max_offset'): must be int, got '4'"),
+        ('["artic"]', "(field 'residual'): residual spec is not a JSON object"),
+    ],
+)
+def test_a_bad_residual_file_is_one_error_naming_it(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    from artic_rl.errors import InputError
+
+    (tmp_path / RESIDUAL_FILE).write_text(text)
+    with pytest.raises(InputError) as err:
+        ResidualSpec.load(tmp_path)
+    assert message in str(err.value) and str(tmp_path / RESIDUAL_FILE) in str(err.value)
