@@ -61,22 +61,9 @@ def bench_export(policy: Path, out: Path) -> Path:
 
 def write_clip(folder: Path, seconds: float = 6.0) -> Path:
     """A 640x360 synthetic chat-scene clip (near-lossless H.264) with its questions JSON."""
-    import av
-
     from artic_rl.video.clips import make_clip
 
-    clip = make_clip(7, 640, 360, seconds)
-    video = folder / "clip.mp4"
-    with av.open(str(video), "w") as container:
-        stream = container.add_stream(
-            "libx264", rate=30, options={"crf": "4", "preset": "veryfast"}
-        )
-        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-        for arr in clip.frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(arr, format="yuv420p")))
-        container.mux(stream.encode(None))
-    (folder / "clip.json").write_text(clip.questions_json())
-    return video
+    return make_clip(7, 640, 360, seconds).save(folder / "clip.mp4")
 
 
 class FullRate:

@@ -124,8 +124,6 @@ def _show(paths: list[str]) -> int:
 
 
 def _clips(args: argparse.Namespace) -> int:
-    import av
-
     from artic_rl.video.clips import make_clip
 
     width, height = _size(args.size, "size")
@@ -133,17 +131,6 @@ def _clips(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for seed in seeds:
         clip = make_clip(seed, width, height, args.seconds)
-        video = args.out / f"{clip.clip_id}.mp4"
-        with av.open(str(video), "w") as container:
-            stream = container.add_stream(
-                "libx264", rate=int(clip.fps), options={"crf": "4", "preset": "veryfast"}
-            )
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            for arr in clip.frames:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(arr, format="yuv420p")):
-                    container.mux(packet)
-            for packet in stream.encode(None):
-                container.mux(packet)
-        (args.out / f"{clip.clip_id}.json").write_text(clip.questions_json())
+        video = clip.save(args.out / f"{clip.clip_id}.mp4")
         print(f"wrote {video} ({len(clip.frames)} frames, {len(clip.questions)} questions)")
     return 0

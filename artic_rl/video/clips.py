@@ -71,6 +71,23 @@ class SyntheticClip:
         }
         return json.dumps(doc, indent=1)
 
+    def save(self, video: str | Path, crf: int = 4, preset: str = "veryfast") -> Path:
+        """Encode the frames to ``video`` (H.264, near-lossless at the default ``crf``) and write
+        the questions beside it (``<stem>.json``); returns ``video``."""
+        import av
+
+        video = Path(video)
+        with av.open(str(video), "w") as container:
+            stream = container.add_stream(
+                "libx264", rate=round(self.fps), options={"crf": str(crf), "preset": preset}
+            )
+            stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
+            for arr in self.frames:
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(arr, format="yuv420p")))
+            container.mux(stream.encode(None))
+        video.with_suffix(".json").write_text(self.questions_json())
+        return video
+
 
 @lru_cache(maxsize=1)
 def _font_path() -> str:
