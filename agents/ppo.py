@@ -22,6 +22,7 @@ MODEL_FILE = "model.zip"
 OBS_NORM_FILE = "obs_norm.npz"
 VECNORMALIZE_FILE = "vecnormalize.pkl"
 CONFIG_FILE = "config.yaml"  # the run's composed config, resolved
+CHECKPOINTS = "checkpoints"  # a run's checkpoint folder
 
 
 def read_run_config(policy_dir: str | Path) -> dict[str, Any]:
@@ -112,6 +113,13 @@ class ObsNorm:
         return np.clip(z, -self.clip_obs, self.clip_obs).astype(np.float32)
 
 
+def run_folder_of(checkpoint: Path) -> Path:
+    """The run folder a model file belongs to (``<run>/checkpoints/ckpt_<n>_steps.zip`` or
+    ``<run>/model.zip``)."""
+    checkpoint = checkpoint.resolve()
+    return checkpoint.parent.parent if checkpoint.parent.name == CHECKPOINTS else checkpoint.parent
+
+
 def norm_path_for(checkpoint: Path) -> Path:
     """The VecNormalize file saved beside a checkpoint: ``model.zip`` -> ``vecnormalize.pkl``,
     ``ckpt_<n>_steps.zip`` -> ``ckpt_vecnormalize_<n>_steps.pkl`` (SB3's CheckpointCallback)."""
@@ -159,10 +167,7 @@ class PPOAgent(ResidualPolicy):
         if not model_file.is_file():
             raise FileNotFoundError(f"{model_file}: no trained PPO policy there")
         norm = ObsNorm.load(path)
-        folder = model_file.parent
-        if folder.name == "checkpoints":  # <run>/checkpoints/ckpt_<n>_steps.zip
-            folder = folder.parent
-        residual = ResidualSpec.load(folder)
+        residual = ResidualSpec.load(run_folder_of(model_file))
         self._init(
             PPO.load(model_file, device="cpu"), norm, deterministic, codec, interval_ms, residual
         )

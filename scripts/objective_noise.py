@@ -23,16 +23,6 @@ from artic_rl.agents.artic import ArticAgent
 from artic_rl.evaluation.evaluate import EVAL_SEED_BASE
 
 ROOT = Path(__file__).resolve().parents[1]
-PARETO = {
-    "question": 1.0,
-    "latency_per_s": 1.0,
-    "latency_budget_ms": 0.0,
-    "latency_cap_s": float("inf"),
-    "sample": 0.0,
-    "frame_delay_per_s": 0.0,
-    "frame_delay_cap_s": float("inf"),
-    "bits_per_mbps": 0.0,
-}
 VARIANTS = {"artic": 10.0, "artic at 15 fps": 15.0, "artic at 5 fps": 5.0}
 
 
@@ -56,6 +46,10 @@ def main() -> int:
     parser.add_argument("--split", default="val")
     parser.add_argument("--episodes", type=int, default=30)
     args = parser.parse_args()
+    from omegaconf import OmegaConf
+
+    pareto = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "reward" / "pareto.yaml"))
+    assert isinstance(pareto, dict)
     print(f"{args.preset} {args.split}, {args.episodes} paired episodes, pareto objective")
     print("| payment | agent | return mean | return sd | paired diff from artic | its s.e. |")
     print("|---|---|---|---|---|---|")
@@ -65,7 +59,7 @@ def main() -> int:
             preset=args.preset,
             split=args.split,
             traces_root=str(ROOT / "traces"),
-            reward={**PARETO, "expected_questions": expected},
+            reward={**pareto, "expected_questions": expected},
         )
         seeds = [EVAL_SEED_BASE + i for i in range(args.episodes)]
         returns = {

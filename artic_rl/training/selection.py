@@ -29,6 +29,7 @@ from artic_rl.agents.ppo import (
     ObsNorm,
     norm_path_for,
     read_run_config,
+    run_folder_of,
 )
 from artic_rl.agents.registry import AgentSpec, agent_spec
 from artic_rl.agents.residual import ResidualSpec
@@ -125,11 +126,13 @@ def select_checkpoint(
     seeds = [seed + i for i in range(episodes)]
     rows: dict[str, dict[str, Any]] = {label: {"path": str(path)} for label, path in ckpts}
     ref_rows: dict[str, float] = {}
+    ref_metrics: dict[str, dict[str, float]] = {}
     for preset, (env_id, kwargs) in zip(presets, envs, strict=True):
         results = run_evaluation(specs, env_id, kwargs, seeds, n_jobs, progress_bar)
         summary = summarise(results, reference, 1000, seed)
-        ref_rows[preset] = summary[reference]["reward"]
         ref = summary[reference]
+        ref_rows[preset] = ref["reward"]
+        ref_metrics[preset] = {k: ref[k] for k in ("accuracy_pct", "latency_mean_ms")}
         for label, _ in ckpts:
             s = summary[label]
             d = s[f"vs_{reference}"]["reward"]
@@ -158,6 +161,7 @@ def select_checkpoint(
         "reference": reference,
         "criterion": criterion,
         "reference_reward": ref_rows,
+        "reference_metrics": ref_metrics,
         "presets": presets,
         "best": best,
         "checkpoints": rows,
@@ -200,7 +204,7 @@ def export_policy(sel: dict[str, Any], out: Path) -> None:
     norm.save(tmp_norm)
     tmp_norm.replace(out / OBS_NORM_FILE)
     tmp_model.replace(out / MODEL_FILE)
-    residual = ResidualSpec.load(src.parent.parent)  # <run>/checkpoints/ckpt_<n>_steps.zip
+    residual = ResidualSpec.load(run_folder_of(src))
     if residual is not None:
         residual.save(out)
     (out / "selection.json").write_text(json.dumps(sel, indent=2) + "\n")

@@ -98,6 +98,14 @@ def test_a_residual_run_under_the_latency_constraint(tmp_path: Path) -> None:
     agent = PPOAgent(policy=str(tmp_path))
     assert agent.residual is not None
     assert agent.act(np.zeros(OBS_DIM, dtype=np.float32)).shape == (3,)
+    # whichever checkpoint (or the final model) wins selection, its folder is a residual policy
+    from artic_rl.cli import main
+
+    out = tmp_path / "picked"
+    args = ["select", str(tmp_path), "--episodes", "2", "--jobs", "1", "--no-progress"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert json.loads((out / "residual.json").read_text()) == spec
+    assert PPOAgent(policy=str(out)).residual is not None
 
 
 def test_resume_continues_from_a_checkpoint(tmp_path: Path) -> None:
@@ -196,8 +204,11 @@ def test_select_picks_a_checkpoint_on_val_and_exports_it(tmp_path: Path) -> None
     assert best["score"] == max(r["score"] for r in sel["checkpoints"].values())
     assert best["score"] == best["lte"]["dominance"] and sel["criterion"] == "dominance"
     # dominance: the smaller of the accuracy gain (points / 100) and the latency gain (s)
-    ref = sel["reference_reward"]["lte"]
-    assert isinstance(ref, float)
+    ref = sel["reference_metrics"]["lte"]
+    for row in sel["checkpoints"].values():
+        gain_acc = (row["lte"]["accuracy_pct"] - ref["accuracy_pct"]) / 100.0
+        gain_lat = (ref["latency_mean_ms"] - row["lte"]["latency_mean_ms"]) / 1000.0
+        assert row["lte"]["dominance"] == pytest.approx(min(gain_acc, gain_lat))
     assert sel["best"] in (run / "selection.md").read_text()
     # the exported folder is a policy: it acts exactly like the checkpoint it came from
     obs = np.random.default_rng(0).normal(size=(20, OBS_DIM)).astype(np.float32)
