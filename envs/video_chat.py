@@ -375,11 +375,10 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         lat = [lt for _, lt in answered]
         budget = self.latency_budget_ms if w.latency_budget_ms is None else w.latency_budget_ms
         cap_ms = w.latency_cap_s * MS_PER_S
-        paid_acc = sum(a for a, _ in paid)
-        over_budget_s = sum(min(max(0.0, lt - budget), cap_ms) for _, lt in paid) / MS_PER_S
-        if weight != 1.0:
-            paid_acc *= weight
-            over_budget_s *= weight
+        paid_acc = weight * sum(a for a, _ in paid)  # x 1.0 is exact: asked questions unchanged
+        over_budget_s = (
+            weight * sum(min(max(0.0, lt - budget), cap_ms) for _, lt in paid) / MS_PER_S
+        )
         sample_acc = samples.mean_accuracy
         mean_delay_ms = sum(frame_delays) / len(frame_delays) if frame_delays else 0.0
         delay_excess_s = min(
