@@ -30,8 +30,10 @@ class GccAgent(Agent):
         interval_ms: float = 200.0,
     ) -> None:
         super().__init__(codec, interval_ms)
-        tiers = self.codec.bitrates_kbps
-        self.gcc = GccController(start_kbps, tiers[0], tiers[-1], beta)
+        # from the lowest tier up to the environment's rate ceiling (env.kwargs.max_rate_kbps)
+        self.gcc = GccController(
+            start_kbps, self.codec.bitrates_kbps[0], self.codec.max_rate_kbps, beta
+        )
         self.fps = fps
         self.reset()
 

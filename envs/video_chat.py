@@ -16,9 +16,10 @@ from artic_rl.mllm import AccuracyModel, load_accuracy_model
 from artic_rl.net import Link, Trace, load_trace_dir
 from artic_rl.net.synth import SPLIT_STREAMS
 from artic_rl.receiver.config import check_receiver
-from artic_rl.sender.actions import ActionCodec, SenderAction
+from artic_rl.sender.actions import MAX_RATE_KBPS, ActionCodec, SenderAction
 from artic_rl.sender.observation import ObservationBuilder, observation_space
 from artic_rl.video import CodecProfile
+from artic_rl.video.extended import ExtendedProfile
 
 MS_PER_S = 1000.0
 
@@ -87,7 +88,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
 
     **Action space.** ``MultiDiscrete([20, 4, 6])`` (:class:`artic_rl.sender.actions.ActionCodec`):
     target bitrate (20 tiers log-spaced 100 kbps..4 Mbps), ROI level (0 uniform .. 3 strongest),
-    frame rate (1, 2, 5, 10, 15, 30 fps).
+    frame rate (1, 2, 5, 10, 15, 30 fps). ``max_rate_kbps`` above 4000 continues the bitrate tiers
+    with the same spacing up to that ceiling (32000: ``MultiDiscrete([30, 4, 6])``, up to
+    27,877 kbps; :meth:`~artic_rl.sender.actions.ActionCodec.up_to`), the first 20 unchanged.
 
     **Observation space.** ``Box(39,)`` float32, only what a real sender knows, delayed by the feedback
     path; the table with index, feature, unit and bounds is in
@@ -140,6 +143,11 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
 
     **Arguments.** See ``__init__`` and ``conf/env/*.yaml``. ``profile`` and ``accuracy`` also take
     objects (a ``CodecProfile``-like and an ``AccuracyModel``), which tests use for hand-checked timelines.
+    ``max_rate_kbps`` (>= 4000, default 4000) is the senders' rate ceiling: the top of the
+    bitrate tiers and the ceiling of GCC (the agents' and the observation's estimate,
+    :attr:`~artic_rl.sender.actions.ActionCodec.max_rate_kbps`); agents must act through this
+    environment's ``codec``. Above 4000 the codec profile, measured up to 4 Mbps, is continued
+    in proportion to the target (:class:`artic_rl.video.extended.ExtendedProfile`).
     ``capacity_scale`` (> 0, default 1) multiplies every trace's capacity
     (:meth:`artic_rl.net.Trace.scaled`: delivery opportunities thinned or replicated exactly,
     outages kept where they are), to move a trace set into another capacity regime (the 5G
@@ -171,6 +179,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         queue_packets: int | None = 30,
         loss_rate: float = 0.0,
         capacity_scale: float = 1.0,
+        max_rate_kbps: float = MAX_RATE_KBPS,
         capture_fps: float = 30.0,
         encode_ms: float = 5.0,
         payload_bytes: int = 1200,
@@ -193,6 +202,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         """Build the environment; every variant of the system is an argument here (see class docstring)."""
         self.receiver = check_receiver(receiver)  # before any work: an unknown name is one line
         self.backend = resolve_backend(backend)  # python (the reference) or compiled (numba)
+        self.codec = ActionCodec.up_to(max_rate_kbps)  # ValueError naming the key when bad
         self.capacity_scale = float(capacity_scale)
         if not np.isfinite(self.capacity_scale) or self.capacity_scale <= 0.0:
             raise ValueError(f"capacity_scale must be > 0, got {capacity_scale!r}")
@@ -232,16 +242,20 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.accuracy_model: AccuracyModel = (
             load_accuracy_model(accuracy) if isinstance(accuracy, str) else accuracy
         )
-        if profile is None:
-            self.profile = CodecProfile.default()
-        else:
-            self.profile = CodecProfile.load(profile) if isinstance(profile, str) else profile
-        self.codec = ActionCodec()
+        measured = (
+            CodecProfile.default()
+            if profile is None
+            else CodecProfile.load(profile)
+            if isinstance(profile, str)
+            else profile
+        )
+        self.profile: CodecProfile | ExtendedProfile = measured
+        if self.codec.max_rate_kbps > MAX_RATE_KBPS:  # tiers above the profiled grid
+            self.profile = ExtendedProfile(measured)
         self.action_space = self.codec.space()
         self.observation_space = observation_space()
-        self._obs_builder = ObservationBuilder(
-            self.interval_ms, observation_estimator(backend=self.backend), self.mllm_fps
-        )
+        estimator = observation_estimator(self.backend, self.codec.max_rate_kbps)
+        self._obs_builder = ObservationBuilder(self.interval_ms, estimator, self.mllm_fps)
         self._timeline: Timeline | None = None
         self._plan: EpisodePlan | None = None
 

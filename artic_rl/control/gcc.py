@@ -127,9 +127,12 @@ class GccController:
         return arrival_ms - send_ms + self.min_owd_ms
 
 
-def observation_estimator(backend: str = "python") -> GccController:
+def observation_estimator(
+    backend: str = "python", max_kbps: float = MAX_RATE_KBPS
+) -> GccController:
     """The GCC run for the observation's rate-estimate feature: WebRTC's 300 kbps start over the
-    action's bitrate range (``ObservationBuilder(interval_ms, observation_estimator())``)."""
+    action's bitrate range, up to the environment's rate ceiling ``max_kbps``
+    (``ObservationBuilder(interval_ms, observation_estimator())``)."""
     return GccController(
-        start_kbps=300.0, min_kbps=MIN_RATE_KBPS, max_kbps=MAX_RATE_KBPS, backend=backend
+        start_kbps=300.0, min_kbps=MIN_RATE_KBPS, max_kbps=max_kbps, backend=backend
     )
