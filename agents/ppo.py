@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from artic_rl.agents.residual import Residual, ResidualPolicy, ResidualSpec
+from artic_rl.agents.residual import Residual, ResidualPolicy, ResidualSpec, check_bitrate_tiers
 from artic_rl.sender.actions import ActionCodec
 
 MODEL_FILE = "model.zip"
@@ -168,9 +168,8 @@ class PPOAgent(ResidualPolicy):
             raise FileNotFoundError(f"{model_file}: no trained PPO policy there")
         norm = ObsNorm.load(path)
         residual = ResidualSpec.load(run_folder_of(model_file))
-        self._init(
-            PPO.load(model_file, device="cpu"), norm, deterministic, codec, interval_ms, residual
-        )
+        model = PPO.load(model_file, device="cpu")
+        self._init(model, norm, deterministic, codec, interval_ms, residual, model_file)
 
     @classmethod
     def from_model(
@@ -180,10 +179,12 @@ class PPOAgent(ResidualPolicy):
         deterministic: bool = True,
         interval_ms: float = 200.0,
         residual: ResidualSpec | None = None,
+        codec: ActionCodec | None = None,
     ) -> PPOAgent:
-        """An agent around a PPO model in memory (training's own evaluation)."""
+        """An agent around a PPO model in memory (training's own evaluation), acting through
+        ``codec`` (the training environment's; None: the default)."""
         agent = cls.__new__(cls)
-        agent._init(model, norm, deterministic, None, interval_ms, residual)
+        agent._init(model, norm, deterministic, codec, interval_ms, residual)
         return agent
 
     def _init(
@@ -194,12 +195,22 @@ class PPOAgent(ResidualPolicy):
         codec: ActionCodec | None,
         interval_ms: float,
         residual: ResidualSpec | None = None,
+        where: Path | None = None,
     ) -> None:
+        """``where``: the model file, named by the error for a policy whose bitrate tiers differ
+        from ``codec``'s (a residual policy's count is in its spec, a full policy's in its
+        action space)."""
         super().__init__(codec, interval_ms)
         self.model = model
         self.norm = norm
         self.deterministic = deterministic
-        self.residual = None if residual is None else Residual(residual, self.codec, interval_ms)
+        self.residual = None
+        if residual is not None:
+            self.residual = Residual(residual, self.codec, interval_ms, where)
+        else:
+            nvec = getattr(getattr(model, "action_space", None), "nvec", None)
+            if nvec is not None and len(nvec) == len(self.codec.nvec):
+                check_bitrate_tiers(int(nvec[0]), self.codec, where)
 
     def policy_action(self, observation: np.ndarray) -> np.ndarray:
         action, _ = self.model.predict(

@@ -40,18 +40,22 @@ class AgentSpec:
         value = self.config.get(RECEIVER_KEY)
         return None if value is None else str(value)
 
-    def build(self, interval_ms: float) -> Agent:
-        return build_agent(self.config, interval_ms)
+    def build(self, interval_ms: float, codec: ActionCodec | None = None) -> Agent:
+        return build_agent(self.config, interval_ms, codec)
 
 
-def build_agent(config: Mapping[str, Any], interval_ms: float) -> Agent:
-    """Instantiate an agent config for a control interval of ``interval_ms``."""
+def build_agent(
+    config: Mapping[str, Any], interval_ms: float, codec: ActionCodec | None = None
+) -> Agent:
+    """Instantiate an agent config for a control interval of ``interval_ms``, acting through
+    ``codec``: the environment's (``env.unwrapped.codec``: its bitrate tiers and rate ceiling,
+    ``env.kwargs.max_rate_kbps``); None: the default codec (20 tiers up to 4 Mbps)."""
     from hydra.utils import instantiate
 
     args = {k: v for k, v in config.items() if k != RECEIVER_KEY}
     # partial first: hydra would turn a dataclass argument (the codec) into a config node
     factory = instantiate(args, _partial_=True, _convert_="all")
-    agent: Agent = factory(codec=ActionCodec(), interval_ms=interval_ms)
+    agent: Agent = factory(codec=codec or ActionCodec(), interval_ms=interval_ms)
     return agent
 
 

@@ -25,7 +25,7 @@ from gymnasium import spaces
 
 from artic_rl.agents.base import Agent
 from artic_rl.errors import InputError
-from artic_rl.sender.actions import ActionCodec
+from artic_rl.sender.actions import N_RATES, ActionCodec
 from artic_rl.sender.feedback import FeedbackReport
 
 RESIDUAL_FILE = "residual.json"
@@ -33,12 +33,15 @@ RESIDUAL_FILE = "residual.json"
 
 @dataclass(frozen=True)
 class ResidualSpec:
-    """What a residual policy adjusts: the base agent (its name and composed config) and the
-    largest bitrate offset in tiers."""
+    """What a residual policy adjusts: the base agent (its name and composed config), the
+    largest bitrate offset in tiers, and the number of bitrate tiers of the environment it was
+    trained in (20 unless ``env.kwargs.max_rate_kbps`` raised the ceiling; a spec written
+    before the field existed was trained with 20)."""
 
     base: str
     base_config: dict[str, Any] = field(default_factory=dict)
     max_offset: int = 4
+    bitrate_tiers: int = N_RATES
 
     def save(self, folder: str | Path) -> None:
         (Path(folder) / RESIDUAL_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -50,15 +53,18 @@ class ResidualSpec:
         if not isinstance(doc, dict):
             raise InputError("residual spec is not a JSON object", where, field="residual")
         base, config, offset = doc.get("base"), doc.get("base_config", {}), doc.get("max_offset")
+        tiers = doc.get("bitrate_tiers", N_RATES)
         for name, value, kind in (
             ("base", base, str),
             ("base_config", config, dict),
             ("max_offset", offset, int),
+            ("bitrate_tiers", tiers, int),
         ):
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise InputError(f"must be {kind.__name__}, got {value!r}", where, field=name)
         assert isinstance(base, str) and isinstance(config, dict) and isinstance(offset, int)
-        return cls(base, dict(config), offset)
+        assert isinstance(tiers, int)
+        return cls(base, dict(config), offset, tiers)
 
     @classmethod
     def load(cls, folder: str | Path) -> ResidualSpec | None:
@@ -73,6 +79,21 @@ class ResidualSpec:
         return cls.from_dict(doc, path)
 
 
+def check_bitrate_tiers(trained: int, codec: ActionCodec, where: str | Path | None = None) -> None:
+    """InputError unless a policy trained with ``trained`` bitrate tiers meets a codec with as
+    many: its tier indices (or offsets around a base agent's tier, clipped to the grid) mean
+    other bitrates on another grid (``env.kwargs.max_rate_kbps`` sets the grid)."""
+    n = len(codec.bitrates_kbps)
+    if trained != n:
+        raise InputError(
+            f"policy trained with {trained} bitrate tiers, but this environment has {n}"
+            f" (up to {codec.bitrates_kbps[-1]:g} kbps, env.kwargs.max_rate_kbps="
+            f"{codec.max_rate_kbps:g}); evaluate it with the max_rate_kbps it was trained"
+            " with (4000 for 20 tiers) or train one for this ceiling",
+            where,
+        )
+
+
 def residual_nvec(spec: ResidualSpec, codec: ActionCodec) -> tuple[int, int]:
     """The residual action grid: bitrate offsets (-max_offset..+max_offset tiers), frame rates."""
     return 2 * spec.max_offset + 1, len(codec.fps_choices)
@@ -81,14 +102,21 @@ def residual_nvec(spec: ResidualSpec, codec: ActionCodec) -> tuple[int, int]:
 class Residual:
     """The base agent plus the rule that turns a residual action into a full action."""
 
-    def __init__(self, spec: ResidualSpec, codec: ActionCodec, interval_ms: float) -> None:
+    def __init__(
+        self,
+        spec: ResidualSpec,
+        codec: ActionCodec,
+        interval_ms: float,
+        where: str | Path | None = None,
+    ) -> None:
         from artic_rl.agents.registry import build_agent
 
         if spec.max_offset < 0:
             raise ValueError(f"residual max_offset must be >= 0, got {spec.max_offset}")
+        check_bitrate_tiers(spec.bitrate_tiers, codec, where)
         self.spec = spec
         self.codec = codec
-        self.base: Agent = build_agent(spec.base_config, interval_ms)
+        self.base: Agent = build_agent(spec.base_config, interval_ms, codec)
         self.nvec = residual_nvec(spec, codec)
 
     def space(self) -> spaces.MultiDiscrete:

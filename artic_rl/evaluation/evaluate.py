@@ -32,7 +32,8 @@ from artic_rl.evaluation.report import (
     reward_terms_table,
     write_outputs,
 )
-from artic_rl.evaluation.rollout import EpisodeResult, agent_env_kwargs, run_episode
+from artic_rl.evaluation.rollout import EpisodeResult, agent_env_kwargs, env_codec, run_episode
+from artic_rl.sender.actions import ActionCodec
 
 #: Evaluation episodes use seeds ``EVAL_SEED_BASE + i``, disjoint from training's seeds.
 EVAL_SEED_BASE = 1_000_000
@@ -90,7 +91,9 @@ def _run_chunk(
     import artic_rl.envs  # noqa: F401  (registers the id in the worker)
 
     env = gym.make(env_id, **agent_env_kwargs(spec, env_kwargs))
-    agent = spec.build(float(env_kwargs.get("interval_ms", 200.0)))
+    agent = spec.build(
+        float(env_kwargs.get("interval_ms", 200.0)), getattr(env.unwrapped, "codec", None)
+    )
     results = [run_episode(env, agent, s) for s in seeds]
     env.close()
     return spec.name, results
@@ -174,6 +177,16 @@ def check_env(env_id: str, env_kwargs: dict[str, Any], key: str = "env.kwargs") 
     env.close()
 
 
+def checked_codec(env_kwargs: dict[str, Any]) -> ActionCodec:
+    """The environment's action codec (:func:`~artic_rl.evaluation.rollout.env_codec`);
+    ConfigError naming ``env.kwargs.max_rate_kbps`` when the ceiling is not a number >= 4000."""
+    try:
+        return env_codec(env_kwargs)
+    except ValueError as err:
+        message = str(err).removeprefix("max_rate_kbps ")
+        raise ConfigError("env.kwargs.max_rate_kbps", message) from None
+
+
 def validate_evaluate(cfg: Any) -> None:
     """Everything ``evaluate.py`` can check before any work (raises ConfigError naming the key)."""
     from omegaconf import OmegaConf
@@ -194,9 +207,10 @@ def validate_evaluate(cfg: Any) -> None:
     env = OmegaConf.to_container(cfg.env, resolve=True)
     assert isinstance(env, dict)
     interval_ms = float(env["kwargs"].get("interval_ms", 200.0))
+    codec = checked_codec(env["kwargs"])
     for name in names:
         try:
-            agent_spec(name, overrides.get(name)).build(interval_ms)
+            agent_spec(name, overrides.get(name)).build(interval_ms, codec)
         except ArticError:
             raise
         except (ValueError, TypeError, OSError) as err:

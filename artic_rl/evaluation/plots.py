@@ -117,7 +117,8 @@ def plot_all(
     series = {}
     for spec in specs:
         env = gym.make(env_id, **agent_env_kwargs(spec, env_kwargs))
-        series[spec.name] = timeline(env, spec.build(interval_ms), timeline_seed)
+        agent = spec.build(interval_ms, getattr(env.unwrapped, "codec", None))
+        series[spec.name] = timeline(env, agent, timeline_seed)
         env.close()
     episodes = next(iter(results.values()), [])
     trace = next((e.trace for e in episodes if e.seed == timeline_seed), "")

@@ -17,6 +17,7 @@ import numpy as np
 
 from artic_rl.agents.base import Agent
 from artic_rl.agents.registry import AgentSpec
+from artic_rl.sender.actions import MAX_RATE_KBPS, ActionCodec
 
 
 @dataclass
@@ -90,7 +91,19 @@ def run_episode(
     options: dict[str, Any] | None = None,
     on_step: StepHook | None = None,
 ) -> EpisodeResult:
-    """One episode of ``agent`` on ``env`` reset with ``seed``; the agent sees feedback before acting."""
+    """One episode of ``agent`` on ``env`` reset with ``seed``; the agent sees feedback before acting.
+
+    ValueError when the agent acts through another codec than the environment's (build it with
+    ``codec=env.unwrapped.codec``): its tier indices would mean other bitrates there.
+    """
+    codec: ActionCodec | None = getattr(env.unwrapped, "codec", None)
+    mine: ActionCodec | None = getattr(agent, "codec", codec)
+    if codec is not None and mine is not None and mine != codec:
+        raise ValueError(
+            f"agent {agent.name!r} acts on {len(mine.bitrates_kbps)} bitrate tiers up to"
+            f" {mine.max_rate_kbps:g} kbps, the environment on {len(codec.bitrates_kbps)} up to"
+            f" {codec.max_rate_kbps:g} kbps: build it with the environment's codec"
+        )
     agent.reset()
     obs, info = env.reset(seed=seed, options=options)
     result = EpisodeResult(
@@ -127,6 +140,13 @@ def run_episode(
 def flat(episodes: list[EpisodeResult], attr: str) -> np.ndarray:
     """One per-question / per-frame / per-step list of ``EpisodeResult`` over several episodes."""
     return np.asarray([x for e in episodes for x in getattr(e, attr)], dtype=np.float64)
+
+
+def env_codec(env_kwargs: dict[str, Any]) -> ActionCodec:
+    """The action codec of the environment ``env_kwargs`` build (its bitrate tiers and rate
+    ceiling, ``max_rate_kbps``), for agents built outside it; ValueError names the key when the
+    ceiling is not a number >= 4000 kbps."""
+    return ActionCodec.up_to(env_kwargs.get("max_rate_kbps", MAX_RATE_KBPS))
 
 
 def agent_env_kwargs(spec: AgentSpec, env_kwargs: dict[str, Any]) -> dict[str, Any]:

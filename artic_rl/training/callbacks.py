@@ -15,6 +15,7 @@ from stable_baselines3.common.logger import KVWriter
 from artic_rl.agents.ppo import ObsNorm, PPOAgent
 from artic_rl.agents.residual import ResidualSpec
 from artic_rl.evaluation.evaluate import evaluate_policy
+from artic_rl.evaluation.rollout import env_codec
 
 CHECKPOINT_PREFIX = "ckpt"
 EVAL_HISTORY = "eval_history.jsonl"
@@ -190,7 +191,9 @@ class PeriodicEval(OnGrid):
         venv = self.model.get_vec_normalize_env()
         assert venv is not None
         norm = ObsNorm.from_vecnormalize(venv)
-        agent = PPOAgent.from_model(self.model, norm, residual=ResidualSpec.load(self.run_dir))
+        residual = ResidualSpec.load(self.run_dir)
+        codec = env_codec(self.env_kwargs)
+        agent = PPOAgent.from_model(self.model, norm, residual=residual, codec=codec)
         res = evaluate_policy(self.env_id, self.env_kwargs, agent, self.episodes, self.split)
         res["timesteps"] = float(self.num_timesteps)
         for k, v in res.items():

@@ -34,6 +34,7 @@ from artic_rl.agents.registry import AgentSpec
 from artic_rl.agents.residual import ResidualEnv, ResidualSpec
 from artic_rl.errors import ConfigError, check
 from artic_rl.evaluation.evaluate import evaluate_policy
+from artic_rl.evaluation.rollout import env_codec
 
 VEC_ENVS = ("dummy", "subproc")
 STATUS_FILE = "status.json"
@@ -289,7 +290,7 @@ def train_ppo(
     final = evaluate_policy(
         env_id,
         env_kwargs,
-        PPOAgent.from_model(model, norm, residual=residual),
+        PPOAgent.from_model(model, norm, residual=residual, codec=env_codec(env_kwargs)),
         settings.eval_episodes or 1,
         settings.eval_split,
     )
@@ -312,7 +313,7 @@ def _reference_latency_ms(
     from artic_rl.training.callbacks import LATENCY_KEY
 
     env = gym.make(env_id, **env_kwargs)
-    agent = reference.build(float(env_kwargs.get("interval_ms", 200.0)))
+    agent = reference.build(float(env_kwargs.get("interval_ms", 200.0)), env_codec(env_kwargs))
     probes: list[float] = []
     asked: list[float] = []
 
@@ -359,7 +360,7 @@ def _warm_start(
     from artic_rl.training.pretrain import collect, warm_start
 
     seed = settings.seed + 500_000
-    agent = teacher.build(float(env_kwargs.get("interval_ms", 200.0)))
+    agent = teacher.build(float(env_kwargs.get("interval_ms", 200.0)), env_codec(env_kwargs))
     bar = settings.progress_bar
     demos = collect(env_id, env_kwargs, agent, settings.pretrain_steps, gamma, seed, bar)
     stats: dict[str, Any] = warm_start(
@@ -395,7 +396,8 @@ def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
     residual = None
     if settings.residual:
         base = agent_spec(settings.residual)
-        residual = ResidualSpec(base.name, base.config, settings.residual_max_offset)
+        tiers = len(env_codec(config["env"]["kwargs"]).bitrates_kbps)
+        residual = ResidualSpec(base.name, base.config, settings.residual_max_offset, tiers)
     reference = agent_spec(settings.latency_reference) if settings.latency_reference else None
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -473,7 +475,7 @@ def validate_train(cfg: Any) -> None:
     from omegaconf import OmegaConf
 
     from artic_rl.agents.registry import agent_spec
-    from artic_rl.evaluation.evaluate import check_env
+    from artic_rl.evaluation.evaluate import check_env, checked_codec
 
     settings: TrainSettings = OmegaConf.to_object(cfg.train)  # type: ignore[assignment]
     OmegaConf.to_object(cfg.logger)
@@ -511,6 +513,7 @@ def validate_train(cfg: Any) -> None:
                 raise ConfigError(f"train.{key}", str(err)) from None
     env = OmegaConf.to_container(cfg.env, resolve=True)
     assert isinstance(env, dict)
+    checked_codec(dict(env["kwargs"]))
     check_env(str(env["id"]), dict(env["kwargs"]))
     if settings.eval_episodes > 0:
         check_env(str(env["id"]), {**env["kwargs"], "split": settings.eval_split})
