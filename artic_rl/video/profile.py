@@ -288,8 +288,11 @@ class CodecProfile:
         """Sizes (int64 bytes) of the next ``n`` frames; ``keyframe[k]`` marks frame k a keyframe.
 
         P frames: the steady size times a residual drawn from the real encodes; keyframes: the
-        measured keyframe size (same residual); frames within ``PAYBACK_S`` after a keyframe in
-        this call are scaled by the measured pay-back ratio.
+        measured keyframe size, without that residual (the P frames' residuals span 0.1x to 2.5x,
+        while x264's keyframes at a bitrate are nearly constant: a keyframe scaled by a P residual
+        could be a third of a real one, and the webrtc receiver's jitter buffer sizes its hold by
+        the largest frame it saw); frames within ``PAYBACK_S`` after a keyframe in this call are
+        scaled by the measured pay-back ratio.
         """
         cell = self._cell(kbps, fps, roi_level)
         pool = cell.pool
@@ -303,7 +306,7 @@ class CodecProfile:
             for k, is_key in enumerate(key):
                 if is_key:
                     last_key = k
-                    sizes[k] = cell.key_bytes * noise[k]
+                    sizes[k] = cell.key_bytes
                 elif last_key >= 0 and k - last_key < cell.settle:
                     sizes[k] *= cell.payback
         # round half to even (as np.rint), at least one byte

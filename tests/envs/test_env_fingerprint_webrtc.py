@@ -9,7 +9,9 @@ observation, reward, every info scalar and list, the reward terms and the full f
 each episode's end, the episode summaries (frame latencies, latency breakdown) and the timeline's
 per-frame record of the receiver's decisions (shown time of every frame, and each shown frame's
 retransmission wait and jitter-buffer hold). Pinned before the speed work of issue #15 (the
-webrtc path at 1,600 steps/s); if one changes, the webrtc receiver's semantics changed.
+webrtc path at 1,600 steps/s); re-pinned once, when a keyframe took the codec profile's measured
+keyframe size instead of that size times a P-frame residual (issue #16; the previous rule, patched
+back in, reproduces the previous pins). If one changes, the webrtc receiver's semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """
@@ -57,14 +59,14 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
     "lte-loss20": ("lte", {"loss_rate": 0.2}),
 }
 PINNED: dict[str, str] = {
-    "lte": "b4dcbe357affdfcddff05f153e511a1fcfa7815dd9e325df37bcc005eaba3c41",
-    "3g": "9ed9f733487eb00df5c06398d36b8095f4a2ea79f195d34b10b00618ead26a0f",
-    "5g": "071ef91d6db5ea87c21b7118bd13272dc835fc93f613fa82da3168523cd9dbf9",
-    "wifi": "851049846ffc187a5246f460a90ac043b86824e46a8827165b2422d29fcab46f",
-    "lte-loss2": "c65488fdd2e10a54ba99cea9dd7a23066b2faa6fbe4ea5ac1feed8c41147ea70",
-    "lte-loss5": "90f1a186a0dc2521b7481dc3e9ded29391c875c76586a5f20de9b71f4d7850d5",
-    "3g-loss5": "ba0a478d177f4f59bc2ef68e5978bab65bed830a22f3759602d57c684d39c0b9",
-    "lte-loss20": "32933606af11463e25ceeeb222a2d59196f0d603af9395385f3681f7fc95fc4d",
+    "lte": "fd2950f3210989744b0168140fedde4738fb98eb040706eb80e6e9ab74b26867",
+    "3g": "9fd7022a4cfbc83cb3717f1c3154464b92549238ac1cc76dc158fd64db770bb7",
+    "5g": "1adadd219649dda703bc36156f36bf61717246e29861aae9cd4a5872c64e0f64",
+    "wifi": "d88f4a45f4898483555aae4faf04bad6a7a1854079a15e3f2b0bbc3a6d31614b",
+    "lte-loss2": "3f8b1774d3a6b856691dee85b98177db7c60610c4a7407a07151eca6bd7da9b0",
+    "lte-loss5": "b8fb4757b026faebbba3dfd1f017685cf9e607e192e6dc8e33afccf382a0ad7a",
+    "3g-loss5": "dcac6130194667de159b2dfae22e0301e266d4f2eb830704f263bc927ea76c21",
+    "lte-loss20": "6b085cb4849fb177f39a345aa619ae88d50ee8b13e18263b8b16093bd307f320",
 }
 
 
