@@ -72,6 +72,7 @@ TRAIN = [
     (["logger.mode=loud"], "logger.mode"),
     (["env.kwargs.nosuch=1"], "nosuch"),
     (["accuracy=nosuch"], "nosuch"),
+    (["env.kwargs.max_rate_kbps=fast"], "env.kwargs.max_rate_kbps: must be a number >= 4000"),
 ]
 
 EVALUATE = [
@@ -85,6 +86,12 @@ EVALUATE = [
     (["traces.dir=/nonexistent/traces"], "traces.dir"),
     (["eval.timeline_episode=99"], "eval.timeline_episode"),
     (["+agent_kwargs.fixed.rate_kbps=5", "agents=[gcc]"], "agent_kwargs.fixed"),
+    (["env.kwargs.max_rate_kbps=abc"], "env.kwargs.max_rate_kbps: must be a number >= 4000"),
+    (["env.kwargs.max_rate_kbps=3000"], "env.kwargs.max_rate_kbps: must be a number >= 4000"),
+    (
+        ["agents=[gcc,ppo]", f"+agent_kwargs.ppo.policy={POLICY}", "env.kwargs.max_rate_kbps=32e3"],
+        "policy trained with 20 bitrate tiers, but this environment has 30",
+    ),
 ]
 
 EXPORT = [

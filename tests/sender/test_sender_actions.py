@@ -7,6 +7,7 @@ between neighbours is 40 ** (1/19) = exp(3.688879 / 19) = exp(0.194152) = 1.2142
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -15,8 +16,10 @@ from artic_rl.sender.actions import (
     BITRATES_KBPS,
     FPS_CHOICES,
     ROI_LEVELS,
+    TIER_RATIO,
     ActionCodec,
     SenderAction,
+    bitrate_tiers,
 )
 
 # 100 x 1.214280 ** k, worked out: 100, 121.43, 147.45, 179.04, 217.41, 263.99, 320.56, 389.25,
@@ -136,3 +139,38 @@ def test_custom_grid() -> None:
     assert codec.decode((1, 1, 0)) == SenderAction(1000.0, 2, 10.0)
     with pytest.raises(ValueError):
         codec.decode((2, 0, 0))
+
+
+# The tiers above 4 Mbps continue 100 x 40 ** (k / 19) = 4000 x 1.214280 ** (k - 19), worked out
+# for k = 20..30: 4857.12, 5897.91, 7161.71, 8696.33, 10559.78, 12822.53, 15570.14, 18906.52,
+# 22957.81, 27877.22, 33850.76 -> rounded; 33850.76 > 32000 ends the grid at k = 29.
+ABOVE = (4857.0, 5898.0, 7162.0, 8696.0, 10560.0, 12823.0, 15570.0, 18907.0, 22958.0, 27877.0)
+
+
+def test_the_default_ceiling_is_todays_codec() -> None:
+    assert bitrate_tiers() == bitrate_tiers(4000) == TIERS
+    assert ActionCodec.up_to(4000) == ActionCodec() == ActionCodec.up_to(4000.0)
+    assert ActionCodec().max_rate_kbps == 4000.0
+    assert ActionCodec().ceiling_kbps is None
+
+
+def test_a_higher_ceiling_continues_the_spacing() -> None:
+    codec = ActionCodec.up_to(32000)
+    assert codec.bitrates_kbps[:20] == TIERS  # every existing index means what it meant
+    assert codec.bitrates_kbps[20:] == ABOVE
+    assert codec.nvec == (30, 4, 6)
+    assert codec.max_rate_kbps == 32000.0  # the controllers' ceiling, above the top tier
+    ratios = np.exp(np.diff(np.log(codec.bitrates_kbps[19:])))  # from 4 Mbps up
+    assert np.allclose(ratios, TIER_RATIO, atol=2e-4)  # 1.214280, up to rounding to whole kbps
+    assert ActionCodec.up_to(5000).bitrates_kbps == (*TIERS, 4857.0)
+    assert ActionCodec.up_to(4857).bitrates_kbps == TIERS  # 4857.12 is above 4857
+    # decode and encode agree with the default grid on the common tiers
+    assert codec.decode((19, 0, 5)) == ActionCodec().decode((19, 0, 5))
+    assert codec.encode(27_000.0).tolist() == [29, 0, 5]
+    assert ActionCodec().encode(27_000.0).tolist() == [19, 0, 5]
+
+
+@pytest.mark.parametrize("bad", [3999.9, 0, -1, "abc", "32000", True, None, float("inf"), math.nan])
+def test_a_bad_ceiling_names_the_key(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"^max_rate_kbps must be a number >= 4000 kbps"):
+        ActionCodec.up_to(bad)  # type: ignore[arg-type]
