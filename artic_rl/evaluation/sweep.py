@@ -8,8 +8,10 @@ reference agent and its 95 % CI, and where the latency goes. ``--plot`` draws ac
 response latency against the swept value, one panel per trace set, one line per agent;
 ``--delta`` draws instead each agent's paired difference from the reference (accuracy, response
 latency, the paper's frame latency) with its 95 % CI as error bars. ``--group KEY`` (repeatable)
-splits the trace sets by further config keys (a loss rate beside a swept capacity scale), and
-``--logx`` puts the swept value on a log axis.
+splits the trace sets by further config keys (a loss rate beside a swept capacity scale),
+``--hue KEY`` draws the runs that differ in one more config key as lines of the same panel (the
+rate ceiling ``env.kwargs.max_rate_kbps``: one line style per value), ``--agents`` keeps only the
+named agents' lines, and ``--logx`` puts the swept value on a log axis.
 """
 
 from __future__ import annotations
@@ -62,8 +64,11 @@ def trace_set(config: dict[str, Any], group: tuple[str, ...] = ()) -> str:
     return label
 
 
-def load_rows(runs: list[Path], x: str, group: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """One row per run and agent."""
+def load_rows(
+    runs: list[Path], x: str, group: tuple[str, ...] = (), hue: str | None = None
+) -> list[dict[str, Any]]:
+    """One row per run and agent; ``hue``: the config key whose value (``hue``, as
+    ``name=value``) tells apart runs drawn in the same panel."""
     import yaml
 
     rows = []
@@ -73,8 +78,10 @@ def load_rows(runs: list[Path], x: str, group: tuple[str, ...] = ()) -> list[dic
         reference = str(dotted(config, "eval.reference"))
         for agent, s in summary.items():
             vs = s.get(f"vs_{reference}", {})
+            value = None if hue is None else f"{hue.rsplit('.', 1)[-1]}={dotted(config, hue)}"
             rows.append(
                 {
+                    "hue": value,
                     "traces": trace_set(config, group),
                     "x": dotted(config, x),
                     "agent": agent,
@@ -84,7 +91,7 @@ def load_rows(runs: list[Path], x: str, group: tuple[str, ...] = ()) -> list[dic
                     "vs": vs,
                 }
             )
-    return sorted(rows, key=lambda r: (r["traces"], float(r["x"] or 0)))
+    return sorted(rows, key=lambda r: (r["traces"], str(r["hue"]), float(r["x"] or 0)))
 
 
 def _ci(vs: dict[str, Any], metric: str) -> str:
@@ -115,7 +122,7 @@ def markdown(rows: list[dict[str, Any]], x: str) -> str:
         s, vs = r["summary"], r["vs"]
         frozen = s.get("frozen_ms", math.nan) / 1000.0
         cells = [
-            r["traces"],
+            r["traces"] if r.get("hue") is None else f"{r['traces']}, {r['hue']}",
             str(r["x"]),
             r["agent"],
             str(s.get("receiver", "—")),
@@ -182,45 +189,28 @@ def plot_delta(rows: list[dict[str, Any]], x: str, path: Path, logx: bool = Fals
     """Each agent's paired difference from the reference against ``x``, with 95 % CIs.
 
     One row of panels per metric of :data:`DELTAS`, one column per trace set, one line per
-    agent other than the reference; the error bars are the paired-bootstrap CIs of
+    agent other than the reference (and per ``hue`` value of :func:`load_rows`, one line style
+    each, the agent's colour); the error bars are the paired-bootstrap CIs of
     ``summary.json``. Points of an agent that has no difference for a metric are left out.
     """
     plt = pyplot()
 
     sets = list(dict.fromkeys(r["traces"] for r in rows))
     agents = list(dict.fromkeys(r["agent"] for r in rows if r["agent"] != r["reference"]))
+    hues = list(dict.fromkeys(r.get("hue") for r in rows))
     references = sorted({r["reference"] for r in rows})
     fig, axes = plt.subplots(
         len(DELTAS), len(sets), figsize=(4.4 * len(sets), 2.6 * len(DELTAS)), squeeze=False
     )
     for col, name in enumerate(sets):
         for k, agent in enumerate(agents):
-            style = "--" if "@" in agent else "-"
-            for row, (metric, _) in enumerate(DELTAS):
-                pts = sorted(
-                    (float(r["x"]), r["vs"][metric])
-                    for r in rows
-                    if (r["traces"], r["agent"]) == (name, agent) and metric in r["vs"]
-                )
-                if not pts:
-                    continue
-                xs = [p[0] for p in pts]
-                ys = [p[1]["diff"] for p in pts]
-                err = [  # a percentile CI need not hold the mean: clip the bars at the point
-                    [max(0.0, p[1]["diff"] - p[1]["ci_low"]) for p in pts],
-                    [max(0.0, p[1]["ci_high"] - p[1]["diff"]) for p in pts],
-                ]
-                axes[row][col].errorbar(
-                    xs,
-                    ys,
-                    yerr=err,
-                    fmt=style,
-                    marker="o",
-                    markersize=4,
-                    capsize=3,
-                    color=f"C{k}",
-                    label=agent,
-                )
+            for h, hue in enumerate(hues):
+                style = HUE_STYLES[h % len(HUE_STYLES)] if len(hues) > 1 else "-"
+                if len(hues) == 1 and "@" in agent:
+                    style = "--"
+                label = agent if hue is None else f"{agent}, {hue}"
+                line = (name, agent, hue)
+                _delta_line(axes, col, rows, line, style, f"C{k}", label)
         for row in range(len(DELTAS)):
             ax = axes[row][col]
             ax.axhline(0.0, color="0.3", linewidth=0.8)
@@ -240,6 +230,46 @@ def plot_delta(rows: list[dict[str, Any]], x: str, path: Path, logx: bool = Fals
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+HUE_STYLES = ("-", "--", ":", "-.")
+"""Line styles of the ``--hue`` values, in the order the runs bring them."""
+
+
+def _delta_line(
+    axes: Any,
+    col: int,
+    rows: list[dict[str, Any]],
+    line: tuple[str, str, str | None],
+    style: str,
+    color: str,
+    label: str,
+) -> None:
+    """One agent's (trace set, agent, hue) paired differences in column ``col``, a panel per
+    metric of :data:`DELTAS`; points without a difference are left out."""
+    for row, (metric, _) in enumerate(DELTAS):
+        pts = sorted(
+            (float(r["x"]), r["vs"][metric])
+            for r in rows
+            if (r["traces"], r["agent"], r.get("hue")) == line and metric in r["vs"]
+        )
+        if not pts:
+            continue
+        err = [  # a percentile CI need not hold the mean: clip the bars at the point
+            [max(0.0, p[1]["diff"] - p[1]["ci_low"]) for p in pts],
+            [max(0.0, p[1]["ci_high"] - p[1]["diff"]) for p in pts],
+        ]
+        axes[row][col].errorbar(
+            [p[0] for p in pts],
+            [p[1]["diff"] for p in pts],
+            yerr=err,
+            fmt=style,
+            marker="o",
+            markersize=4,
+            capsize=3,
+            color=color,
+            label=label,
+        )
 
 
 def register(sub: Any) -> None:
@@ -264,6 +294,12 @@ def register(sub: Any) -> None:
         default=[],
         help="a further config key that splits the trace sets (repeatable)",
     )
+    p.add_argument(
+        "--hue", help="a config key whose values are drawn as lines of the same panel (--delta)"
+    )
+    p.add_argument(
+        "--agents", help="comma-separated agents to keep (the reference's row stays in the table)"
+    )
     p.add_argument("--logx", action="store_true", help="a log axis for --x in the plot")
     p.set_defaults(func=_cmd)
 
@@ -272,7 +308,10 @@ def _cmd(args: argparse.Namespace) -> int:
     for path in args.runs:
         if not path.is_dir():
             raise ArticError(f"{path}: no such folder")
-    rows = load_rows(find_runs(args.runs), args.x, tuple(args.group))
+    rows = load_rows(find_runs(args.runs), args.x, tuple(args.group), args.hue)
+    if args.agents:
+        keep = set(args.agents.split(","))
+        rows = [r for r in rows if r["agent"] in keep or r["agent"] == r["reference"]]
     table = markdown(rows, args.x)
     print(table)
     if args.out is not None:

@@ -55,3 +55,24 @@ def test_delta_plot_and_group_keys(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "| lte test, reference=gcc | 0.0 | gcc | webrtc |" in out
     assert "| lte test, reference=gcc | 0.05 | artic | artic |" in out
     assert plot.stat().st_size > 0
+
+
+def test_hue_draws_a_config_key_as_lines_and_agents_filter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--hue env.kwargs.max_rate_kbps``: the two ceilings share a panel and a trace set; the
+    table tells them apart; ``--agents`` keeps the reference's rows."""
+    for i, (loss, ceiling) in enumerate([(0.0, 4000), (0.05, 4000), (0.0, 32000)]):
+        _run(tmp_path / "sweep" / str(i), loss, 300.0 + 100.0 * i)
+        config = yaml.safe_load((tmp_path / "sweep" / str(i) / "config.yaml").read_text())
+        config["env"]["kwargs"]["max_rate_kbps"] = ceiling
+        (tmp_path / "sweep" / str(i) / "config.yaml").write_text(yaml.safe_dump(config))
+    plot = tmp_path / "hue.png"
+    args = ["sweep-table", str(tmp_path / "sweep"), "--plot", str(plot), "--delta"]
+    assert main([*args, "--hue", "env.kwargs.max_rate_kbps", "--agents", "artic"]) == 0
+    out = capsys.readouterr().out
+    assert "| lte test, max_rate_kbps=32000 | 0.0 | artic | artic | 80.0 | 475 |" in out
+    assert "| lte test, max_rate_kbps=4000 | 0.05 | gcc | webrtc |" in out
+    assert plot.stat().st_size > 0
+    assert main([*args, "--hue", "env.kwargs.max_rate_kbps", "--agents", "nosuch"]) == 0
+    assert "| artic |" not in capsys.readouterr().out
