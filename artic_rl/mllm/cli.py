@@ -12,6 +12,7 @@ import numpy as np
 from artic_rl.errors import InputError
 
 ARTIC_TIERS_KBPS = "200,400,610,910,1710,3150"
+DEFAULT_CLIP_KBPS = (100.0, 150.0, 200.0, 300.0, 400.0, 610.0, 910.0, 1710.0, 3150.0)  # ocr's fit
 
 
 def parse_kbps_list(text: str) -> list[float]:
@@ -86,6 +87,35 @@ def _cmd_fit_ocr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_clip_curves(args: argparse.Namespace) -> int:
+    from artic_rl.mllm.clipcurves import measure_clip_curves, write_clip_curves
+    from artic_rl.mllm.judges import ExactMatchGrader
+    from artic_rl.mllm.ocr_judge import OcrJudge
+
+    video = Path(args.video)
+    if not video.is_file():
+        raise InputError("no such video file", video)
+    questions = Path(args.questions) if args.questions else video.with_suffix(".json")
+    if not questions.is_file():
+        raise InputError("no questions file (give --questions)", questions)
+    kbps = parse_kbps_list(args.kbps)
+    out = Path(args.out) if args.out else video.with_suffix(".curves.json")
+    from tqdm import tqdm
+
+    with tqdm(desc="judged", unit="answer", disable=None) as bar:
+        doc = measure_clip_curves(
+            video, questions, OcrJudge(threads=1), ExactMatchGrader(ignore_spaces=True), kbps,
+            every_s=args.every_s, segment_s=args.segment_s, preset=args.preset,
+            progress=lambda done, _calls: bar.update(done - bar.n),
+        )  # fmt: skip
+    write_clip_curves(doc, out)
+    for q in doc["questions"]:
+        print(f"{q['answer']!r:14s} original {q['original']}  measured {q['measured']}  "
+              f"mid {q['mid_kbps']:.0f} kbps, steepness {q['steepness']:.1f}")  # fmt: skip
+    print(out)
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from artic_rl.mllm.plots import plot_models
 
@@ -139,6 +169,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit_ocr.add_argument("--results", type=Path, required=True, help="harness results.csv")
     fit_ocr.add_argument("--out", type=Path, required=True, help="output parameter JSON")
     fit_ocr.set_defaults(func=_cmd_fit_ocr)
+    clip = acc_sub.add_parser(
+        "clip-curves",
+        help="measure the OCR judge on one clip's own questions (for the fidelity comparison)",
+        description="Encode a clip at each bitrate, ask the OCR judge each question on one frame "
+        "per segment (as the streamer asks), fit one curve per question; writes JSON.",
+    )
+    clip.add_argument("--video", required=True, help="clip (e.g. from artic-rl clips)")
+    clip.add_argument("--questions", default=None, help="its questions JSON (default: beside it)")
+    clip.add_argument("--out", default=None, help="output JSON (default: <video>.curves.json)")
+    clip.add_argument("--kbps", default=",".join(f"{k:g}" for k in DEFAULT_CLIP_KBPS),
+                      help="1080p-equivalent bitrates (comma-separated)")  # fmt: skip
+    clip.add_argument("--every-s", type=float, default=1.0, help="a segment starts every this")
+    clip.add_argument("--segment-s", type=float, default=1.0, help="segment length (s)")
+    clip.add_argument("--preset", default="veryfast", help="libx264 preset")
+    clip.set_defaults(func=_cmd_clip_curves)
     plot = acc_sub.add_parser(
         "plot",
         help="plot models' mean accuracy against bitrate beside the authors' table",

@@ -35,18 +35,34 @@ GOAL_LATENCY_P95_REL = 0.35
 
 
 class ClipQuestions:
-    """An accuracy model whose k-th drawn question gets the k-th of ``roi_areas`` (the streamed
-    clip's question regions, as frame fractions); ``None``: the model's own areas."""
+    """An accuracy model whose k-th drawn question is the streamed session's k-th question.
 
-    def __init__(self, model: Any, roi_areas: list[float] | None = None) -> None:
+    ``roi_areas``: the streamed questions' region areas (frame fractions), used in turn; ``curves``:
+    the streamed questions' own saturation curves (``artic-rl accuracy clip-curves``, one per
+    question in the order asked, ``None`` where the clip has none), which replace the drawn
+    question's curve. Either ``None``: the model's own draws. The draws from ``np_random`` are the
+    same either way, so the rest of the episode is unchanged.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        roi_areas: list[float] | None = None,
+        curves: list[dict[str, float] | None] | None = None,
+    ) -> None:
         self.model = model
         self.roi_areas = roi_areas
+        self.curves = curves
         self._drawn = 0
 
     def sample_question(self, np_random: np.random.Generator) -> Any:
         q = self.model.sample_question(np_random)
+        k = self._drawn
         if self.roi_areas:
-            q = dataclasses.replace(q, roi_area=self.roi_areas[self._drawn % len(self.roi_areas)])
+            q = dataclasses.replace(q, roi_area=self.roi_areas[k % len(self.roi_areas)])
+        curve = self.curves[k % len(self.curves)] if self.curves else None
+        if curve is not None:
+            q = dataclasses.replace(q, category="text", multi_frame=False, curve_id=-1, **curve)
         self._drawn += 1
         return q
 
@@ -132,11 +148,13 @@ def simulate(
     seed: int = 0,
     roi_areas: list[float] | None = None,
     receiver: str | None = None,
+    curves: list[dict[str, float] | None] | None = None,
 ) -> dict[str, Any]:
     """One episode of the simulator as the env config describes it (``env_kwargs``: the composed
     ``cfg.env.kwargs``, every ``VideoChatEnv`` argument), on ``trace`` for ``settings.seconds``,
     with the session's question times (and, with ``roi_areas``, its regions' areas), zero inference
-    time and the same receiver (default: the session's ``settings.receiver``)."""
+    time and the same receiver (default: the session's ``settings.receiver``); ``curves``: the
+    streamed questions' own accuracy curves (:class:`ClipQuestions`)."""
     from artic_rl.envs.video_chat import VideoChatEnv
     from artic_rl.evaluation.rollout import run_episode
     from artic_rl.mllm import load_accuracy_model
@@ -149,7 +167,7 @@ def simulate(
         episode_s=settings.seconds,
         inference_ms=0.0,
         inference_jitter_ms=0.0,
-        accuracy=ClipQuestions(model, roi_areas),
+        accuracy=ClipQuestions(model, roi_areas, curves),
         receiver=receiver or settings.receiver,
     )
     env = VideoChatEnv(**kwargs)
@@ -195,9 +213,10 @@ def observation_means(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, 
     if n == 0:
         return {}
     ma, mb = a[:n].mean(axis=0), b[:n].mean(axis=0)
+    width = min(len(ma), len(mb))  # a report from an older, shorter observation: its features
     return {
         name: {"stream": float(ma[i]), "simulator": float(mb[i])}
-        for i, name in enumerate(FEATURE_NAMES)
+        for i, name in enumerate(FEATURE_NAMES[:width])
     }
 
 

@@ -48,17 +48,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="stream.py compare_sim=true over traces x agents x receivers: a table of gaps and a plot",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    p.add_argument("--traces", nargs="+", required=True, help="uplink trace files")
+    p.add_argument("--traces", nargs="+", default=[], help="uplink trace files")
     p.add_argument(
-        "--agents", nargs="+", required=True, help="conf/agent names (gcc, artic) or FILE.onnx"
+        "--agents", nargs="+", default=[], help="conf/agent names (gcc, artic) or FILE.onnx"
     )
     p.add_argument("--receivers", nargs="+", default=["own"], help="own | artic | webrtc")
-    p.add_argument("--video", required=True, help="clip (its questions JSON beside it)")
+    p.add_argument("--video", default=None, help="clip (its questions JSON beside it)")
     p.add_argument("--seconds", type=float, default=60.0, help="stream length per run")
     p.add_argument("--env", default="lte", help="conf/env preset for the shared settings")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
         "--override", nargs="*", default=[], help="extra stream.py overrides (key=value)"
+    )
+    p.add_argument(
+        "--clip-curves",
+        default=None,
+        help="the clip's own accuracy curves (artic-rl accuracy clip-curves) for the simulator",
+    )
+    p.add_argument(
+        "--resimulate",
+        action="store_true",
+        help="stream nothing: run the simulator again beside every session already under --out "
+        "(after a simulator change) and rewrite the table",
     )
     p.set_defaults(func=_main)
 
@@ -74,12 +85,22 @@ def run_overrides(trace: str, agent: str, receiver: str, args: argparse.Namespac
         f"env={args.env}",
         f"receiver={'null' if receiver == 'own' else receiver}",
         "compare_sim=true",
+        *([f"clip_curves={args.clip_curves}"] if args.clip_curves else []),
         *args.override,
     ]
 
 
 def check_args(args: argparse.Namespace) -> None:
     """Everything checkable before any streaming; InputError / ArticError name what is wrong."""
+    if args.clip_curves:
+        from artic_rl.mllm.clipcurves import load_clip_curves
+
+        load_clip_curves(args.clip_curves)  # InputError names the file
+    if args.resimulate:
+        return
+    for name in ("traces", "agents", "video"):
+        if not getattr(args, name):
+            raise ArticError(f"--{name} is required (unless --resimulate)")
     for t in args.traces:
         if not Path(t).is_file():
             raise InputError("no such trace file", t)
@@ -207,15 +228,68 @@ def write_outputs(rows: list[dict[str, Any]], out: Path) -> None:
     plot(rows, out / "fidelity.png")
 
 
+def resimulate(run: Path, clip_curves: str | None) -> dict[str, Any]:
+    """The simulator run again beside a saved session (``run/report.json``), with the session's
+    own configuration and today's simulator; the report is rewritten in place (atomically)."""
+    from omegaconf import OmegaConf
+
+    from artic_rl.runtime.stream_cli import (
+        compare_with_simulator,
+        make_agent_from,
+        stream_settings,
+        write_report,
+    )
+
+    path = run / "report.json"
+    try:
+        report = json.loads(path.read_text())
+        cfg = OmegaConf.create(report["config"])
+    except (OSError, ValueError, KeyError) as err:
+        raise InputError(f"not a stream report: {err}", path) from err
+    if clip_curves:
+        cfg.clip_curves = clip_curves
+    report["config"] = OmegaConf.to_container(cfg, resolve=True)
+    settings = stream_settings(cfg)
+    agent = make_agent_from(cfg.get("policy"), cfg.get("agent"), settings.interval_ms)
+    compare_with_simulator(cfg, agent, settings, report)
+    write_report(report, run)
+    return report
+
+
+def run_names(run: Path, report: dict[str, Any]) -> tuple[str, str, str]:
+    """(trace, agent, receiver) of a sweep's run folder ``NN-<trace>-<agent>-<receiver>``."""
+    trace = str(report["config"]["trace"])
+    rest = run.name.split("-", 1)[1].removeprefix(Path(trace).stem + "-")
+    agent, receiver = rest.rsplit("-", 1)
+    return trace, agent, receiver
+
+
 def _main(args: argparse.Namespace) -> int:
     check_args(args)
     out = Path(args.out)
     rows: list[dict[str, Any]] = []
+    if args.resimulate:
+        runs = sorted(p.parent for p in (out / "runs").glob("*/report.json"))
+        if not runs:
+            raise InputError("no sessions to simulate again (no runs/*/report.json)", out)
+        for k, run in enumerate(runs):
+            print(f"[{k + 1}/{len(runs)}] {run.name} (simulator only)", flush=True)
+            report = resimulate(run, args.clip_curves)
+            rows.append(table_row(*run_names(run, report), report))
+        write_outputs(rows, out)
+        print(markdown(rows))
+        return 0
     combos = [(t, a, r) for t in args.traces for a in args.agents for r in args.receivers]
     for k, (trace, agent, receiver) in enumerate(combos):
         name = f"{k:02d}-{Path(trace).stem}-{Path(agent).stem}-{receiver}"
-        print(f"[{k + 1}/{len(combos)}] {name}", flush=True)
-        report = run_one(run_overrides(trace, agent, receiver, args), out / "runs" / name)
+        run = out / "runs" / name
+        done = run / "report.json"
+        if done.is_file():  # resume: a session already streamed is kept
+            print(f"[{k + 1}/{len(combos)}] {name}: kept ({done})", flush=True)
+            report = json.loads(done.read_text())
+        else:
+            print(f"[{k + 1}/{len(combos)}] {name}", flush=True)
+            report = run_one(run_overrides(trace, agent, receiver, args), run)
         rows.append(table_row(trace, agent, receiver, report))
         write_outputs(rows, out)  # after every run: a cut-off sweep keeps what it measured
     print(markdown(rows))

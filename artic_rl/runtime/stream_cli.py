@@ -159,6 +159,10 @@ def validate_stream(cfg: DictConfig) -> None:
         OnnxPolicy(str(cfg.policy))  # InputError names the file
     else:
         check(bool(cfg.get("agent")), "policy", "give policy=FILE.onnx or agent=NAME (conf/agent)")
+    if cfg.get("clip_curves"):
+        from artic_rl.mllm.clipcurves import load_clip_curves
+
+        load_clip_curves(str(cfg.clip_curves))  # InputError names the file
     video = Path(str(cfg.video))
     check(video.is_file(), "video", f"{video}: no such file")
     declared, reached = probe_video(video)
@@ -241,6 +245,13 @@ def compare_with_simulator(
     from artic_rl.runtime.fidelity import format_table, side_by_side, simulate
 
     items = report["questions"]["items"]
+    curves, source = None, f"population ({cfg.env.kwargs.accuracy})"
+    if cfg.get("clip_curves"):
+        from artic_rl.mllm.clipcurves import load_clip_curves
+
+        by_question = load_clip_curves(str(cfg.clip_curves))
+        curves = [by_question.get(q["question"]) for q in items]
+        source = f"clip curves ({Path(str(cfg.clip_curves)).name}, {sum(c is not None for c in curves)} of {len(items)} questions)"
     env_kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True)
     assert isinstance(env_kwargs, dict)
     sim = simulate(
@@ -253,9 +264,10 @@ def compare_with_simulator(
         int(cfg.seed),
         [q["roi_area"] for q in items if q["roi_area"] > 0] or None,
         receiver=settings.receiver,
+        curves=curves,
     )
     cmp = side_by_side(report, sim)
-    report["fidelity"] = {"simulator": sim, **cmp}
+    report["fidelity"] = {"simulator": sim, "accuracy_source": source, **cmp}
     print(format_table(cmp))
 
 
@@ -267,7 +279,9 @@ def _hydra_dir() -> Path:
 
 def write_report(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=1, default=_json_default) + "\n")
+    tmp = out / "report.json.tmp"  # written whole, then renamed: never a half-written report
+    tmp.write_text(json.dumps(report, indent=1, default=_json_default) + "\n")
+    tmp.replace(out / "report.json")
     try:
         plot_report(report, out / "report.png")
     except Exception as err:  # a plot must never cost the report

@@ -111,6 +111,7 @@ STREAM = [
     (["video=v.mp4", "trace=t.up"], "policy: give policy=FILE.onnx or agent=NAME"),
     (["agent=gcc", "video=v.mp4", "trace=t.up", "judge=gpt"], "judge"),
     (["agent=gcc", "video=v.mp4", "trace=t.up", "width=641"], "width"),
+    (["agent=gcc", "video=v.mp4", "trace=t.up", "clip_curves={bad}/garbage.onnx"], "garbage.onnx"),
 ]
 
 

@@ -98,3 +98,60 @@ def test_tiny_sweep_writes_the_table_and_the_plot(clip: Path, tmp_path: Path) ->
     assert (tmp_path / "fidelity.png").stat().st_size > 1000
     report = json.loads((tmp_path / "runs/00-lte-01-gcc-own/report.json").read_text())
     assert report["config"]["compare_sim"] is True
+
+
+def test_clip_curves_replace_the_drawn_curve_and_nothing_else() -> None:
+    from artic_rl.mllm import load_accuracy_model
+    from artic_rl.runtime.fidelity import ClipQuestions
+
+    model = load_accuracy_model("ocr")
+    curve = {"floor": 0.1, "ceiling": 0.9, "mid_kbps": 700.0, "steepness": 4.0}
+    plain, clip = np.random.default_rng(5), np.random.default_rng(5)
+    a = ClipQuestions(model, [0.05, 0.2])
+    b = ClipQuestions(model, [0.05, 0.2], [curve, None])
+    for k in range(4):
+        qa, qb = a.sample_question(plain), b.sample_question(clip)
+        assert qb.roi_area == qa.roi_area == [0.05, 0.2][k % 2]
+        if k % 2 == 0:  # the clip's curve
+            assert (qb.floor, qb.ceiling, qb.mid_kbps, qb.steepness) == (0.1, 0.9, 700.0, 4.0)
+            assert qb.category == "text" and not qb.multi_frame
+        else:  # no curve for this question: the model's draw
+            assert qb == qa
+    # the same draws either way: the rest of the episode does not move
+    assert plain.random() == clip.random()
+
+
+def test_a_sweep_resumes_and_simulates_again_without_streaming(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    traces = [str(ROOT / "traces/lte/test/lte-01.up")]
+    argv = ["fidelity", "--traces", *traces, "--agents", "gcc", "--receivers", "artic"]
+    argv += ["--video", str(clip), "--seconds", "2", "--out", str(tmp_path)]
+    argv += ["--override", "width=320", "height=180", "judge=none", "first_question_s=0.5"]
+    assert main(argv) == 0
+    report = tmp_path / "runs/00-lte-01-gcc-artic/report.json"
+    streamed = json.loads(report.read_text())
+    stamp = report.stat().st_mtime_ns
+    # run again: the session already streamed is kept, not streamed again
+    assert main(argv) == 0
+    assert report.stat().st_mtime_ns == stamp and "kept" in capsys.readouterr().out
+    # simulate again with the clip's own curves (here: never read): only the simulated side moves
+    questions = json.loads(clip.with_suffix(".json").read_text())["questions"]
+    never = {"floor": 0.0, "ceiling": 0.0, "mid_kbps": 500.0, "steepness": 2.0}
+    curves = tmp_path / "curves.json"
+    curves.write_text(json.dumps({"format": "artic-rl-clip-curves", "questions": [
+        {"question": q["question"], **never} for q in questions]}))  # fmt: skip
+    again = ["fidelity", "--out", str(tmp_path), "--resimulate", "--clip-curves", str(curves)]
+    assert main(again) == 0
+    after = json.loads(report.read_text())
+    assert after["questions"] == streamed["questions"]  # the stream is untouched
+    assert after["fidelity"]["accuracy_source"].startswith("clip curves (curves.json")
+    assert after["fidelity"]["rows"]["accuracy_pct"]["simulator"] == 0.0
+    rows = json.loads((tmp_path / "fidelity.json").read_text())
+    assert [(r["trace"], r["agent"], r["receiver"]) for r in rows] == [
+        ("lte-01.up", "gcc", "artic")
+    ]
+    assert rows[0]["accuracy_pct_sim"] == 0.0
+    # nothing to simulate again: one line, exit 2
+    assert main(["fidelity", "--out", str(tmp_path / "empty"), "--resimulate"]) == 2
+    assert "no sessions to simulate again" in capsys.readouterr().err

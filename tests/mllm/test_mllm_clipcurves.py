@@ -1,0 +1,103 @@
+"""``artic-rl accuracy clip-curves``: the OCR judge measured on one clip's own questions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from artic_rl.cli import main
+from artic_rl.errors import InputError
+from artic_rl.mllm.clipcurves import (
+    FORMAT,
+    clip_samples,
+    fit_clip_curves,
+    load_clip_curves,
+    write_clip_curves,
+)
+
+KBPS = [100.0, 300.0, 900.0, 2700.0]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from artic_rl.video.clips import make_clip
+
+    out = tmp_path_factory.mktemp("clip")
+    return make_clip(7, 640, 360, 2.0).save(out / "clip.mp4", crf=10, preset="medium")
+
+
+def test_one_sample_per_segment_start_and_question(clip: Path) -> None:
+    samples = clip_samples(clip.with_suffix(".json"), str(clip), every_s=0.5, segment_s=1.0)
+    doc = json.loads(clip.with_suffix(".json").read_text())
+    starts = sorted({s.start_s for s in samples})
+    assert starts == [0.0, 0.5, 1.0]  # a 2 s clip: segments of 1 s starting every 0.5 s
+    assert len(samples) == 3 * len(doc["questions"])
+    assert len({s.key for s in samples}) == len(samples)  # the harness's cache key is unique
+    first = [s for s in samples if s.start_s == 0.0]
+    assert [s.answer for s in first] == [str(q["answer"]) for q in doc["questions"]]
+    r = doc["questions"][0]["region"]
+    assert first[0].roi is not None and first[0].roi.x0 == pytest.approx(r["x"] / doc["width"])
+
+
+def test_fit_takes_the_share_answered_at_each_bitrate(clip: Path) -> None:
+    samples = clip_samples(clip.with_suffix(".json"), str(clip), every_s=0.5, segment_s=1.0)
+    # question 1 is read at 900 kbps and above in every segment, question 2 never
+    rows = [
+        SimpleNamespace(sample=s.key, kbps=k, correct=(s.line == 1 and k >= 900.0))
+        for s in samples
+        for k in [0.0, *KBPS]
+    ]
+    doc = fit_clip_curves(rows, samples, KBPS, {"clip_id": "c"})
+    assert doc["format"] == FORMAT and doc["kbps"] == KBPS
+    q1, q2 = doc["questions"][:2]
+    assert q1["measured"] == [0.0, 0.0, 1.0, 1.0] and q1["samples"] == 3
+    assert q1["original"] == 0.0  # kbps 0 (the original) is kept apart from the curve
+    assert 300.0 < q1["mid_kbps"] < 900.0 and q1["ceiling"] == pytest.approx(1.0, abs=1e-3)
+    assert q2["measured"] == [0.0] * 4 and q2["ceiling"] < 0.01
+
+
+def test_written_curves_load_by_question_and_bad_files_name_themselves(
+    clip: Path, tmp_path: Path
+) -> None:
+    doc = {"format": FORMAT, "questions": [{"question": "What?", "floor": 0.0, "ceiling": 1.0,
+                                             "mid_kbps": 500.0, "steepness": 3.0}]}  # fmt: skip
+    path = tmp_path / "c.json"
+    write_clip_curves(doc, path)
+    assert load_clip_curves(path) == {
+        "What?": {"floor": 0.0, "ceiling": 1.0, "mid_kbps": 500.0, "steepness": 3.0}
+    }
+    (tmp_path / "bad.json").write_text(json.dumps({"format": "other"}))
+    with pytest.raises(InputError, match="bad.json.*not a clip-curves file"):
+        load_clip_curves(tmp_path / "bad.json")
+    del doc["questions"][0]["mid_kbps"]
+    write_clip_curves(doc, path)
+    with pytest.raises(InputError, match=r"questions\[0\]"):
+        load_clip_curves(path)
+
+
+def test_the_judge_on_a_clip_end_to_end(clip: Path, tmp_path: Path) -> None:
+    pytest.importorskip("rapidocr_onnxruntime")
+    out = tmp_path / "curves.json"
+    argv = ["accuracy", "clip-curves", "--video", str(clip), "--out", str(out)]
+    assert main([*argv, "--kbps", "150,3150", "--every-s", "1"]) == 0
+    doc = json.loads(out.read_text())
+    questions = json.loads(clip.with_suffix(".json").read_text())["questions"]
+    assert [q["question"] for q in doc["questions"]] == [q["question"] for q in questions]
+    for q in doc["questions"]:
+        assert q["samples"] == 2 and len(q["measured"]) == 2
+    # the judge reads the signs on the near-lossless original and on a 3 Mbps (1080p) encode
+    assert np.mean([q["original"] for q in doc["questions"]]) >= 0.5
+    assert np.mean([q["measured"][1] for q in doc["questions"]]) >= 0.5
+    assert np.mean([q["measured"][0] for q in doc["questions"]]) < 0.5  # and not at 150 kbps
+
+
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["accuracy", "clip-curves", "--video", str(tmp_path / "none.mp4")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "none.mp4: no such video file" in err
