@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from artic_rl.envs.webrtc_transport import WebRtcTransport
+from artic_rl.envs.webrtc_compiled import make_transport
 from artic_rl.mllm import AccuracyModel, Question
 from artic_rl.net import MTU_BYTES, Link, Trace
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
@@ -182,7 +182,7 @@ class Timeline:
         self.rtx_wait_ms: list[float] = []
         self.hold_ms: list[float] = []
         self.transport = (
-            WebRtcTransport(link, self.pacer, env.feedback_delay_ms)
+            make_transport(link, self.pacer, env.feedback_delay_ms)
             if receiver == "webrtc"
             else None
         )

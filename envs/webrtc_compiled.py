@@ -1,0 +1,352 @@
+"""The ``webrtc`` transport on the compiled backend: the reference's numbers, its event loop compiled.
+
+:class:`CompiledWebRtcTransport` has :class:`~artic_rl.envs.webrtc_transport.WebRtcTransport`'s
+interface and gives the same numbers bit for bit; its state lives in arrays and one call of
+:func:`~artic_rl.envs._webrtc_kernels.run_until` (numba) runs an interval's events. The link
+stays the caller's :class:`~artic_rl.net.Link`: a link without random loss or per-segment delay
+runs inside the kernel (its compiled kernel on its own buffers), any other (random loss, a test's
+wrapper) gets each batch from Python, as the reference hands it over. :func:`make_transport` picks
+the implementation by the link's backend; the reference serves where the kernel does not model a
+setting (``nack_send_delay_ms > 0``) and wherever the receiver object itself is needed
+(``transport.rx``: the real-time streamer's fidelity report).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from artic_rl.envs.webrtc_transport import SentPacket, WebRtcTransport
+from artic_rl.net import Link
+from artic_rl.net.trace import MTU_BYTES
+from artic_rl.receiver import jitter, timing
+from artic_rl.receiver.config import WebRtcReceiverConfig
+from artic_rl.receiver.webrtc import ShownFrame
+from artic_rl.sender.pacer import BITS_PER_BYTE, Pacer
+from artic_rl.sender.rtx import KeyframeGate, WebRtcSenderConfig
+
+QUEUE_SLOTS = 4096  # initial ring size (a power of two; it doubles when an event may not fit)
+PACKET_ROWS = 4096  # initial per-packet and per-frame table sizes (powers of two; they double)
+FRAME_ROWS = 512
+_READ_ONLY = np.zeros(1, dtype=np.int64)
+_READ_ONLY.flags.writeable = False
+# the kernel's link arrays when the link is not run inside it (the same types: one compiled form)
+_NO_LINK = (_READ_ONLY, _READ_ONLY, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
+
+
+def make_transport(
+    link: Link,
+    pacer: Pacer,
+    feedback_delay_ms: float,
+    receiver_config: WebRtcReceiverConfig | None = None,
+    sender_config: WebRtcSenderConfig | None = None,
+) -> WebRtcTransport | CompiledWebRtcTransport:
+    """The transport of the link's backend: compiled when the link is, else the reference."""
+    rc = receiver_config or WebRtcReceiverConfig()
+    if getattr(link, "backend", "python") == "compiled" and rc.nack_send_delay_ms == 0.0:
+        return CompiledWebRtcTransport(link, pacer, feedback_delay_ms, rc, sender_config)
+    return WebRtcTransport(link, pacer, feedback_delay_ms, rc, sender_config)
+
+
+def _params(
+    k: object,
+    link: Link,
+    pacer: Pacer,
+    fb_ms: float,
+    rc: WebRtcReceiverConfig,
+    sc: WebRtcSenderConfig,
+) -> np.ndarray:
+    """The kernel's constants ``p``, each from the module that defines it."""
+    p = np.zeros(k.N_P)  # type: ignore[attr-defined]
+    values = {
+        "FB": fb_ms,
+        "LINK_DELAY": link.delay_ms,
+        "CREDIT": pacer.credit_ms,
+        "BITS_PER_BYTE": BITS_PER_BYTE,
+        "NACK_TICK": rc.nack_tick_ms,
+        "NACK_MAX_RETRIES": rc.nack_max_retries,
+        "NACK_MAX_LIST": rc.nack_max_list,
+        "RTT_DEFAULT": rc.rtt_default_ms,
+        "RTT_WINDOW": rc.rtt_window_ms,
+        "RTT_REPORT": rc.rtt_report_ms,
+        "JITTER_FIXED": float(rc.jitter_model == "fixed"),
+        "FIXED_JITTER": rc.fixed_jitter_ms,
+        "OS_JITTER": rc.os_jitter_ms,
+        "RTT_MULT": rc.rtt_mult,
+        "RTT_MULT_CAP": rc.rtt_mult_cap_ms,
+        "RTT_MULT_NACKED": rc.rtt_mult_nacked_frames,
+        "RTT_MULT_TIMEOUT": rc.rtt_mult_timeout_ms,
+        "LOW_FPS": rc.low_fps_hz,
+        "HIGH_FPS": rc.high_fps_hz,
+        "RENDER_DELAY": rc.render_delay_ms,
+        "MIN_PLAYOUT": rc.min_playout_delay_ms,
+        "MAX_PLAYOUT": rc.max_playout_delay_ms,
+        "DECODE": rc.decode_ms,
+        "DECODE_IGNORED": rc.decode_ignored_samples,
+        "FAST_FORWARD": rc.fast_forward_ms,
+        "DROP_LATE": rc.render_drop_late_ms,
+        "FREEZE_TIMEOUT": rc.freeze_timeout_ms,
+        "KEY_TIMEOUT": rc.keyframe_timeout_ms,
+        "INACTIVE": rc.inactive_ms,
+        "KEY_PACKET_RECENT": rc.keyframe_packet_recent_ms,
+        "GUARD_BASE": sc.rtx_guard_base_ms,
+        "RTX_WINDOW": sc.rtx_window_ms,
+        "HIST_MIN": sc.history_min_ms,
+        "HIST_RTT_FACTOR": sc.history_rtt_factor,
+        "HIST_MIN_PACKETS": sc.history_min_packets,
+        "HIST_MAX_FACTOR": sc.history_max_factor,
+        "HIST_MAX_PACKETS": sc.history_max_packets,
+        "RTX_OVERHEAD": sc.rtx_overhead_bytes,
+        "PHI": jitter.PHI,
+        "PSI": jitter.PSI,
+        "FS_STARTUP": jitter.FS_STARTUP_FRAMES,
+        "MAX_FRAME_SIGMA": jitter.MAX_FRAME_SIZE_SIGMA,
+        "SIZE_OUTLIER": jitter.SIZE_OUTLIER_SIGMA,
+        "DELAY_OUTLIER": jitter.DELAY_OUTLIER_SIGMA,
+        "DELAY_CLAMP": jitter.DELAY_CLAMP_SIGMA,
+        "ALPHA_COUNT_MAX": jitter.ALPHA_COUNT_MAX,
+        "STARTUP_DELAY": jitter.STARTUP_DELAY_SAMPLES,
+        "STARTUP_FILTER": jitter.STARTUP_FILTER_FRAMES,
+        "NOISE_STD_DEVS": jitter.NOISE_STD_DEVS,
+        "NOISE_OFFSET": jitter.NOISE_STD_DEV_OFFSET_MS,
+        "MAX_ESTIMATE": jitter.MAX_ESTIMATE_MS,
+        "FPS_SAMPLES": jitter.FPS_SAMPLES,
+        "MAX_FPS": jitter.MAX_FPS_HZ,
+        "MS_PER_S": jitter.MS_PER_S,
+        "K_NOISE0": jitter.KALMAN_PROCESS_NOISE[0],
+        "K_NOISE1": jitter.KALMAN_PROCESS_NOISE[1],
+        "K_MIN_SLOPE": jitter.KALMAN_MIN_SLOPE,
+        "TICKS_PER_MS": timing.TICKS_PER_MS,
+        "X_IDLE_RESET": timing.EXTRAPOLATOR_IDLE_RESET_MS,
+        "X_START_PACKETS": timing.EXTRAPOLATOR_START_PACKETS,
+        "X_P_RESET": timing.EXTRAPOLATOR_P_RESET,
+        "CUSUM_CLIP": timing.CUSUM_CLIP_TICKS,
+        "CUSUM_DRIFT": timing.CUSUM_DRIFT_TICKS,
+        "CUSUM_ALARM": timing.CUSUM_ALARM_TICKS,
+        "L_PERIOD": link.trace.period_ms,
+        "L_START": link.start_ms,
+        "L_MTU": MTU_BYTES,
+        "L_LIMIT_PACKETS": link.queue_packets if link.queue_packets is not None else 1 << 62,
+        "L_LIMIT_BYTES": link.queue_bytes if link.queue_bytes is not None else 1 << 62,
+    }
+    for name, value in values.items():
+        p[getattr(k, "P_" + name)] = value
+    if jitter.FPS_SAMPLES > k.F_STARTUP + k.N_F - k.F_INTERVALS:  # type: ignore[attr-defined]
+        raise ValueError("the kernel's frame-rate window is smaller than jitter.FPS_SAMPLES")
+    return p
+
+
+class CompiledWebRtcTransport:
+    """Sender, link and WebRTC receiver of one episode, as arrays for the compiled kernel."""
+
+    def __init__(
+        self,
+        link: Link,
+        pacer: Pacer,
+        feedback_delay_ms: float,
+        receiver_config: WebRtcReceiverConfig | None = None,
+        sender_config: WebRtcSenderConfig | None = None,
+    ) -> None:
+        from artic_rl.envs import _webrtc_kernels as k
+
+        rc = receiver_config or WebRtcReceiverConfig()
+        sc = sender_config or WebRtcSenderConfig()
+        if rc.nack_send_delay_ms > 0.0:
+            raise ValueError("the compiled transport models nack_send_delay_ms = 0 only")
+        self._k = k
+        self.link, self.pacer, self.feedback_ms = link, pacer, feedback_delay_ms
+        self.gate = KeyframeGate(sc)
+        self.p = _params(k, link, pacer, feedback_delay_ms, rc, sc)
+        self.f = f = np.zeros(k.N_F)
+        self.i = i = np.zeros(k.N_I, dtype=np.int64)
+        f[k.F_NEXT_TICK] = math.inf
+        f[k.F_TIMEOUT] = rc.keyframe_timeout_ms
+        f[[k.F_LAST_PACKET, k.F_LAST_KEY_PACKET, k.F_LAST_SINK, k.F_LAST_NACK]] = -math.inf
+        f[k.F_RTT_LAST] = rc.rtt_default_ms
+        f[k.F_AVG_SIZE], f[k.F_VAR_SIZE], f[k.F_VAR_NOISE] = (
+            jitter.DEFAULT_AVG_FRAME_BYTES,
+            100.0,
+            4.0,
+        )
+        f[k.F_K_SLOPE] = jitter.KALMAN_INIT_SLOPE
+        f[k.F_K_P00], f[k.F_K_P11] = jitter.KALMAN_INIT_COV
+        f[k.F_X_W0], f[k.F_X_P00], f[k.F_X_P11] = (
+            timing.TICKS_PER_MS,
+            1.0,
+            timing.EXTRAPOLATOR_P_RESET,
+        )
+        i[k.I_KEY_REQUIRED], i[k.I_LAST_RELEASED], i[k.I_MAX_FRAME] = 1, -1, -1
+        i[k.I_ALPHA_COUNT] = 1
+        self.pk_f = np.zeros((PACKET_ROWS, k.N_PF))
+        self.pk_i = np.zeros((PACKET_ROWS, k.N_PI), dtype=np.int64)
+        self.fr_f = np.zeros((FRAME_ROWS, k.N_FF))
+        self.fr_i = np.zeros((FRAME_ROWS, k.N_FI), dtype=np.int64)
+        self.fr_i[:, k.FI_ID] = -1
+        self.shown_f = np.zeros((FRAME_ROWS, k.N_SF))
+        self.shown_i = np.zeros((FRAME_ROWS, k.N_SI), dtype=np.int64)
+        self.qf = np.zeros((len(k.QF_RING), QUEUE_SLOTS))
+        self.qi = np.zeros((len(k.QI_RING), QUEUE_SLOTS), dtype=np.int64)
+        # outboxes for the timeline
+        self.sent: list[SentPacket] = []
+        self.plis_sent: list[float] = []  # when the receiver sent each PLI
+        self.plis_at_sender: list[float] = []  # when each reached the sender (not yet gated)
+
+    def enqueue_frame(
+        self, frame_id: int, capture_ms: float, keyframe: bool, ready_ms: float, sizes: list[int]
+    ) -> None:
+        """A frame's packets, ready for the pacer at ``ready_ms``."""
+        size = np.array(sizes, dtype=np.int64)
+        while not self._k.enqueue_frame(
+            self.i, self.pk_f, self.pk_i, self.qi, frame_id, capture_ms, keyframe, ready_ms,
+            size, self.fr_i.shape[0],
+        ):  # fmt: skip
+            self._grow_tables(frame_id, len(sizes))
+
+    def gate_keyframe_requests(self, until_ms: float) -> list[float]:
+        """The PLIs that reached the sender before ``until_ms`` and that it honours."""
+        due = [t for t in self.plis_at_sender if t < until_ms]
+        self.plis_at_sender = [t for t in self.plis_at_sender if t >= until_ms]
+        return [t for t in sorted(due) if self.gate.accept(t)]
+
+    def run_until(self, t_ms: float, pacing_kbps: float, target_kbps: float) -> list[ShownFrame]:
+        """Run every event before ``t_ms``; returns the frames whose fate became known."""
+        k, f, i, link, pacer = self._k, self.f, self.i, self.link, self.pacer
+        inline = (
+            type(link) is Link
+            and link.backend == "compiled"
+            and link.loss is None
+            and link._segment_loss is None
+            and link._segment_rtt is None
+        )
+        f[k.F_PACER_FREE] = pacer.free_ms
+        f[k.F_PACER_BEFORE] = pacer._before
+        f[k.F_PACER_LEAD] = pacer._lead
+        i[k.I_N_SHOWN] = 0
+        i[k.I_INLINE_LINK] = inline
+        if inline:
+            self._link_in()
+        while True:
+            status = k.run_until(
+                t_ms, pacing_kbps, target_kbps, f, i, self.p, self.pk_f, self.pk_i,
+                self.fr_f, self.fr_i, self.qf, self.qi, self.shown_f, self.shown_i,
+                *(self._link_arrays() if inline else _NO_LINK),
+            )  # fmt: skip
+            if status == k.DONE:
+                break
+            if inline:
+                self._link_out()
+            if status == k.NEED_ROOM:
+                self._grow_queues()
+            else:
+                self._flush_python()
+            if inline:
+                self._link_in()
+        if inline:
+            self._link_out()
+        pacer.free_ms = float(f[k.F_PACER_FREE])
+        pacer._before = float(f[k.F_PACER_BEFORE])
+        pacer._lead = float(f[k.F_PACER_LEAD])
+        self._take_outboxes()
+        return self._shown()
+
+    # --- internals ------------------------------------------------------------------------------
+    def _link_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        link = self.link
+        return link._opps, link._kernel_table, link._q_start, link._q_size
+
+    def _link_in(self) -> None:
+        k, link, i = self._k, self.link, self.i
+        i[k.I_L_HEAD], i[k.I_L_TAIL], i[k.I_L_END] = link._head, link._tail, link._end_byte
+        i[k.I_L_SENT], i[k.I_L_DROPPED] = 0, 0
+        self.f[k.F_L_LAST_SEND] = link._last_send_ms
+
+    def _link_out(self) -> None:
+        k, link, i = self._k, self.link, self.i
+        link._head, link._tail, link._end_byte = (int(x) for x in i[k.I_L_HEAD : k.I_L_END + 1])
+        link.packets_sent += int(i[k.I_L_SENT])
+        link.packets_dropped += int(i[k.I_L_DROPPED])
+        link._last_send_ms = float(self.f[k.F_L_LAST_SEND])
+        i[k.I_L_SENT], i[k.I_L_DROPPED] = 0, 0
+
+    def _flush_python(self) -> None:
+        """The batch through the Python link (as the reference hands it over)."""
+        k = self._k
+        n = int(self.i[k.RING + 2 * k.R_UNSENT + 1] - self.i[k.RING + 2 * k.R_UNSENT])
+        send = self.qf[k.QF_UN_SEND, :n].tolist()
+        size = self.qi[k.QI_UN_SIZE, :n].tolist()
+        self.qf[k.QF_UN_ARR, :n] = self.link.send_list(send, size)
+        self.f[k.F_DRAIN] = self.link.drain_ms
+        self.i[k.I_FLUSH_READY] = 1
+
+    def _take_outboxes(self) -> None:
+        k, i, qf, qi = self._k, self.i, self.qf, self.qi
+        mask = qf.shape[1] - 1
+        lo, hi = i[k.RING + 2 * k.R_SENT], i[k.RING + 2 * k.R_SENT + 1]
+        if hi > lo:
+            slots = np.arange(lo, hi) & mask
+            self.sent += map(
+                SentPacket,
+                qf[k.QF_SENT_SEND, slots].tolist(),
+                qf[k.QF_SENT_ARR, slots].tolist(),
+                qi[k.QI_SENT_SIZE, slots].tolist(),
+                (qi[k.QI_SENT_RTX, slots] != 0).tolist(),
+            )
+        lo, hi = i[k.RING + 2 * k.R_PLI], i[k.RING + 2 * k.R_PLI + 1]
+        if hi > lo:
+            plis = qf[k.QF_PLI, np.arange(lo, hi) & mask].tolist()
+            self.plis_sent += plis
+            self.plis_at_sender += [t + self.feedback_ms for t in plis]
+        for r in (k.R_SENT, k.R_PLI):
+            i[k.RING + 2 * r] = i[k.RING + 2 * r + 1] = 0
+
+    def _shown(self) -> list[ShownFrame]:
+        k = self._k
+        n = int(self.i[k.I_N_SHOWN])
+        if n == 0:
+            return []
+        ids = self.shown_i[:n, k.SI_FRAME].tolist()
+        nacked = (self.shown_i[:n, k.SI_NACKED] != 0).tolist()
+        rows = self.shown_f[:n].tolist()
+        return [
+            ShownFrame(fid, c, cont, rel, ren, sink, nk, dec, orig)
+            for fid, nk, (c, cont, rel, ren, sink, dec, orig) in zip(ids, nacked, rows, strict=True)
+        ]
+
+    def _grow_queues(self) -> None:
+        """Double the rings, each item to its slot in the larger ones."""
+        k, i = self._k, self.i
+        q = self.qf.shape[1]
+        qf = np.zeros((self.qf.shape[0], 2 * q))
+        qi = np.zeros((self.qi.shape[0], 2 * q), dtype=np.int64)
+        for new, old, rings in ((qf, self.qf, k.QF_RING), (qi, self.qi, k.QI_RING)):
+            for row, r in enumerate(rings):
+                pos = np.arange(i[k.RING + 2 * r], i[k.RING + 2 * r + 1])
+                new[row, pos & (2 * q - 1)] = old[row, pos & (q - 1)]
+        self.qf, self.qi = qf, qi
+
+    def _grow_tables(self, frame_id: int, n_packets: int) -> None:
+        """Double the per-packet table (the live sequence numbers keep their values) and the
+        per-frame one (the frames from the last released on)."""
+        k, i = self._k, self.i
+        rows = self.pk_f.shape[0]
+        lo = int(k.live_seq(i, self.qi))
+        if i[k.I_SEQ] + n_packets - 1 - lo >= rows:
+            seqs = np.arange(lo, i[k.I_SEQ])
+            pk_f = np.zeros((2 * rows, k.N_PF))
+            pk_i = np.zeros((2 * rows, k.N_PI), dtype=np.int64)
+            pk_f[seqs & (2 * rows - 1)] = self.pk_f[seqs & (rows - 1)]
+            pk_i[seqs & (2 * rows - 1)] = self.pk_i[seqs & (rows - 1)]
+            self.pk_f, self.pk_i = pk_f, pk_i
+        rows = self.fr_i.shape[0]
+        if frame_id - i[k.I_LAST_RELEASED] >= rows - 2:
+            fr_f = np.zeros((2 * rows, k.N_FF))
+            fr_i = np.zeros((2 * rows, k.N_FI), dtype=np.int64)
+            fr_i[:, k.FI_ID] = -1
+            live = self.fr_i[:, k.FI_ID] >= max(int(i[k.I_LAST_RELEASED]), 0)
+            ids = self.fr_i[live, k.FI_ID]
+            fr_f[ids & (2 * rows - 1)] = self.fr_f[live]
+            fr_i[ids & (2 * rows - 1)] = self.fr_i[live]
+            self.fr_f, self.fr_i = fr_f, fr_i
+            self.shown_f = np.zeros((2 * rows, k.N_SF))
+            self.shown_i = np.zeros((2 * rows, k.N_SI), dtype=np.int64)
