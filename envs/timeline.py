@@ -406,15 +406,12 @@ class Timeline:
             self._pend_frame((shown.decided_ms + fb_ms, f, self.f_capture[f], sink))
         self.pli_reports += [p + fb_ms for p in tr.plis_sent]
         tr.plis_sent = []
-        sent, tr.sent = tr.sent, []
-        if sent:
-            arrival = [p.arrival_ms for p in sent]
+        send, arrival, size_bytes, rtx_bytes = tr.take_sent()
+        if send:
             n_lost = sum(map(math.isnan, arrival))
             first_ms = min(arrival) if n_lost < len(arrival) else math.nan
-            size_bytes = [p.size_bytes for p in sent]
-            send = [p.send_ms for p in sent]
             self._queue_packet_reports(send, arrival, size_bytes, n_lost, first_ms)
-            sent_bytes += sum(p.size_bytes for p in sent if p.rtx)
+            sent_bytes += rtx_bytes
         return sent_bytes
 
     def _notice_frame_loss(self, f: int, known_ms: float) -> None:

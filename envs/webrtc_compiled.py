@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from artic_rl.envs.webrtc_transport import SentPacket, WebRtcTransport
+from artic_rl.envs.webrtc_transport import WebRtcTransport
 from artic_rl.net import Link
 from artic_rl.net.trace import MTU_BYTES
 from artic_rl.receiver import jitter, timing
@@ -29,6 +29,7 @@ from artic_rl.sender.rtx import KeyframeGate, WebRtcSenderConfig
 QUEUE_SLOTS = 4096  # initial ring size (a power of two; it doubles when an event may not fit)
 PACKET_ROWS = 4096  # initial per-packet and per-frame table sizes (powers of two; they double)
 FRAME_ROWS = 512
+LINK_ROOM = 1024  # the link buffer's room before each call (a batch beyond it goes through Python)
 _READ_ONLY = np.zeros(1, dtype=np.int64)
 _READ_ONLY.flags.writeable = False
 # the kernel's link arrays when the link is not run inside it (the same types: one compiled form)
@@ -187,8 +188,7 @@ class CompiledWebRtcTransport:
         self.shown_i = np.zeros((FRAME_ROWS, k.N_SI), dtype=np.int64)
         self.qf = np.zeros((len(k.QF_RING), QUEUE_SLOTS))
         self.qi = np.zeros((len(k.QI_RING), QUEUE_SLOTS), dtype=np.int64)
-        # outboxes for the timeline
-        self.sent: list[SentPacket] = []
+        # outboxes for the timeline (the transmissions: take_sent)
         self.plis_sent: list[float] = []  # when the receiver sent each PLI
         self.plis_at_sender: list[float] = []  # when each reached the sender (not yet gated)
 
@@ -202,6 +202,20 @@ class CompiledWebRtcTransport:
             size, self.fr_i.shape[0],
         ):  # fmt: skip
             self._grow_tables(frame_id, len(sizes))
+
+    def take_sent(self) -> tuple[list[float], list[float], list[int], int]:
+        """The transmissions since the last call, in send order: send times, arrivals (NaN:
+        dropped or lost) and sizes, and the bytes of the retransmissions among them."""
+        k, i, qf, qi = self._k, self.i, self.qf, self.qi
+        n = int(i[k.RING + 2 * k.R_SENT + 1])  # reset at each call: slots 0..n-1
+        i[k.RING + 2 * k.R_SENT + 1] = 0
+        size = qi[k.QI_SENT_SIZE, :n]
+        return (
+            qf[k.QF_SENT_SEND, :n].tolist(),
+            qf[k.QF_SENT_ARR, :n].tolist(),
+            size.tolist(),
+            int(size[qi[k.QI_SENT_RTX, :n] != 0].sum()),
+        )
 
     def gate_keyframe_requests(self, until_ms: float) -> list[float]:
         """The PLIs that reached the sender before ``until_ms`` and that it honours."""
@@ -219,9 +233,7 @@ class CompiledWebRtcTransport:
             and link._segment_loss is None
             and link._segment_rtt is None
         )
-        f[k.F_PACER_FREE] = pacer.free_ms
-        f[k.F_PACER_BEFORE] = pacer._before
-        f[k.F_PACER_LEAD] = pacer._lead
+        f[k.F_PACER_FREE : k.F_PACER_LEAD + 1] = (pacer.free_ms, pacer._before, pacer._lead)
         i[k.I_N_SHOWN] = 0
         i[k.I_INLINE_LINK] = inline
         if inline:
@@ -244,9 +256,7 @@ class CompiledWebRtcTransport:
                 self._link_in()
         if inline:
             self._link_out()
-        pacer.free_ms = float(f[k.F_PACER_FREE])
-        pacer._before = float(f[k.F_PACER_BEFORE])
-        pacer._lead = float(f[k.F_PACER_LEAD])
+        pacer.free_ms, pacer._before, pacer._lead = f[k.F_PACER_FREE : k.F_PACER_LEAD + 1].tolist()
         self._take_outboxes()
         return self._shown()
 
@@ -256,18 +266,21 @@ class CompiledWebRtcTransport:
         return link._opps, link._kernel_table, link._q_start, link._q_size
 
     def _link_in(self) -> None:
+        """The link's state into the kernel's (the link buffer with room for a long batch)."""
         k, link, i = self._k, self.link, self.i
-        i[k.I_L_HEAD], i[k.I_L_TAIL], i[k.I_L_END] = link._head, link._tail, link._end_byte
-        i[k.I_L_SENT], i[k.I_L_DROPPED] = 0, 0
+        if link._tail + LINK_ROOM > link._q_start.size:
+            link._reserve(LINK_ROOM)  # compacts or grows: no simulated number depends on it
+        i[k.I_L_HEAD : k.I_L_DROPPED + 1] = (link._head, link._tail, link._end_byte, 0, 0)
         self.f[k.F_L_LAST_SEND] = link._last_send_ms
 
     def _link_out(self) -> None:
         k, link, i = self._k, self.link, self.i
-        link._head, link._tail, link._end_byte = (int(x) for x in i[k.I_L_HEAD : k.I_L_END + 1])
-        link.packets_sent += int(i[k.I_L_SENT])
-        link.packets_dropped += int(i[k.I_L_DROPPED])
+        head, tail, end, sent, dropped = i[k.I_L_HEAD : k.I_L_DROPPED + 1].tolist()
+        link._head, link._tail, link._end_byte = head, tail, end
+        link.packets_sent += sent
+        link.packets_dropped += dropped
         link._last_send_ms = float(self.f[k.F_L_LAST_SEND])
-        i[k.I_L_SENT], i[k.I_L_DROPPED] = 0, 0
+        i[k.I_L_SENT] = i[k.I_L_DROPPED] = 0
 
     def _flush_python(self) -> None:
         """The batch through the Python link (as the reference hands it over)."""
@@ -280,25 +293,13 @@ class CompiledWebRtcTransport:
         self.i[k.I_FLUSH_READY] = 1
 
     def _take_outboxes(self) -> None:
-        k, i, qf, qi = self._k, self.i, self.qf, self.qi
-        mask = qf.shape[1] - 1
-        lo, hi = i[k.RING + 2 * k.R_SENT], i[k.RING + 2 * k.R_SENT + 1]
-        if hi > lo:
-            slots = np.arange(lo, hi) & mask
-            self.sent += map(
-                SentPacket,
-                qf[k.QF_SENT_SEND, slots].tolist(),
-                qf[k.QF_SENT_ARR, slots].tolist(),
-                qi[k.QI_SENT_SIZE, slots].tolist(),
-                (qi[k.QI_SENT_RTX, slots] != 0).tolist(),
-            )
-        lo, hi = i[k.RING + 2 * k.R_PLI], i[k.RING + 2 * k.R_PLI + 1]
-        if hi > lo:
-            plis = qf[k.QF_PLI, np.arange(lo, hi) & mask].tolist()
+        k, i = self._k, self.i
+        n = int(i[k.RING + 2 * k.R_PLI + 1])  # reset at each call: slots 0..n-1
+        if n:
+            plis = self.qf[k.QF_PLI, :n].tolist()
             self.plis_sent += plis
             self.plis_at_sender += [t + self.feedback_ms for t in plis]
-        for r in (k.R_SENT, k.R_PLI):
-            i[k.RING + 2 * r] = i[k.RING + 2 * r + 1] = 0
+            i[k.RING + 2 * k.R_PLI + 1] = 0
 
     def _shown(self) -> list[ShownFrame]:
         k = self._k

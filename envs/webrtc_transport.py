@@ -98,6 +98,17 @@ class WebRtcTransport:
             packets.pop(seq - PACKET_MEMORY, None)
         self._seq = last + 1
 
+    def take_sent(self) -> tuple[list[float], list[float], list[int], int]:
+        """The transmissions since the last call, in send order: send times, arrivals (NaN:
+        dropped or lost) and sizes, and the bytes of the retransmissions among them."""
+        sent, self.sent = self.sent, []
+        return (
+            [p.send_ms for p in sent],
+            [p.arrival_ms for p in sent],
+            [p.size_bytes for p in sent],
+            sum(p.size_bytes for p in sent if p.rtx),
+        )
+
     def gate_keyframe_requests(self, until_ms: float) -> list[float]:
         """The PLIs that reached the sender before ``until_ms`` and that it honours."""
         due = [t for t in self.plis_at_sender if t < until_ms]
