@@ -101,7 +101,10 @@ def _feedback(h: Any, r: Any) -> None:
 
 
 def rollout_hash(
-    preset: str, seeds: tuple[int, ...] = (0, 1, 2), episode_s: float = 30.0, **kwargs: float
+    preset: str,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    episode_s: float = 30.0,
+    **kwargs: float | str,
 ) -> str:
     """SHA-256 over whole webrtc episodes with a fixed pseudo-random action sequence."""
     h = hashlib.sha256()
@@ -137,3 +140,11 @@ def test_cases_are_pinned() -> None:
 def test_webrtc_rollout_matches_pinned_fingerprint(case: str) -> None:
     preset, kwargs = CASES[case]
     assert rollout_hash(preset, **kwargs) == PINNED[case]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_compiled_webrtc_rollout_matches_pinned_fingerprint(case: str) -> None:
+    """The compiled transport (envs/_webrtc_kernels.py) gives the reference's pinned episodes."""
+    pytest.importorskip("numba")
+    preset, kwargs = CASES[case]
+    assert rollout_hash(preset, backend="compiled", **kwargs) == PINNED[case]

@@ -1,0 +1,61 @@
+"""The compiled ``webrtc`` transport (envs/webrtc_compiled.py, envs/_webrtc_kernels.py): which
+implementation runs, and that its state growing, batches through the Python link and tables
+re-laid mid-episode leave every number the reference's (the pinned fingerprints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from test_env_fingerprint_webrtc import CASES, PINNED, rollout_hash  # the pinned episodes
+
+from artic_rl.envs import webrtc_compiled
+from artic_rl.envs.webrtc_compiled import CompiledWebRtcTransport, make_transport
+from artic_rl.envs.webrtc_transport import WebRtcTransport
+from artic_rl.net import Link, Trace
+from artic_rl.receiver.config import WebRtcReceiverConfig
+from artic_rl.sender.pacer import Pacer
+
+pytest.importorskip("numba")
+
+
+def _link(backend: str) -> Link:
+    trace = Trace(name="12mbps", opportunities_ms=np.array([1]), period_ms=1)
+    return Link(trace, delay_ms=20.0, queue_packets=30, backend=backend)
+
+
+def test_the_link_backend_picks_the_transport() -> None:
+    assert isinstance(make_transport(_link("compiled"), Pacer(), 20.0), CompiledWebRtcTransport)
+    assert isinstance(make_transport(_link("python"), Pacer(), 20.0), WebRtcTransport)
+    delayed = WebRtcReceiverConfig(nack_send_delay_ms=10.0)  # not modelled by the kernel
+    assert isinstance(make_transport(_link("compiled"), Pacer(), 20.0, delayed), WebRtcTransport)
+
+
+@pytest.mark.parametrize("case", ["lte", "lte-loss5", "3g-loss5"])
+def test_growing_state_and_python_batches_keep_the_numbers(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny tables and rings (they double from the first steps on), no room in the link buffer (most
+    batches go through the Python link), and the tables re-laid before each of an episode's first
+    steps: the pinned episodes all the same."""
+    monkeypatch.setattr(webrtc_compiled, "QUEUE_SLOTS", 16)
+    monkeypatch.setattr(webrtc_compiled, "PACKET_ROWS", 8)
+    monkeypatch.setattr(webrtc_compiled, "FRAME_ROWS", 8)
+    monkeypatch.setattr(webrtc_compiled, "LINK_ROOM", 1)
+    original = CompiledWebRtcTransport.run_until
+    calls: dict[int, int] = {}
+
+    def regrow(self: CompiledWebRtcTransport, *args: float) -> Any:
+        calls[id(self)] = calls.get(id(self), 0) + 1
+        if calls[id(self)] <= 6:  # every live item to a new slot
+            k = self._k
+            self._grow_queues()
+            rows = self.pk_f.shape[0]
+            self._grow_tables(int(self.i[k.I_LAST_RELEASED]) + self.fr_i.shape[0], rows)
+        return original(self, *args)
+
+    monkeypatch.setattr(CompiledWebRtcTransport, "run_until", regrow)
+    preset, kwargs = CASES[case]
+    assert rollout_hash(preset, backend="compiled", **kwargs) == PINNED[case]
+    assert calls  # the compiled transport ran
