@@ -34,35 +34,38 @@ GOAL_LATENCY_REL = 0.25
 GOAL_LATENCY_P95_REL = 0.35
 
 
+def session_question(
+    model: Any, seed: int, text: str, curve: dict[str, float] | None = None
+) -> Any:
+    """The simulator's :class:`~artic_rl.mllm.accuracy.Question` for a streamed question: drawn
+    from ``model`` seeded by the session's seed and the question's text, with the clip's own curve
+    (``artic-rl accuracy clip-curves``) in place of the drawn one when there is one. The streamer's
+    cloud reports its readability confidence and the simulator answers it: one question, both
+    worlds."""
+    q = model.sample_question(np.random.default_rng([seed, zlib.crc32(text.encode())]))
+    if curve is not None:
+        q = dataclasses.replace(q, category="text", multi_frame=False, curve_id=-1, **curve)
+    return q
+
+
 class ClipQuestions:
     """An accuracy model whose k-th drawn question is the streamed session's k-th question.
 
-    ``roi_areas``: the streamed questions' region areas (frame fractions), used in turn; ``curves``:
-    the streamed questions' own saturation curves (``artic-rl accuracy clip-curves``, one per
-    question in the order asked, ``None`` where the clip has none), which replace the drawn
-    question's curve. Either ``None``: the model's own draws. The draws from ``np_random`` are the
-    same either way, so the rest of the episode is unchanged.
+    ``questions``: the session's questions (:func:`session_question`), with the streamed regions'
+    areas (frame fractions) as ``roi_area``; asked in turn. ``None``: the model's own draws. The
+    model still draws from ``np_random`` for each question, so the rest of the episode's plan is
+    the same either way.
     """
 
-    def __init__(
-        self,
-        model: Any,
-        roi_areas: list[float] | None = None,
-        curves: list[dict[str, float] | None] | None = None,
-    ) -> None:
+    def __init__(self, model: Any, questions: list[Any] | None = None) -> None:
         self.model = model
-        self.roi_areas = roi_areas
-        self.curves = curves
+        self.questions = questions
         self._drawn = 0
 
     def sample_question(self, np_random: np.random.Generator) -> Any:
         q = self.model.sample_question(np_random)
-        k = self._drawn
-        if self.roi_areas:
-            q = dataclasses.replace(q, roi_area=self.roi_areas[k % len(self.roi_areas)])
-        curve = self.curves[k % len(self.curves)] if self.curves else None
-        if curve is not None:
-            q = dataclasses.replace(q, category="text", multi_frame=False, curve_id=-1, **curve)
+        if self.questions:
+            q = self.questions[self._drawn % len(self.questions)]
         self._drawn += 1
         return q
 
@@ -76,12 +79,12 @@ class ClipQuestions:
 
 
 def cloud_confidence(
-    accuracy: str, settings: StreamSettings
+    accuracy: str, settings: StreamSettings, curves: Mapping[str, dict[str, float]] | None = None
 ) -> Callable[[StreamQuestion], tuple[float, ...]]:
-    """The cloud's readability confidence at ``CONFIDENCE_TIERS_KBPS`` for a streamed question: a
-    question drawn from the accuracy model (seeded by the question's text), in the same
+    """The cloud's readability confidence at ``CONFIDENCE_TIERS_KBPS`` for a streamed question: its
+    :func:`session_question` (``curves``: the clip's own, by question text), in the same
     1080p-equivalent kbps as the stream. What the simulator's cloud reports, for the agents that
-    read it (ReCapABR)."""
+    read it (``artic``, ReCapABR, the learned policy)."""
     from artic_rl.mllm import load_accuracy_model
     from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS
 
@@ -91,8 +94,8 @@ def cloud_confidence(
 
     def confidence(q: StreamQuestion) -> tuple[float, ...]:
         if q.question not in cache:
-            rng = np.random.default_rng([settings.seed, zlib.crc32(q.question.encode())])
-            drawn = model.sample_question(rng)
+            curve = curves.get(q.question) if curves else None
+            drawn = session_question(model, settings.seed, q.question, curve)
             cache[q.question] = tuple(float(c) for c in model.confidence_at(drawn, tiers))
         return cache[q.question]
 
@@ -146,15 +149,17 @@ def simulate(
     question_ms: list[float],
     trace_start_ms: float = 0.0,
     seed: int = 0,
-    roi_areas: list[float] | None = None,
+    asked: list[tuple[str, float]] | None = None,
     receiver: str | None = None,
-    curves: list[dict[str, float] | None] | None = None,
+    curves: Mapping[str, dict[str, float]] | None = None,
 ) -> dict[str, Any]:
     """One episode of the simulator as the env config describes it (``env_kwargs``: the composed
     ``cfg.env.kwargs``, every ``VideoChatEnv`` argument), on ``trace`` for ``settings.seconds``,
-    with the session's question times (and, with ``roi_areas``, its regions' areas), zero inference
-    time and the same receiver (default: the session's ``settings.receiver``); ``curves``: the
-    streamed questions' own accuracy curves (:class:`ClipQuestions`)."""
+    with the session's question times, zero inference time and the same receiver (default: the
+    session's ``settings.receiver``). ``asked``: the session's questions in order, (text, region
+    area as a frame fraction; 0: the model's own area), answered as :func:`session_question`
+    (``curves``: the clip's own, by question text), the questions whose confidence the streamer's
+    cloud reported."""
     from artic_rl.envs.video_chat import VideoChatEnv
     from artic_rl.evaluation.rollout import run_episode
     from artic_rl.mllm import load_accuracy_model
@@ -162,12 +167,18 @@ def simulate(
     kwargs = {k: v for k, v in env_kwargs.items() if k not in PINNED_ENV_KEYS}
     accuracy = kwargs.get("accuracy", "ocr")
     model = load_accuracy_model(accuracy) if isinstance(accuracy, str) else accuracy
+    questions = None
+    if asked:
+        questions = []
+        for text, area in asked:
+            q = session_question(model, settings.seed, text, (curves or {}).get(text))
+            questions.append(dataclasses.replace(q, roi_area=area) if area > 0 else q)
     kwargs.update(
         traces=[trace],
         episode_s=settings.seconds,
         inference_ms=0.0,
         inference_jitter_ms=0.0,
-        accuracy=ClipQuestions(model, roi_areas, curves),
+        accuracy=ClipQuestions(model, questions),
         receiver=receiver or settings.receiver,
     )
     env = VideoChatEnv(**kwargs)

@@ -185,31 +185,43 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
-    """Simulated against streamed mean network latency, one marker per agent, the ±25% band."""
+    """Simulated against streamed, one marker per agent: mean network latency with the ±25% band
+    (left) and accuracy with the ±10-point band (right)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    for agent in sorted({r["agent"] for r in rows}):
+    fig, (lat, acc) = plt.subplots(1, 2, figsize=(10, 4.6))
+    agents = sorted({r["agent"] for r in rows})
+    for agent in agents:
         pts = [r for r in rows if r["agent"] == agent]
-        ax.scatter(
-            [r["latency_mean_ms_sim"] for r in pts],
-            [r["latency_mean_ms_stream"] for r in pts],
-            label=agent,
-        )
+        lat.scatter([r["latency_mean_ms_sim"] for r in pts],
+                    [r["latency_mean_ms_stream"] for r in pts], label=agent)  # fmt: skip
+        acc.scatter([r["accuracy_pct_sim"] for r in pts],
+                    [r["accuracy_pct_stream"] for r in pts], label=agent)  # fmt: skip
     values = [v for r in rows for v in (r["latency_mean_ms_sim"], r["latency_mean_ms_stream"])]
     top = max([v for v in values if not math.isnan(v)] or [1.0]) * 1.15
-    ax.plot([0, top], [0, top], "k-", lw=0.8)
-    ax.fill_between(
-        [0, top], [0, top * (1 - GOAL_LATENCY_REL)], [0, top * (1 + GOAL_LATENCY_REL)], alpha=0.12
+    lat.plot([0, top], [0, top], "k-", lw=0.8)
+    lat.fill_between(
+        [0, top],
+        [0, top * (1 - GOAL_LATENCY_REL)],
+        [0, top * (1 + GOAL_LATENCY_REL)],
+        color="0.5",
+        alpha=0.15,
     )
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_xlabel("simulated mean network latency (ms)")
-    ax.set_ylabel("streamed mean network latency (ms)")
-    ax.legend()
+    lat.set_xlim(0, top)
+    lat.set_ylim(0, top)
+    lat.set_xlabel("simulated mean network latency (ms)")
+    lat.set_ylabel("streamed mean network latency (ms)")
+    g = GOAL_ACCURACY_POINTS
+    acc.plot([0, 100], [0, 100], "k-", lw=0.8)
+    acc.fill_between([0, 100], [-g, 100 - g], [g, 100 + g], color="0.5", alpha=0.15)
+    acc.set_xlim(-2, 102)
+    acc.set_ylim(-2, 102)
+    acc.set_xlabel("simulated accuracy (%)")
+    acc.set_ylabel("streamed (judged) accuracy (%)")
+    lat.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

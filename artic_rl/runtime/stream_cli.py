@@ -209,7 +209,7 @@ def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]
     if cfg.get("cloud_confidence"):
         from artic_rl.runtime.fidelity import cloud_confidence
 
-        confidence_of = cloud_confidence(str(cfg.cloud_confidence), settings)
+        confidence_of = cloud_confidence(str(cfg.cloud_confidence), settings, session_curves(cfg))
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -237,6 +237,15 @@ def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]
     return report
 
 
+def session_curves(cfg: DictConfig) -> dict[str, dict[str, float]] | None:
+    """The clip's own accuracy curves by question text (``clip_curves=FILE``), or None."""
+    if not cfg.get("clip_curves"):
+        return None
+    from artic_rl.mllm.clipcurves import load_clip_curves
+
+    return load_clip_curves(str(cfg.clip_curves))
+
+
 def compare_with_simulator(
     cfg: DictConfig, agent: Agent, settings: StreamSettings, report: dict[str, Any]
 ) -> None:
@@ -245,13 +254,13 @@ def compare_with_simulator(
     from artic_rl.runtime.fidelity import format_table, side_by_side, simulate
 
     items = report["questions"]["items"]
-    curves, source = None, f"population ({cfg.env.kwargs.accuracy})"
-    if cfg.get("clip_curves"):
-        from artic_rl.mllm.clipcurves import load_clip_curves
-
-        by_question = load_clip_curves(str(cfg.clip_curves))
-        curves = [by_question.get(q["question"]) for q in items]
-        source = f"clip curves ({Path(str(cfg.clip_curves)).name}, {sum(c is not None for c in curves)} of {len(items)} questions)"
+    curves = session_curves(cfg)
+    source = f"population ({cfg.env.kwargs.accuracy})"
+    if curves is not None:
+        found = sum(q["question"] in curves for q in items)
+        source = (
+            f"clip curves ({Path(str(cfg.clip_curves)).name}, {found} of {len(items)} questions)"
+        )
     env_kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True)
     assert isinstance(env_kwargs, dict)
     sim = simulate(
@@ -262,7 +271,7 @@ def compare_with_simulator(
         [q["asked_ms"] for q in items],
         float(cfg.trace_start_ms),
         int(cfg.seed),
-        [q["roi_area"] for q in items if q["roi_area"] > 0] or None,
+        [(q["question"], float(q["roi_area"])) for q in items],
         receiver=settings.receiver,
         curves=curves,
     )

@@ -100,24 +100,36 @@ def test_tiny_sweep_writes_the_table_and_the_plot(clip: Path, tmp_path: Path) ->
     assert report["config"]["compare_sim"] is True
 
 
-def test_clip_curves_replace_the_drawn_curve_and_nothing_else() -> None:
+def test_one_question_in_both_worlds() -> None:
+    """The streamer's cloud reports the confidence of the very question the simulator answers:
+    the session's draw (seeded by the question's text), or the clip's own curve."""
     from artic_rl.mllm import load_accuracy_model
-    from artic_rl.runtime.fidelity import ClipQuestions
+    from artic_rl.runtime.fidelity import ClipQuestions, cloud_confidence, session_question
+    from artic_rl.runtime.receiver import StreamQuestion
+    from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS
 
     model = load_accuracy_model("ocr")
     curve = {"floor": 0.1, "ceiling": 0.9, "mid_kbps": 700.0, "steepness": 4.0}
+    q = session_question(model, 3, "What is written on the red sign?", curve)
+    assert (q.floor, q.ceiling, q.mid_kbps, q.steepness) == (0.1, 0.9, 700.0, 4.0)
+    assert q.category == "text" and not q.multi_frame
+    other = session_question(model, 3, "What is written on the blue sign?")
+    assert other == session_question(model, 3, "What is written on the blue sign?")  # seeded
+    settings = StreamSettings(seed=3)
+    cloud = cloud_confidence("ocr", settings, {"What is written on the red sign?": curve})
+    tiers = np.asarray(CONFIDENCE_TIERS_KBPS)
+    for text, expected in (
+        ("What is written on the red sign?", q),
+        ("What is written on the blue sign?", other),
+    ):
+        reported = cloud(StreamQuestion(text, "X", 0.0, None))
+        assert reported == tuple(float(c) for c in model.confidence_at(expected, tiers))
+    # the simulator asks the session's questions in turn, and draws as it would without them
     plain, clip = np.random.default_rng(5), np.random.default_rng(5)
-    a = ClipQuestions(model, [0.05, 0.2])
-    b = ClipQuestions(model, [0.05, 0.2], [curve, None])
-    for k in range(4):
-        qa, qb = a.sample_question(plain), b.sample_question(clip)
-        assert qb.roi_area == qa.roi_area == [0.05, 0.2][k % 2]
-        if k % 2 == 0:  # the clip's curve
-            assert (qb.floor, qb.ceiling, qb.mid_kbps, qb.steepness) == (0.1, 0.9, 700.0, 4.0)
-            assert qb.category == "text" and not qb.multi_frame
-        else:  # no curve for this question: the model's draw
-            assert qb == qa
-    # the same draws either way: the rest of the episode does not move
+    a, b = ClipQuestions(model), ClipQuestions(model, [q, other])
+    assert [b.sample_question(clip) for _ in range(3)] == [q, other, q]
+    for _ in range(3):
+        a.sample_question(plain)
     assert plain.random() == clip.random()
 
 
