@@ -186,6 +186,8 @@ def simulate(
     recorder = RecordingAgent(agent)
     result = run_episode(env, recorder, seed, options)
     summary = result.summary()
+    summary["question_accuracy"] = [float(a) for a in result.accuracy]  # in the order asked
+    summary["question_latency_ms"] = [float(x) for x in result.latency_ms]
     summary["observations"] = recorder.observations
     summary["actions"] = recorder.actions
     summary["keyframes"] = 1 + keyframe_intervals(recorder.observations)
