@@ -10,9 +10,14 @@ increase: inputs it never met in training. :class:`LiveRateEncoder` opens with `
 the VBV buffer sized in real time at the current bitrate (``max(vbv_buffer_s, vbv_min_frames /
 fps)`` seconds, as the codec profile was measured); x264 keeps a stream opened in CBR in CBR when
 the bitrate changes (``maxrate`` follows it), so every later bitrate up to the ceiling applies live
-on the next frame. PyAV cannot change the VBV buffer live, so the codec is re-opened only when the
-buffer would hold fewer than ``vbv_min_frames`` frames at the new bitrate (a rise of 2.5x at 10 fps,
-7.5x at 30 fps), or when a frame-rate drop takes the compensated bitrate above the ceiling.
+on the next frame. PyAV cannot change the VBV buffer live: when the buffer would hold fewer than
+``vbv_min_frames`` frames at a new, higher bitrate (a rise of 2.5x at 10 fps, 7.5x at 30 fps), x264
+runs on with the smaller buffer until the next keyframe is requested anyway, and the codec is
+re-opened for that keyframe (its IDR is the requested one). A deployed WebRTC encoder sends no
+keyframe on a rate change, and neither does the simulator: a re-open on every large rise gave the
+stream keyframes, and the queue losses they cause, that the simulator never sends (issue 16).
+The codec is re-opened at once only when a frame-rate drop takes the compensated bitrate above the
+ceiling.
 
 **One meaning of bitrate.** The simulator's kbps (the codec profile's, the accuracy model's, the
 action tiers') are 1080p-equivalent: the bits per pixel of a 1920x1080 stream at that bitrate, with
@@ -71,10 +76,11 @@ class LiveRateEncoder(Encoder):
     def _ensure_open(self) -> bool:
         s = self.settings
         need_kbit = s.vbv_min_frames / self.sent_fps * self.kbps
+        short = need_kbit > self.buffer_kbit * (1 + 1e-9)
         if (
             self._ctx is not None
             and self.encoder_kbps <= self._ceiling_kbps * (1 + 1e-9)
-            and need_kbit <= self.buffer_kbit * (1 + 1e-9)
+            and not (short and self._want_key)  # a buffer re-sized only with a requested IDR
         ):
             return False
         compensation = s.nominal_fps / self.sent_fps

@@ -43,11 +43,23 @@ def test_bitrate_rise_is_live_without_idr(frames: list[np.ndarray]) -> None:
     assert after > 1.5 * before  # the higher bitrate took effect
 
 
-def test_rise_beyond_the_buffer_reopens(frames: list[np.ndarray]) -> None:
-    # at 10 fps the 0.5 s buffer holds 2 frames up to 2.5x the opening rate; 3x needs a new codec
+def test_rise_beyond_the_buffer_waits_for_a_requested_keyframe(frames: list[np.ndarray]) -> None:
+    # at 10 fps the 0.5 s buffer holds 2 frames up to 2.5x the opening rate; beyond, x264 runs on
+    # with the smaller buffer (no IDR of its own) until a keyframe is requested, then re-opens
     live = LiveRateEncoder(EncoderSettings(320, 180, threads=1), 100.0, 10.0)
-    keys, _ = _stream(live, frames, {30: 240.0, 60: 300.0})
-    assert keys == [0, 60] and live.reopens == 2
+    keys, sizes = [], []
+    for i, frame in enumerate(frames):
+        if i == 30:
+            live.set_bitrate(300.0)
+        if i == 90:
+            live.request_keyframe()
+        out = live.encode(frame, i * 1000.0 / 30.0)
+        if out is not None:
+            sizes.append(out.record.size_bytes)
+            keys += [i] if out.record.keyframe else []
+    assert keys == [0, 90] and live.reopens == 2  # the one re-open made the requested keyframe
+    assert sum(sizes[12:30]) > 2.0 * sum(sizes[1:10])  # the 3x bitrate took effect before it
+    assert live.buffer_kbit == pytest.approx(300.0 * 0.5)  # re-sized at the new bitrate
     base = make_encoder(live.settings, 100.0, 10.0, live_rate=False).inner
     assert isinstance(base, Encoder) and not isinstance(base, LiveRateEncoder)
     assert isinstance(make_encoder(live.settings, 100.0, 10.0).inner, LiveRateEncoder)
