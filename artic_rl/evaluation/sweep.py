@@ -52,7 +52,8 @@ def dotted(doc: dict[str, Any], key: str) -> Any:
 
 def trace_set(config: dict[str, Any], group: tuple[str, ...] = ()) -> str:
     """What the run's traces were: the folder's name (with its parent's, ``walking/5g``), or
-    ``<preset> <split>``; then ``key=value`` for each ``group`` key (its last dotted part)."""
+    ``<preset> <split>``; then ``key=value`` for each ``group`` key (its last dotted part) that
+    the run's config sets (an ``agent_kwargs`` override only some runs have)."""
     folder = dotted(config, "env.kwargs.traces_dir")
     if folder:
         path = Path(str(folder))
@@ -60,7 +61,9 @@ def trace_set(config: dict[str, Any], group: tuple[str, ...] = ()) -> str:
     else:
         label = f"{dotted(config, 'env.kwargs.preset')} {dotted(config, 'env.kwargs.split')}"
     for key in group:
-        label += f", {key.rsplit('.', 1)[-1]}={dotted(config, key)}"
+        value = dotted(config, key)
+        if value is not None:
+            label += f", {key.rsplit('.', 1)[-1]}={value}"
     return label
 
 

@@ -76,3 +76,7 @@ def test_hue_draws_a_config_key_as_lines_and_agents_filter(
     assert plot.stat().st_size > 0
     assert main([*args, "--hue", "env.kwargs.max_rate_kbps", "--agents", "nosuch"]) == 0
     assert "| artic |" not in capsys.readouterr().out
+    # a group key only some runs set labels only those
+    assert main([*args, "--group", "env.kwargs.max_rate_kbps", "--group", "agent_kwargs.x"]) == 0
+    out = capsys.readouterr().out
+    assert "| lte test, max_rate_kbps=32000 | 0.0 | gcc |" in out and "=None" not in out
