@@ -18,6 +18,7 @@ import argparse
 import csv
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +303,11 @@ def _main(args: argparse.Namespace) -> int:
         else:
             print(f"[{k + 1}/{len(combos)}] {name}", flush=True)
             report = run_one(run_overrides(trace, agent, receiver, args), run)
+            if report.get("interrupted"):  # a cut-short session is not a measurement: set aside
+                done.replace(run / "report.interrupted.json")
+                write_outputs(rows, out)
+                print(f"interrupted: {name} set aside, streamed again on resume", file=sys.stderr)
+                return 130
         rows.append(table_row(trace, agent, receiver, report))
         write_outputs(rows, out)  # after every run: a cut-off sweep keeps what it measured
     print(markdown(rows))

@@ -210,8 +210,13 @@ def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]
         from artic_rl.runtime.fidelity import cloud_confidence
 
         confidence_of = cloud_confidence(str(cfg.cloud_confidence), settings, session_curves(cfg))
-    stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    stop, interrupted = threading.Event(), threading.Event()
+
+    def on_signal(*_: Any) -> None:
+        interrupted.set()
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         report = run_stream(
             agent,
@@ -229,6 +234,7 @@ def stream(cfg: DictConfig, out_dir: str | Path | None = None) -> dict[str, Any]
         for s, handler in previous.items():
             signal.signal(s, handler)
     report["config"] = OmegaConf.to_container(cfg, resolve=True)
+    report["interrupted"] = interrupted.is_set()  # stopped by SIGINT / SIGTERM before the end
     if cfg.get("compare_sim"):
         compare_with_simulator(cfg, agent, settings, report)
     out = Path(out_dir) if out_dir is not None else _hydra_dir()

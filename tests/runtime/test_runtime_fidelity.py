@@ -167,3 +167,31 @@ def test_a_sweep_resumes_and_simulates_again_without_streaming(
     # nothing to simulate again: one line, exit 2
     assert main(["fidelity", "--out", str(tmp_path / "empty"), "--resimulate"]) == 2
     assert "no sessions to simulate again" in capsys.readouterr().err
+
+
+def test_an_interrupted_session_stops_the_sweep_and_is_streamed_again(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGINT/SIGTERM cuts a session short: the sweep stops (exit 130) and the cut session is set
+    aside, so that a resumed sweep streams it again instead of keeping half a measurement."""
+    from artic_rl.runtime import fidelity_cli
+
+    calls: list[Path] = []
+
+    def fake_run_one(overrides: list[str], out: Path) -> dict:
+        calls.append(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text("{}")
+        return {"interrupted": len(calls) == 1}
+
+    monkeypatch.setattr(fidelity_cli, "run_one", fake_run_one)
+    monkeypatch.setattr(fidelity_cli, "table_row", lambda *a: {"goals_met": True})
+    monkeypatch.setattr(fidelity_cli, "write_outputs", lambda rows, out: None)
+    monkeypatch.setattr(fidelity_cli, "markdown", lambda rows: "")
+    traces = [str(ROOT / "traces/lte/test/lte-01.up")]
+    argv = ["fidelity", "--traces", *traces, "--agents", "gcc", "artic", "--video", str(clip)]
+    argv += ["--out", str(tmp_path)]
+    assert main(argv) == 130 and len(calls) == 1  # the second session never started
+    run = tmp_path / "runs/00-lte-01-gcc-own"
+    assert (run / "report.interrupted.json").is_file() and not (run / "report.json").exists()
+    assert main(argv) == 0 and calls[1:] == [run, tmp_path / "runs/01-lte-01-artic-own"]
