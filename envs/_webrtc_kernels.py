@@ -1370,9 +1370,10 @@ def run_until(
 
 
 @njit(cache=True)
-def live_seq(i: np.ndarray, qi: np.ndarray) -> int:
+def live_seq(i: np.ndarray, pk_i: np.ndarray, qi: np.ndarray) -> int:
     """The oldest sequence number the state may still read: the history's, the NACK list's (in
-    sequence order), and those waiting in the retransmission queue, the batch or in flight."""
+    sequence order), those waiting in the retransmission queue, the batch or in flight, and the
+    first of the oldest one's frame (a frame's packets are reset when the frame is created)."""
     qmask = qi.shape[1] - 1
     lo = min(i[I_HIST_LO], i[I_MEDIA_HEAD])
     if ring_len(i, R_BYSEQ) > 0:
@@ -1380,6 +1381,8 @@ def live_seq(i: np.ndarray, qi: np.ndarray) -> int:
     for r, row in ((R_RTX, QI_RTX_SEQ), (R_FLIGHT, QI_FL_SEQ), (R_UNSENT, QI_UN_SEQ)):
         for pos in range(i[RING + 2 * r], i[RING + 2 * r + 1]):
             lo = min(lo, qi[row, pos & qmask])
+    if lo < i[I_SEQ]:  # frames are consecutive sequence numbers: this frame's first is the least
+        lo = min(lo, pk_i[lo & (pk_i.shape[0] - 1), PI_FIRST])
     return lo
 
 
@@ -1400,7 +1403,10 @@ def enqueue_frame(
     n = sizes.shape[0]
     first = i[I_SEQ]
     last = first + n - 1
-    if last - live_seq(i, qi) >= pk_f.shape[0] or frame_id - i[I_LAST_RELEASED] >= frame_rows - 2:
+    if (
+        last - live_seq(i, pk_i, qi) >= pk_f.shape[0]
+        or frame_id - i[I_LAST_RELEASED] >= frame_rows - 2
+    ):
         return False
     pmask = pk_f.shape[0] - 1
     for k in range(n):

@@ -22,7 +22,7 @@ from artic_rl.net import Link
 from artic_rl.net.trace import MTU_BYTES
 from artic_rl.receiver import jitter, timing
 from artic_rl.receiver.config import WebRtcReceiverConfig
-from artic_rl.receiver.webrtc import ShownFrame
+from artic_rl.receiver.webrtc import ShownFrame, WebRtcReceiver
 from artic_rl.sender.pacer import BITS_PER_BYTE, Pacer
 from artic_rl.sender.rtx import KeyframeGate, WebRtcSenderConfig
 
@@ -155,7 +155,7 @@ class CompiledWebRtcTransport:
         sc = sender_config or WebRtcSenderConfig()
         if rc.nack_send_delay_ms > 0.0:
             raise ValueError("the compiled transport models nack_send_delay_ms = 0 only")
-        self._k = k
+        self._k, self._rc = k, rc
         self.link, self.pacer, self.feedback_ms = link, pacer, feedback_delay_ms
         self.gate = KeyframeGate(sc)
         self.p = _params(k, link, pacer, feedback_delay_ms, rc, sc)
@@ -260,6 +260,39 @@ class CompiledWebRtcTransport:
         self._take_outboxes()
         return self._shown()
 
+    @property
+    def rx(self) -> WebRtcReceiver:
+        """The receiver's jitter buffer as the reference's object, for reports (the fidelity
+        summary's ``model_state``): a snapshot of the estimator, the RTT reports and the playout
+        delay, with the kernel's numbers; its frames, NACK list and timers are not copied."""
+        k, f, i, qf = self._k, self.f.tolist(), self.i.tolist(), self.qf
+        rx = WebRtcReceiver(self._rc)
+        rx.keyframe_required = bool(i[k.I_KEY_REQUIRED])
+        rx.last_released, rx.decoded = i[k.I_LAST_RELEASED], i[k.I_DECODED]
+        po = rx.playout
+        po.jitter_ms, po.current_ms = f[k.F_PO_JITTER], f[k.F_PO_CURRENT]
+        po.decode_ms, po._started = f[k.F_PO_DECODE], bool(i[k.I_PO_STARTED])
+        slots = np.arange(i[k.RING + 2 * k.R_RTT], i[k.RING + 2 * k.R_RTT + 1]) & (qf.shape[1] - 1)
+        sample_ms, sample_rtt = qf[k.QF_RTT_T, slots].tolist(), qf[k.QF_RTT_V, slots].tolist()
+        rx.rtt._samples.extend(zip(sample_ms, sample_rtt, strict=True))
+        rx.rtt._last_ms = f[k.F_RTT_LAST]
+        j = rx.jitter
+        j.avg_size, j.var_size, j.max_size = f[k.F_AVG_SIZE], f[k.F_VAR_SIZE], f[k.F_MAX_SIZE]
+        j._startup_sizes = f[k.F_STARTUP : k.F_STARTUP + i[k.I_N_STARTUP]]
+        j._startup_done = bool(i[k.I_STARTUP_DONE])
+        j._prev_size = f[k.F_PREV_SIZE] if i[k.I_HAS_PREV_SIZE] else None
+        j.avg_noise, j.var_noise = f[k.F_AVG_NOISE], f[k.F_VAR_NOISE]
+        j._alpha_count, j._startup_count = i[k.I_ALPHA_COUNT], i[k.I_STARTUP_COUNT]
+        j._prev_estimate, j._filtered = f[k.F_PREV_ESTIMATE], f[k.F_FILTERED]
+        j._last_update_ms = f[k.F_LAST_UPDATE] if i[k.I_HAS_LAST_UPDATE] else None
+        cap, start = jitter.FPS_SAMPLES, i[k.I_IV_START]
+        j._intervals.extend(f[k.F_INTERVALS + (start + n) % cap] for n in range(i[k.I_IV_COUNT]))
+        j.nacked_frames, j._last_nack_ms = i[k.I_NACKED_FRAMES], f[k.F_LAST_NACK]
+        kal = j.kalman
+        kal.slope, kal.offset = f[k.F_K_SLOPE], f[k.F_K_OFFSET]
+        kal.p = [[f[k.F_K_P00], f[k.F_K_P01]], [f[k.F_K_P10], f[k.F_K_P11]]]
+        return rx
+
     # --- internals ------------------------------------------------------------------------------
     def _link_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         link = self.link
@@ -331,7 +364,7 @@ class CompiledWebRtcTransport:
         per-frame one (the frames from the last released on)."""
         k, i = self._k, self.i
         rows = self.pk_f.shape[0]
-        lo = int(k.live_seq(i, self.qi))
+        lo = int(k.live_seq(i, self.pk_i, self.qi))
         if i[k.I_SEQ] + n_packets - 1 - lo >= rows:
             seqs = np.arange(lo, i[k.I_SEQ])
             pk_f = np.zeros((2 * rows, k.N_PF))

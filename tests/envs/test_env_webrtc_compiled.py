@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
-from test_env_fingerprint_webrtc import CASES, PINNED, rollout_hash  # the pinned episodes
+from test_env_fingerprint_webrtc import CASES, PINNED, TRACES, rollout_hash  # pinned episodes
 
-from artic_rl.envs import webrtc_compiled
+from artic_rl.envs import ENV_ID, webrtc_compiled
 from artic_rl.envs.webrtc_compiled import CompiledWebRtcTransport, make_transport
 from artic_rl.envs.webrtc_transport import WebRtcTransport
 from artic_rl.net import Link, Trace
 from artic_rl.receiver.config import WebRtcReceiverConfig
+from artic_rl.runtime.webrtc_rx import model_state
 from artic_rl.sender.pacer import Pacer
 
 pytest.importorskip("numba")
@@ -59,3 +61,26 @@ def test_growing_state_and_python_batches_keep_the_numbers(
     preset, kwargs = CASES[case]
     assert rollout_hash(preset, backend="compiled", **kwargs) == PINNED[case]
     assert calls  # the compiled transport ran
+
+
+def test_the_receiver_snapshot_is_the_reference_receivers_state() -> None:
+    """``transport.rx`` (the fidelity report's jitter-buffer state) of the compiled transport has
+    the reference receiver's numbers after the same lossy steps."""
+    states = []
+    for backend in ("python", "compiled"):
+        env = gym.make(
+            ENV_ID, traces_root=TRACES, preset="lte", receiver="webrtc", backend=backend,
+            loss_rate=0.05, episode_s=30.0,
+        ).unwrapped  # fmt: skip
+        env.reset(seed=2)
+        rng = np.random.default_rng(2)
+        for _ in range(60):
+            env.step(np.array([rng.integers(20), rng.integers(4), rng.integers(6)]))
+        transport = env._timeline.transport  # type: ignore[attr-defined]
+        rx = transport.rx
+        states.append(
+            (model_state(rx, 12_500.0), rx.jitter._startup_sizes, list(rx.rtt._samples),
+             rx.jitter.kalman.p, rx.last_released, rx.decoded, rx.keyframe_required)
+        )  # fmt: skip
+    assert states[0] == states[1]
+    assert states[0][0]["nacked_frames"] > 0 and states[0][5] > 10  # a running, lossy state
