@@ -3,13 +3,14 @@
     python benchmarks/bench_env.py [--preset lte] [--steps 20000] [--repeats 3]
     python benchmarks/bench_env.py --receiver webrtc   # one receiver only (default: both)
     python benchmarks/bench_env.py --instructions      # needs valgrind; a few minutes
+    python benchmarks/bench_env.py --backend python --backend compiled   # both, side by side
 
 One process, one core (torch is not involved). Goal (issues #5 and #15): at least 5,000 steps/s
-with each receiver (``artic`` and ``webrtc``). Each receiver has its own environment; the same
-random actions are replayed ``--repeats`` times per receiver, the receivers' passes interleaved
-(artic, webrtc, artic, ...) so that both see the same load on a shared machine. One JSON line per
-receiver: the median run, with its CPU time per step (less sensitive than wall time to other
-processes on a shared machine).
+with each receiver (``artic`` and ``webrtc``). Each receiver (and backend: ``--backend``, default
+``$ARTIC_BACKEND`` or ``python``) has its own environment; the same random actions are replayed
+``--repeats`` times per environment, the passes interleaved (artic, webrtc, artic, ...) so that all
+see the same load on a shared machine. One JSON line per environment: the median run, with its CPU
+time per step (less sensitive than wall time to other processes on a shared machine).
 
 ``--instructions`` counts machine instructions per step instead, which no other process and no
 VM's clock changes: the same random steps run twice under valgrind's callgrind (500 and 2,500
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -32,6 +34,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import artic_rl.envs  # noqa: F401
+from artic_rl.backend import BACKEND_ENV, BACKENDS, default_backend
 from artic_rl.envs import ENV_ID
 from artic_rl.errors import InputError
 from artic_rl.receiver.config import RECEIVERS
@@ -56,6 +59,7 @@ def instructions_per_step(
     preset: str,
     receiver: str = "artic",
     profile: str | None = None,
+    backend: str = "python",
     short: int = 500,
     long: int = 2_500,
 ) -> float:
@@ -79,7 +83,8 @@ def instructions_per_step(
                 str(n),
                 *(["--profile", profile] if profile else []),
             ]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+            env = {**os.environ, BACKEND_ENV: backend}
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stderr
             found = re.search(r"Collected : (\d+)", out)
             if found is None:
                 raise SystemExit(f"no instruction count in valgrind's output:\n{out[-2000:]}")
@@ -87,7 +92,9 @@ def instructions_per_step(
     return (counts[1] - counts[0]) / (long - short)
 
 
-def make_env(preset: str, receiver: str, profile: str | None) -> gym.Env:
+def make_env(
+    preset: str, receiver: str, profile: str | None, backend: str | None = None
+) -> gym.Env:
     """The environment to time, its action space seeded (the same actions for every receiver)."""
     try:
         env = gym.make(
@@ -96,6 +103,7 @@ def make_env(preset: str, receiver: str, profile: str | None) -> gym.Env:
             preset=preset,
             profile=profile,
             receiver=receiver,
+            backend=backend,
         )
     except InputError as exc:
         raise SystemExit(f"bench_env: {exc}") from None
@@ -115,6 +123,12 @@ def main() -> None:
         action="append",
         help="receiver to time; repeat for several (default: every receiver, side by side)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        action="append",
+        help="simulator backend; repeat for several (default: $ARTIC_BACKEND, else python)",
+    )
     parser.add_argument("--steps", type=int, default=20_000, help="environment steps to time")
     parser.add_argument(
         "--repeats", type=int, default=3, help="timed passes per receiver; the median is shown"
@@ -128,32 +142,37 @@ def main() -> None:
     parser.add_argument("--child-steps", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     receivers = args.receiver or list(RECEIVERS)
+    backends = args.backend or [default_backend()]
     if args.child_steps:  # the measured body of --instructions: steps only, nothing printed
         env = make_env(args.preset, receivers[0], args.profile)
         run_once(env, [env.action_space.sample() for _ in range(args.child_steps)])
         return
     if args.instructions:
-        for receiver in receivers:
-            per_step = instructions_per_step(args.preset, receiver, args.profile)
-            print(
-                json.dumps(
-                    {
-                        "benchmark": "env_instructions",
-                        "preset": args.preset,
-                        "receiver": receiver,
-                        "instructions_per_step": round(per_step),
-                    }
+        for backend in backends:
+            for receiver in receivers:
+                per_step = instructions_per_step(args.preset, receiver, args.profile, backend)
+                print(
+                    json.dumps(
+                        {
+                            "benchmark": "env_instructions",
+                            "preset": args.preset,
+                            "receiver": receiver,
+                            "backend": backend,
+                            "instructions_per_step": round(per_step),
+                        }
+                    )
                 )
-            )
         return
-    envs = {r: make_env(args.preset, r, args.profile) for r in receivers}
-    actions = [envs[receivers[0]].action_space.sample() for _ in range(args.steps)]
-    runs: dict[str, list[tuple[float, float]]] = {r: [] for r in receivers}
-    for _ in range(max(1, args.repeats)):  # interleaved: the receivers share the machine's load
-        for receiver, env in envs.items():
-            runs[receiver].append(run_once(env, actions))
-    for receiver, env in envs.items():
-        print(json.dumps(summary(args.preset, receiver, args.steps, runs[receiver], env)))
+    keys = [(b, r) for b in backends for r in receivers]
+    envs = {key: make_env(args.preset, key[1], args.profile, key[0]) for key in keys}
+    actions = [envs[keys[0]].action_space.sample() for _ in range(args.steps)]
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {key: [] for key in keys}
+    for _ in range(max(1, args.repeats)):  # interleaved: the environments share the load
+        for key, env in envs.items():
+            runs[key].append(run_once(env, actions))
+    for (backend, receiver), env in envs.items():
+        line = summary(args.preset, receiver, args.steps, runs[backend, receiver], env)
+        print(json.dumps({**line, "backend": backend}))
 
 
 def summary(
