@@ -81,10 +81,11 @@ def load_rows(
         reference = str(dotted(config, "eval.reference"))
         for agent, s in summary.items():
             vs = s.get(f"vs_{reference}", {})
-            value = None if hue is None else f"{hue.rsplit('.', 1)[-1]}={dotted(config, hue)}"
+            value = None if hue is None else dotted(config, hue)
             rows.append(
                 {
-                    "hue": value,
+                    "hue": None if hue is None else f"{hue.rsplit('.', 1)[-1]}={value}",
+                    "hue_order": _order(value),
                     "traces": trace_set(config, group),
                     "x": dotted(config, x),
                     "agent": agent,
@@ -94,7 +95,14 @@ def load_rows(
                     "vs": vs,
                 }
             )
-    return sorted(rows, key=lambda r: (r["traces"], str(r["hue"]), float(r["x"] or 0)))
+    return sorted(rows, key=lambda r: (r["traces"], r["hue_order"], float(r["x"] or 0)))
+
+
+def _order(value: Any) -> tuple[float, str]:
+    """Sort key of a config value: numbers by value (4000 before 32000), then the rest by text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value), ""
+    return math.inf, str(value)
 
 
 def _ci(vs: dict[str, Any], metric: str) -> str:
