@@ -19,6 +19,9 @@ send times).
 The receiver's RTT is reported every ``rtt_report_ms``: the one-way delay of the last packet that
 arrived plus the feedback delay (research note, section 3: RTCP's estimate on this path); the
 sender's resend guard uses the same value.
+
+This is the reference; the compiled backend runs the same loop as one numba kernel
+(:mod:`~artic_rl.envs.webrtc_compiled`, the same numbers bit for bit).
 """
 
 from __future__ import annotations
