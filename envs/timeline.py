@@ -396,14 +396,14 @@ class Timeline:
                 self.f_decodable.append(math.nan)
                 tr.enqueue_frame(f, c, key is not None and key[i], c + env.encode_ms, frame_sizes)
                 sent_bytes += sum(frame_sizes)
-        for shown in tr.run_until(t1, env.pacing_factor * act.rate_kbps, act.rate_kbps):
-            f, sink = shown.frame_id, shown.sink_ms
+        fates = tr.run_until_fates(t1, env.pacing_factor * act.rate_kbps, act.rate_kbps)
+        for f, sink, rtx_wait_ms, hold_ms, decided_ms in fates:
             self.f_decodable[f] = sink
             if sink == sink:
                 self.decoded.add(f, sink, self.f_capture[f])
-                self.rtx_wait_ms.append(shown.retransmission_wait_ms)
-                self.hold_ms.append(shown.hold_ms)
-            self._pend_frame((shown.decided_ms + fb_ms, f, self.f_capture[f], sink))
+                self.rtx_wait_ms.append(rtx_wait_ms)
+                self.hold_ms.append(hold_ms)
+            self._pend_frame((decided_ms + fb_ms, f, self.f_capture[f], sink))
         self.pli_reports += [p + fb_ms for p in tr.plis_sent]
         tr.plis_sent = []
         send, arrival, size_bytes, rtx_bytes = tr.take_sent()

@@ -225,6 +225,10 @@ class CompiledWebRtcTransport:
 
     def run_until(self, t_ms: float, pacing_kbps: float, target_kbps: float) -> list[ShownFrame]:
         """Run every event before ``t_ms``; returns the frames whose fate became known."""
+        self._run(t_ms, pacing_kbps, target_kbps)
+        return self._shown()
+
+    def _run(self, t_ms: float, pacing_kbps: float, target_kbps: float) -> None:
         k, f, i, link, pacer = self._k, self.f, self.i, self.link, self.pacer
         inline = (
             type(link) is Link
@@ -258,7 +262,27 @@ class CompiledWebRtcTransport:
             self._link_out()
         pacer.free_ms, pacer._before, pacer._lead = f[k.F_PACER_FREE : k.F_PACER_LEAD + 1].tolist()
         self._take_outboxes()
-        return self._shown()
+
+    def run_until_fates(
+        self, t_ms: float, pacing_kbps: float, target_kbps: float
+    ) -> list[tuple[int, float, float, float, float]]:
+        """:meth:`run_until`, each frame as (frame_id, sink_ms, retransmission_wait_ms, hold_ms,
+        decided_ms), with :class:`~artic_rl.receiver.webrtc.ShownFrame`'s arithmetic (no object
+        per frame)."""
+        self._run(t_ms, pacing_kbps, target_kbps)
+        k = self._k
+        n = int(self.i[k.I_N_SHOWN])
+        if n == 0:
+            return []
+        ids = self.shown_i[:n, k.SI_FRAME].tolist()
+        nacked = self.shown_i[:n, k.SI_NACKED].tolist()
+        out = []
+        for fid, nk, (c, cont, rel, _, sink, dec, orig) in zip(
+            ids, nacked, self.shown_f[:n].tolist(), strict=True
+        ):
+            own = c - orig if nk else 0.0  # ShownFrame.retransmission_wait_ms and hold_ms
+            out.append((fid, sink, (own if own == own else 0.0) + (cont - c), rel - cont, dec))
+        return out
 
     @property
     def rx(self) -> WebRtcReceiver:

@@ -185,6 +185,16 @@ class WebRtcTransport:
         shown, rx.shown = rx.shown, []
         return shown
 
+    def run_until_fates(
+        self, t_ms: float, pacing_kbps: float, target_kbps: float
+    ) -> list[tuple[int, float, float, float, float]]:
+        """:meth:`run_until`, each frame as (frame_id, sink_ms, retransmission_wait_ms, hold_ms,
+        decided_ms): what the timeline records."""
+        return [
+            (s.frame_id, s.sink_ms, s.retransmission_wait_ms, s.hold_ms, s.decided_ms)
+            for s in self.run_until(t_ms, pacing_kbps, target_kbps)
+        ]
+
     def _flush_ms(self) -> float:
         """The earliest time the first packet not yet handed to the link can arrive."""
         if not self._unsent:
