@@ -7,13 +7,14 @@ stays the caller's :class:`~artic_rl.net.Link`: a link without random loss or pe
 runs inside the kernel (its compiled kernel on its own buffers), any other (random loss, a test's
 wrapper) gets each batch from Python, as the reference hands it over. :func:`make_transport` picks
 the implementation by the link's backend; the reference serves where the kernel does not model a
-setting (``nack_send_delay_ms > 0``) and wherever the receiver object itself is needed
-(``transport.rx``: the real-time streamer's fidelity report).
+setting (``nack_send_delay_ms > 0``). ``transport.rx`` is a snapshot of the receiver's jitter
+buffer as the reference's object (for the fidelity report), not a live receiver.
 """
 
 from __future__ import annotations
 
 import math
+from types import ModuleType
 
 import numpy as np
 
@@ -27,8 +28,8 @@ from artic_rl.sender.pacer import BITS_PER_BYTE, Pacer
 from artic_rl.sender.rtx import KeyframeGate, WebRtcSenderConfig
 
 QUEUE_SLOTS = 4096  # initial ring size (a power of two; it doubles when an event may not fit)
-PACKET_ROWS = 4096  # initial per-packet and per-frame table sizes (powers of two; they double)
-FRAME_ROWS = 512
+PACKET_ROWS = 4096  # initial per-packet table size (a power of two; it doubles when full)
+FRAME_ROWS = 512  # initial per-frame table size (the same)
 LINK_ROOM = 1024  # the link buffer's room before each call (a batch beyond it goes through Python)
 _READ_ONLY = np.zeros(1, dtype=np.int64)
 _READ_ONLY.flags.writeable = False
@@ -51,7 +52,7 @@ def make_transport(
 
 
 def _params(
-    k: object,
+    k: ModuleType,
     link: Link,
     pacer: Pacer,
     fb_ms: float,
@@ -59,7 +60,7 @@ def _params(
     sc: WebRtcSenderConfig,
 ) -> np.ndarray:
     """The kernel's constants ``p``, each from the module that defines it."""
-    p = np.zeros(k.N_P)  # type: ignore[attr-defined]
+    p = np.zeros(k.N_P)
     values = {
         "FB": fb_ms,
         "LINK_DELAY": link.delay_ms,
@@ -133,8 +134,11 @@ def _params(
     }
     for name, value in values.items():
         p[getattr(k, "P_" + name)] = value
-    if jitter.FPS_SAMPLES > k.F_STARTUP + k.N_F - k.F_INTERVALS:  # type: ignore[attr-defined]
-        raise ValueError("the kernel's frame-rate window is smaller than jitter.FPS_SAMPLES")
+    if (
+        k.F_STARTUP + jitter.FS_STARTUP_FRAMES > k.F_INTERVALS
+        or k.F_INTERVALS + jitter.FPS_SAMPLES > k.N_F
+    ):
+        raise ValueError("the kernel's slots for the jitter estimator's windows are too few")
     return p
 
 
