@@ -45,6 +45,7 @@ def register(subparsers: Any) -> None:
     _register_convert(sub)
     _register_generate(sub)
     _register_fit(sub)
+    _register_compare(sub)
     _register_download(sub)
     _register_link(subparsers)
 
@@ -261,6 +262,55 @@ def cmd_fit(args: argparse.Namespace) -> int:
         json.dump(doc, handle, indent=1)
         handle.write("\n")
     print(json.dumps(doc["target_stats"]))
+    return 0
+
+
+def _register_compare(sub: Any) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="real traces against a preset's generator: statistics and a figure",
+        description=(
+            "Pooled windowed-capacity statistics (mean, p10/p50/p90, outage share, lag-1 "
+            "autocorrelation) of PATHs (files or folders; a throughput list gives its runs, idle "
+            "edges trimmed as for fitting) and of 1,000 traces of --preset, one JSON line each, "
+            "and --out: capacity over time and the CDF, real against generated."
+        ),
+    )
+    p.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="real trace files or folders"
+    )
+    p.add_argument("--preset", required=True, help="lte, 3g, 5g, wifi or a preset JSON")
+    p.add_argument("--window-ms", type=int, default=1000, help="capacity window (ms)")
+    p.add_argument("--generated", type=int, default=1000, help="generated traces")
+    p.add_argument("--duration-s", type=float, default=120.0, help="each generated trace's length")
+    p.add_argument("--out", type=Path, help="figure (PNG)")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from artic_rl.net.compare import compare, plot_compare
+    from artic_rl.net.fit import list_run_traces
+
+    real: list[Trace] = []
+    for path in args.paths:
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            if f.name.startswith(".") or f.name.upper().startswith("README") or f.suffix == ".down":
+                continue
+            if _input_format(f, None) == "list":
+                real.extend(list_run_traces(f))
+            else:
+                real.append(load_trace(f))
+    if not real:
+        raise InputError("no traces", args.paths[0])
+    if args.window_ms <= 0:
+        raise InputError(f"--window-ms must be positive, got {args.window_ms}")
+    result = compare(real, args.preset, args.window_ms, args.generated, args.duration_s)
+    for key in ("real", "generated"):
+        print(json.dumps({"set": key, "window_ms": args.window_ms, **result[key]}))
+    if args.out:
+        plot_compare(result, real, args.out)
+        print(args.out)
     return 0
 
 

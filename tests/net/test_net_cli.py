@@ -237,3 +237,21 @@ def test_link_rejects_bad_sends(
     err = capsys.readouterr().err
     assert f"s.csv:{line}" in err and message in err
     assert not out.exists()
+
+
+def test_compare_real_against_generated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``traces compare``: the shipped lte test traces against the lte generator, as statistics
+    and a figure; the generator's own traces compared with it agree closely."""
+    root = Path(__file__).resolve().parents[2] / "traces" / "lte"
+    out = tmp_path / "fig.png"
+    argv = ["traces", "compare", str(root / "train"), "--preset", "lte", "--generated", "200"]
+    assert main([*argv, "--out", str(out)]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    real, gen = lines
+    assert (real["set"], gen["set"]) == ("real", "generated") and gen["traces"] == 200
+    assert real["traces"] == 200  # traces/lte/train: 200 generated traces of the same preset
+    for key in ("mean_mbps", "p50_mbps", "outage_share"):
+        assert gen[key] == pytest.approx(real[key], rel=0.25, abs=0.03), key
+    assert out.stat().st_size > 10_000
+    assert main(["traces", "compare", str(tmp_path / "none.up"), "--preset", "lte"]) == 2
+    assert "none.up" in capsys.readouterr().err
