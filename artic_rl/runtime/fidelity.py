@@ -137,6 +137,27 @@ class RecordingAgent(Agent):
         return action, state
 
 
+class ReplayAgent(Agent):
+    """Sends the streamed session's decisions in turn (rate, ROI level, frame rate per control
+    interval), whatever it observes: the simulator's transport and receiver against the stream's
+    with the same actions, so that a policy's divergence from one small difference in what it
+    observes cannot decide the comparison (open loop)."""
+
+    def __init__(self, decisions: list[tuple[float, float, float]], interval_ms: float) -> None:
+        super().__init__(None, interval_ms)
+        self.name = "replay"
+        self.decisions = decisions
+        self._k = 0
+
+    def reset(self) -> None:
+        self._k = 0
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        rate, roi, fps = self.decisions[min(self._k, len(self.decisions) - 1)]
+        self._k += 1
+        return self.codec.encode(rate, int(roi), fps)
+
+
 #: env.kwargs the comparison pins itself (the trace, the length, the answer model, the receiver)
 PINNED_ENV_KEYS = ("preset", "traces_root", "traces_dir", "split", "traces", "episode_s")
 
@@ -275,6 +296,27 @@ def side_by_side(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
         "accuracy_goal_met": bool(acc_gap <= GOAL_ACCURACY_POINTS),
         "latency_goal_met": bool(lat_rel <= GOAL_LATENCY_REL),
         "latency_p95_goal_met": bool(p95_rel <= GOAL_LATENCY_P95_REL),
+    }
+
+
+def replay_gaps(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
+    """The goals' three gaps between the stream and the simulator replaying its decisions."""
+    q = stream["questions"]
+    acc = abs(q["accuracy_pct"] - sim["accuracy_pct"])
+    mean = _rel_gap(q["network_latency_ms"]["mean"], sim["latency_mean_ms"])
+    p95 = _rel_gap(q["network_latency_ms"]["p95"], sim["latency_p95_ms"])
+    return {
+        "accuracy_pct": sim["accuracy_pct"],
+        "latency_mean_ms": sim["latency_mean_ms"],
+        "latency_p95_ms": sim["latency_p95_ms"],
+        "keyframes": sim.get("keyframes", math.nan),
+        "substituted": sim.get("substituted", math.nan),
+        "accuracy_gap_points": acc,
+        "latency_gap_rel": mean,
+        "latency_p95_gap_rel": p95,
+        "goals_met": bool(
+            acc <= GOAL_ACCURACY_POINTS and mean <= GOAL_LATENCY_REL and p95 <= GOAL_LATENCY_P95_REL
+        ),
     }
 
 

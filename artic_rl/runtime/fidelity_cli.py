@@ -149,6 +149,14 @@ def table_row(trace: str, agent: str, receiver: str, report: dict[str, Any]) -> 
         fid["accuracy_goal_met"] and fid["latency_goal_met"] and fid["latency_p95_goal_met"]
     )
     row["realtime_factor"] = report["cpu"]["realtime_factor"]
+    replayed = fid.get("replayed")
+    if replayed:  # the simulator replaying the stream's decisions (open loop)
+        for key in ("accuracy_pct", "latency_mean_ms", "latency_p95_ms"):
+            row[f"{key}_replayed"] = replayed[key]
+        row["accuracy_gap_points_replayed"] = replayed["accuracy_gap_points"]
+        row["latency_gap_pct_replayed"] = 100.0 * replayed["latency_gap_rel"]
+        row["latency_p95_gap_pct_replayed"] = 100.0 * replayed["latency_p95_gap_rel"]
+        row["goals_met_replayed"] = replayed["goals_met"]
     return row
 
 
@@ -182,6 +190,25 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         f"mean network latency within ±{100 * GOAL_LATENCY_REL:.0f}%, p95 within "
         f"±{100 * GOAL_LATENCY_P95_REL:.0f}%: met on {met} of {len(rows)} runs."
     )
+    replayed = [r for r in rows if "goals_met_replayed" in r]
+    if replayed:
+        lines += ["", "The simulator replaying each session's decisions (open loop):", ""]
+        head = ["trace", "agent", "receiver", "accuracy_pct", "latency_mean_ms",
+                "latency_p95_ms", "acc gap (pts)", "mean gap", "p95 gap", "goals"]  # fmt: skip
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in replayed:
+            cells = [r["trace"], r["agent"], r["receiver"]]
+            cells += [f"{_fmt(r[c + '_stream'])} / {_fmt(r[c + '_replayed'])}"
+                      for c in ("accuracy_pct", "latency_mean_ms", "latency_p95_ms")]  # fmt: skip
+            cells += [
+                _fmt(r["accuracy_gap_points_replayed"]),
+                f"{_fmt(r['latency_gap_pct_replayed'])}%",
+                f"{_fmt(r['latency_p95_gap_pct_replayed'])}%",
+                _fmt(r["goals_met_replayed"]),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        met = sum(r["goals_met_replayed"] for r in replayed)
+        lines += ["", f"Cells: streamed / replayed. Goals met on {met} of {len(replayed)} runs."]
     return "\n".join(lines) + "\n"
 
 
@@ -274,7 +301,8 @@ def run_names(run: Path, report: dict[str, Any]) -> tuple[str, str, str]:
     trace = str(report["config"]["trace"])
     rest = run.name.split("-", 1)[1].removeprefix(Path(trace).stem + "-")
     agent, receiver = rest.rsplit("-", 1)
-    return trace, agent, receiver
+    policy = report["config"].get("policy")
+    return trace, str(policy) if policy else agent, receiver  # as the sweep named it
 
 
 def _main(args: argparse.Namespace) -> int:

@@ -257,7 +257,13 @@ def compare_with_simulator(
 ) -> None:
     """Run the simulator with the same policy, trace and question times; adds ``report["fidelity"]``."""
     from artic_rl.net import load_trace
-    from artic_rl.runtime.fidelity import format_table, side_by_side, simulate
+    from artic_rl.runtime.fidelity import (
+        ReplayAgent,
+        format_table,
+        replay_gaps,
+        side_by_side,
+        simulate,
+    )
 
     items = report["questions"]["items"]
     curves = session_curves(cfg)
@@ -282,7 +288,29 @@ def compare_with_simulator(
         curves=curves,
     )
     cmp = side_by_side(report, sim)
-    report["fidelity"] = {"simulator": sim, "accuracy_source": source, **cmp}
+    # open loop: the same simulator replaying the stream's decisions (ReplayAgent)
+    decisions = [(d["rate_kbps"], d["roi_level"], d["fps"]) for d in report["bitrate"]["decisions"]]
+    replayed = None
+    if decisions:
+        replay = simulate(
+            ReplayAgent(decisions, settings.interval_ms),
+            load_trace(str(cfg.trace)),
+            {str(k): v for k, v in env_kwargs.items()},
+            settings,
+            [q["asked_ms"] for q in items],
+            float(cfg.trace_start_ms),
+            int(cfg.seed),
+            [(q["question"], float(q["roi_area"])) for q in items],
+            receiver=settings.receiver,
+            curves=curves,
+        )
+        replayed = replay_gaps(report, replay)
+    report["fidelity"] = {
+        "simulator": sim,
+        "accuracy_source": source,
+        **cmp,
+        "replayed": replayed,
+    }
     print(format_table(cmp))
 
 

@@ -93,7 +93,7 @@ def test_tiny_sweep_writes_the_table_and_the_plot(clip: Path, tmp_path: Path) ->
         assert r["latency_mean_ms_sim"] > 0 and r["latency_mean_ms_stream"] > 0
         assert r["bitrate_kbps_stream"] > 0 and r["keyframes_sim"] >= 1
     table = (tmp_path / "fidelity.md").read_text()
-    assert table.count("| lte-01.up | gcc |") == 2 and "met on" in table
+    assert table.count("| lte-01.up | gcc |") == 4 and "met on" in table  # closed and open loop
     assert (tmp_path / "fidelity.csv").read_text().count("\n") == 3
     assert (tmp_path / "fidelity.png").stat().st_size > 1000
     report = json.loads((tmp_path / "runs/00-lte-01-gcc-own/report.json").read_text())
@@ -159,6 +159,10 @@ def test_a_sweep_resumes_and_simulates_again_without_streaming(
     assert after["questions"] == streamed["questions"]  # the stream is untouched
     assert after["fidelity"]["accuracy_source"].startswith("clip curves (curves.json")
     assert after["fidelity"]["rows"]["accuracy_pct"]["simulator"] == 0.0
+    # and open loop: the simulator replaying the stream's decisions
+    replayed = after["fidelity"]["replayed"]
+    assert replayed["accuracy_pct"] == 0.0 and replayed["latency_mean_ms"] > 0
+    assert "replaying each session's decisions" in (tmp_path / "fidelity.md").read_text()
     rows = json.loads((tmp_path / "fidelity.json").read_text())
     assert [(r["trace"], r["agent"], r["receiver"]) for r in rows] == [
         ("lte-01.up", "gcc", "artic")
@@ -195,3 +199,18 @@ def test_an_interrupted_session_stops_the_sweep_and_is_streamed_again(
     run = tmp_path / "runs/00-lte-01-gcc-own"
     assert (run / "report.interrupted.json").is_file() and not (run / "report.json").exists()
     assert main(argv) == 0 and calls[1:] == [run, tmp_path / "runs/01-lte-01-artic-own"]
+
+
+def test_the_replay_agent_sends_the_streamed_decisions_in_turn() -> None:
+    from artic_rl.runtime.fidelity import ReplayAgent
+
+    agent = ReplayAgent([(264.0, 3, 10.0), (574.0, 0, 30.0)], 200.0)
+    obs = np.zeros(39, dtype=np.float32)
+    acts = [agent.codec.decode(agent.act(obs)) for _ in range(3)]
+    assert [(a.rate_kbps, a.roi_level, a.fps) for a in acts] == [
+        (264.0, 3, 10.0),
+        (574.0, 0, 30.0),
+        (574.0, 0, 30.0),  # past the end: the last decision holds
+    ]
+    agent.reset()
+    assert agent.codec.decode(agent.act(obs)).rate_kbps == 264.0
