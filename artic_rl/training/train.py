@@ -145,7 +145,6 @@ def _callbacks(
         cbs.append(constraint)
     if settings.progress_bar:
         cbs.append(TqdmProgress(settings.total_timesteps))
-    cbs.append(CheckpointWithNorm(run_dir / CHECKPOINTS, settings.checkpoint_every_steps))
     if settings.eval_episodes > 0:
         cbs.append(
             PeriodicEval(
@@ -157,6 +156,9 @@ def _callbacks(
                 settings.eval_split,
             )
         )
+    # after the evaluation: a checkpoint on disk implies that its step's evaluation is in the
+    # history, so a run killed between the two resumes from it without a hole in the history
+    cbs.append(CheckpointWithNorm(run_dir / CHECKPOINTS, settings.checkpoint_every_steps))
     return cbs
 
 
