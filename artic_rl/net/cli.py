@@ -103,21 +103,29 @@ def _register_stats(sub: Any) -> None:
     p.set_defaults(func=cmd_stats)
 
 
-def cmd_stats(args: argparse.Namespace) -> int:
+def _trace_files(paths: list[Path], downlinks: bool = True) -> list[Path]:
+    """The files named, and the files in the folders named (sorted; hidden files, READMEs and,
+    unless ``downlinks``, Mahimahi downlinks ``*.down`` left out)."""
     files: list[Path] = []
-    for path in args.paths:
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.iterdir()
-                    if p.is_file()
-                    and not p.name.startswith(".")
-                    and not p.name.upper().startswith("README")
-                )
-            )
-        else:
+    for path in paths:
+        if not path.is_dir():
             files.append(path)
+            continue
+        files.extend(
+            sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file()
+                and not p.name.startswith(".")
+                and not p.name.upper().startswith("README")
+                and (downlinks or p.suffix != ".down")
+            )
+        )
+    return files
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    files = _trace_files(args.paths)
     for path in files:
         if _input_format(path, args.format) == "list":
             for run in _read_runs(path, args.interval_ms):
@@ -290,21 +298,19 @@ def _register_compare(sub: Any) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from artic_rl.net.compare import compare, plot_compare
     from artic_rl.net.fit import list_run_traces
+    from artic_rl.net.synth import load_preset
 
+    for name in ("window_ms", "generated", "duration_s"):
+        if not getattr(args, name) > 0:
+            raise InputError(
+                f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}"
+            )
+    load_preset(args.preset)  # InputError names an unknown preset or a bad model file
     real: list[Trace] = []
-    for path in args.paths:
-        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-        for f in files:
-            if f.name.startswith(".") or f.name.upper().startswith("README") or f.suffix == ".down":
-                continue
-            if _input_format(f, None) == "list":
-                real.extend(list_run_traces(f))
-            else:
-                real.append(load_trace(f))
+    for f in _trace_files(args.paths, downlinks=False):
+        real.extend(list_run_traces(f) if _input_format(f, None) == "list" else [load_trace(f)])
     if not real:
         raise InputError("no traces", args.paths[0])
-    if args.window_ms <= 0:
-        raise InputError(f"--window-ms must be positive, got {args.window_ms}")
     result = compare(real, args.preset, args.window_ms, args.generated, args.duration_s)
     for key in ("real", "generated"):
         print(json.dumps({"set": key, "window_ms": args.window_ms, **result[key]}))

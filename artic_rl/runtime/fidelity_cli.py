@@ -168,21 +168,28 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    """The table: each measure as streamed / simulated, then the gaps and the goals."""
-    head = ["trace", "agent", "receiver"] + [c for c, _ in COLUMNS]
-    head += ["acc gap (pts)", "mean gap", "p95 gap", "goals"]
+def _table(rows: list[dict[str, Any]], columns: list[str], other: str, suffix: str) -> list[str]:
+    """One markdown table: each measure as streamed / ``other``, then the gaps and the goals
+    (the row keys ``<measure>_<other>`` and ``<gap>`` + ``suffix``)."""
+    head = ["trace", "agent", "receiver", *columns, "acc gap (pts)", "mean gap", "p95 gap", "goals"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["trace"], r["agent"], r["receiver"]]
-        cells += [f"{_fmt(r[c + '_stream'])} / {_fmt(r[c + '_sim'])}" for c, _ in COLUMNS]
+        cells += [f"{_fmt(r[c + '_stream'])} / {_fmt(r[f'{c}_{other}'])}" for c in columns]
         cells += [
-            _fmt(r["accuracy_gap_points"]),
-            f"{_fmt(r['latency_gap_pct'])}%",
-            f"{_fmt(r['latency_p95_gap_pct'])}%",
-            _fmt(r["goals_met"]),
+            _fmt(r["accuracy_gap_points" + suffix]),
+            f"{_fmt(r['latency_gap_pct' + suffix])}%",
+            f"{_fmt(r['latency_p95_gap_pct' + suffix])}%",
+            _fmt(r["goals_met" + suffix]),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The table: each measure as streamed / simulated, then the gaps and the goals; and, where
+    the rows have it, the same against the simulator replaying each session's decisions."""
+    lines = _table(rows, [c for c, _ in COLUMNS], "sim", "")
     met = sum(r["goals_met"] for r in rows)
     lines.append("")
     lines.append(
@@ -193,20 +200,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     replayed = [r for r in rows if "goals_met_replayed" in r]
     if replayed:
         lines += ["", "The simulator replaying each session's decisions (open loop):", ""]
-        head = ["trace", "agent", "receiver", "accuracy_pct", "latency_mean_ms",
-                "latency_p95_ms", "acc gap (pts)", "mean gap", "p95 gap", "goals"]  # fmt: skip
-        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for r in replayed:
-            cells = [r["trace"], r["agent"], r["receiver"]]
-            cells += [f"{_fmt(r[c + '_stream'])} / {_fmt(r[c + '_replayed'])}"
-                      for c in ("accuracy_pct", "latency_mean_ms", "latency_p95_ms")]  # fmt: skip
-            cells += [
-                _fmt(r["accuracy_gap_points_replayed"]),
-                f"{_fmt(r['latency_gap_pct_replayed'])}%",
-                f"{_fmt(r['latency_p95_gap_pct_replayed'])}%",
-                _fmt(r["goals_met_replayed"]),
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
+        columns = ["accuracy_pct", "latency_mean_ms", "latency_p95_ms"]
+        lines += _table(replayed, columns, "replayed", "_replayed")
         met = sum(r["goals_met_replayed"] for r in replayed)
         lines += ["", f"Cells: streamed / replayed. Goals met on {met} of {len(replayed)} runs."]
     return "\n".join(lines) + "\n"

@@ -275,26 +275,12 @@ def compare_with_simulator(
         )
     env_kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True)
     assert isinstance(env_kwargs, dict)
-    sim = simulate(
-        agent,
-        load_trace(str(cfg.trace)),
-        {str(k): v for k, v in env_kwargs.items()},
-        settings,
-        [q["asked_ms"] for q in items],
-        float(cfg.trace_start_ms),
-        int(cfg.seed),
-        [(q["question"], float(q["roi_area"])) for q in items],
-        receiver=settings.receiver,
-        curves=curves,
-    )
-    cmp = side_by_side(report, sim)
-    # open loop: the same simulator replaying the stream's decisions (ReplayAgent)
-    decisions = [(d["rate_kbps"], d["roi_level"], d["fps"]) for d in report["bitrate"]["decisions"]]
-    replayed = None
-    if decisions:
-        replay = simulate(
-            ReplayAgent(decisions, settings.interval_ms),
-            load_trace(str(cfg.trace)),
+    trace = load_trace(str(cfg.trace))
+
+    def simulate_with(sim_agent: Agent) -> dict[str, Any]:
+        return simulate(
+            sim_agent,
+            trace,
             {str(k): v for k, v in env_kwargs.items()},
             settings,
             [q["asked_ms"] for q in items],
@@ -304,7 +290,14 @@ def compare_with_simulator(
             receiver=settings.receiver,
             curves=curves,
         )
-        replayed = replay_gaps(report, replay)
+
+    sim = simulate_with(agent)
+    cmp = side_by_side(report, sim)
+    # open loop: the same simulator replaying the stream's decisions
+    decisions = [(d["rate_kbps"], d["roi_level"], d["fps"]) for d in report["bitrate"]["decisions"]]
+    replayed = None
+    if decisions:
+        replayed = replay_gaps(report, simulate_with(ReplayAgent(decisions, settings.interval_ms)))
     report["fidelity"] = {
         "simulator": sim,
         "accuracy_source": source,
