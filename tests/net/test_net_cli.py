@@ -255,3 +255,11 @@ def test_compare_real_against_generated(tmp_path: Path, capsys: pytest.CaptureFi
     assert out.stat().st_size > 10_000
     assert main(["traces", "compare", str(tmp_path / "none.up"), "--preset", "lte"]) == 2
     assert "none.up" in capsys.readouterr().err
+    for bad, message in (
+        (["--preset", "nope"], "nope: unknown preset"),
+        (["--preset", "lte", "--window-ms", "0"], "--window-ms must be positive"),
+        (["--preset", "lte", "--generated", "-1"], "--generated must be positive"),
+    ):
+        assert main(["traces", "compare", str(root / "test"), *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err
