@@ -44,12 +44,11 @@ def clip_samples(questions_path: str | Path, video: str, every_s: float, segment
         doc = json.loads(path.read_text(encoding="utf-8"))
         w, h = float(doc["width"]), float(doc["height"])
         items = doc["questions"]
-        fps = float(doc.get("fps", 30.0))
-        seconds = float(doc["frames"]) / fps if "frames" in doc else None
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise InputError(f"not a clip questions file: {err}", path) from err
-    if seconds is None:
-        seconds = _video_seconds(Path(video))
+    from artic_rl.video.probe import probe_video
+
+    seconds = probe_video(Path(video))[1]  # as far as its packets reach
     starts = np.arange(0.0, seconds - segment_s + 1e-9, every_s)
     samples = []
     for k, q in enumerate(items, start=1):
@@ -64,21 +63,6 @@ def clip_samples(questions_path: str | Path, video: str, every_s: float, segment
                        str(q["answer"]), "text", False, video=Path(video).name, roi=box, line=k)
             )  # fmt: skip
     return samples
-
-
-def _video_seconds(path: Path) -> float:
-    import av
-
-    try:
-        with av.open(str(path)) as c:
-            s = c.streams.video[0]
-            if s.frames and s.average_rate:
-                return float(s.frames / s.average_rate)
-            if s.duration is not None and s.time_base is not None:
-                return float(s.duration * s.time_base)
-    except (av.error.FFmpegError, OSError) as err:
-        raise InputError(f"cannot open video: {err}", path) from err
-    raise InputError("cannot tell the video's length", path)
 
 
 def fit_clip_curves(

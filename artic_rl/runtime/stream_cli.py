@@ -17,8 +17,9 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from artic_rl.agents.base import Agent
-from artic_rl.errors import InputError, check
+from artic_rl.errors import check
 from artic_rl.runtime.streamer import StreamSettings, load_questions, run_stream
+from artic_rl.video.probe import probe_video
 
 #: StreamSettings keys that are simulator settings too: read from the env group (conf/env/base.yaml),
 #: so the streamer and the simulator it is compared with cannot disagree.
@@ -110,30 +111,6 @@ def make_paths(cfg: DictConfig, settings: StreamSettings) -> tuple[Any, Any]:
 
 
 JUDGES = ("ocr", "openai", "none")
-
-
-def probe_video(path: Path) -> tuple[float, float]:
-    """(seconds the container declares, seconds its packets reach), demuxing without decoding;
-    InputError when PyAV cannot open it."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise InputError("no video stream", path)
-            stream = container.streams.video[0]
-            declared = float(container.duration or 0) / 1e6
-            if stream.duration is not None and stream.time_base is not None:
-                declared = max(declared, float(stream.duration * stream.time_base))
-            reached = 0.0
-            for packet in container.demux(stream):
-                if packet.pts is not None and packet.time_base is not None:
-                    reached = max(
-                        reached, float((packet.pts + (packet.duration or 0)) * packet.time_base)
-                    )
-    except av.error.FFmpegError as err:
-        raise InputError(f"PyAV cannot open it: {err}", path) from None
-    return declared, reached
 
 
 def validate_stream(cfg: DictConfig) -> None:
