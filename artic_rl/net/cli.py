@@ -315,7 +315,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for key in ("real", "generated"):
         print(json.dumps({"set": key, "window_ms": args.window_ms, **result[key]}))
     if args.out:
-        plot_compare(result, real, args.out)
+        plot_compare(result, args.out)
         print(args.out)
     return 0
 

@@ -37,18 +37,17 @@ def compare(
         stats["lag1_autocorr"] = round(pooled_lag1(series), 6)
         out[key] = {"traces": len(series), **stats}
     example = generate_trace(preset, duration_s, np.random.default_rng(seed + 1))
+    longest = max(range(len(real)), key=lambda k: real[k].duration_s)
     out["series"] = {
         "real": real_series,
-        "real_example": max(real, key=lambda t: t.duration_s).name,
+        "real_example": (real[longest].name, real_series[longest]),
         "generated": gen_series,
         "generated_example": per_second_mbps(example, window_ms),
     }
     return out
 
 
-def plot_compare(
-    result: dict[str, Any], real: list[Trace], path: Path, example_s: float = 60.0
-) -> None:
+def plot_compare(result: dict[str, Any], path: Path, example_s: float = 60.0) -> None:
     """Capacity over time (the longest real run and one generated trace, their first
     ``example_s`` seconds) and the CDF of the windowed capacity, real against generated."""
     import matplotlib
@@ -58,11 +57,11 @@ def plot_compare(
 
     window_s = result["window_ms"] / 1000.0
     series = result["series"]
-    longest = max(range(len(real)), key=lambda i: real[i].duration_s)
+    name, real_example = series["real_example"]
     fig, (ax_t, ax_c) = plt.subplots(1, 2, figsize=(11, 4))
     n = int(example_s / window_s)
     for label, values in (
-        (f"real: {real[longest].name}", series["real"][longest][:n]),
+        (f"real: {name}", real_example[:n]),
         (f"generated: {result['preset']}", series["generated_example"][:n]),
     ):
         ax_t.plot(np.arange(len(values)) * window_s, values, lw=0.9, label=label)
