@@ -99,6 +99,11 @@ def _cmd_clip_curves(args: argparse.Namespace) -> int:
     if not questions.is_file():
         raise InputError("no questions file (give --questions)", questions)
     kbps = parse_kbps_list(args.kbps)
+    for name in ("every_s", "segment_s"):
+        if not getattr(args, name) > 0:
+            raise InputError(
+                f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}"
+            )
     out = Path(args.out) if args.out else video.with_suffix(".curves.json")
     from tqdm import tqdm
 

@@ -50,6 +50,10 @@ def clip_samples(questions_path: str | Path, video: str, every_s: float, segment
 
     seconds = probe_video(Path(video))[1]  # as far as its packets reach
     starts = np.arange(0.0, seconds - segment_s + 1e-9, every_s)
+    if starts.size == 0:
+        raise InputError(
+            f"the video ({seconds:.1f} s) is shorter than one {segment_s:g} s segment", video
+        )
     samples = []
     for k, q in enumerate(items, start=1):
         r = q.get("region")

@@ -101,3 +101,22 @@ def test_bad_input_is_one_line_and_exit_2(
     assert main(["accuracy", "clip-curves", "--video", str(tmp_path / "none.mp4")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "none.mp4: no such video file" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--every-s", "0"], "--every-s must be positive"),
+        (["--segment-s", "-1"], "--segment-s must be positive"),
+        (["--segment-s", "5"], "shorter than one 5 s segment"),
+        (["--kbps", "100,x"], "--kbps expects comma-separated numbers"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    out = tmp_path / "curves.json"
+    assert main(["accuracy", "clip-curves", "--video", str(clip), "--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+    assert not out.exists()
