@@ -16,6 +16,7 @@ from artic_rl.agents.ppo import ObsNorm, PPOAgent
 from artic_rl.agents.residual import ResidualSpec
 from artic_rl.evaluation.evaluate import evaluate_policy
 from artic_rl.evaluation.rollout import env_codec
+from artic_rl.training.paired import REFERENCE_LATENCY_KEY
 
 CHECKPOINT_PREFIX = "ckpt"
 EVAL_HISTORY = "eval_history.jsonl"
@@ -67,13 +68,22 @@ class LatencyConstraint(BaseCallback):
     ``expected_questions``; else the questions it answered), and every environment gets the new
     price. The state (target, multiplier, history) lives in ``lagrange.json`` in the run
     folder, so a resumed run continues with it.
+
+    ``paired``: the environments run the reference beside each episode
+    (:class:`artic_rl.training.paired.PairedReference`), and the step measures the rollout's mean
+    latency minus the reference's on the same episodes, against ``target_ms`` as a margin (0: no
+    slower than the reference). The trace and outages an episode meets move both latencies alike,
+    so the signal's spread from one rollout to the next is the policies' difference, not the
+    traces'.
     """
 
     FILE = "lagrange.json"
 
-    def __init__(self, target_ms: float, lr: float, init: float, run_dir: Path) -> None:
+    def __init__(
+        self, target_ms: float, lr: float, init: float, run_dir: Path, paired: bool = False
+    ) -> None:
         super().__init__()
-        self.target_ms, self.lr, self.lam = target_ms, lr, init
+        self.target_ms, self.lr, self.lam, self.paired = target_ms, lr, init, paired
         self.path = run_dir / self.FILE
 
     def _on_training_start(self) -> None:
@@ -87,16 +97,18 @@ class LatencyConstraint(BaseCallback):
 
     def _on_rollout_start(self) -> None:
         self._lat: list[float] = []
+        self._ref: list[float] = []
 
     def _on_step(self) -> bool:
         for info in self.locals.get("infos", []):
             self._lat.extend(info.get(LATENCY_KEY, info.get("latency_ms", [])))
+            self._ref.extend(info.get(REFERENCE_LATENCY_KEY, []))
         return True
 
     def _on_rollout_end(self) -> None:
-        if not self._lat:
+        if not self._lat or (self.paired and not self._ref):
             return
-        mean = float(np.mean(self._lat))
+        mean = float(np.mean(self._lat)) - (float(np.mean(self._ref)) if self.paired else 0.0)
         self.lam = max(0.0, self.lam + self.lr * (mean - self.target_ms) / 1000.0)
         self._push()
         self.logger.record("constraint/multiplier", self.lam)

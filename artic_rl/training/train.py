@@ -65,6 +65,9 @@ class TrainSettings:
     latency_reference: str | None = "artic"  # latency at most this agent's (null: unconstrained)
     latency_reference_episodes: int = 64  # ... measured on this many training episodes first
     lagrange_lr: float = 0.2  # ... multiplier step per rollout, per second over the target
+    paired: bool = (
+        False  # run the reference beside every episode: reward and latency as differences
+    )
     seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes (the top-level seed)
 
     def __post_init__(self) -> None:
@@ -89,6 +92,11 @@ class TrainSettings:
         )
         check(self.lagrange_lr >= 0.0, "train.lagrange_lr", "must be >= 0")
         check(
+            not self.paired or bool(self.latency_reference),
+            "train.paired",
+            "needs train.latency_reference: the agent that runs beside each episode",
+        )
+        check(
             not (self.residual and self.pretrain),
             "train.pretrain",
             "behaviour cloning acts on the full action space; a residual policy starts at its base",
@@ -110,9 +118,14 @@ class LoggerSettings:
 
 
 def make_env_fn(
-    env_id: str, env_kwargs: dict[str, Any], seed: int, residual: ResidualSpec | None = None
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    seed: int,
+    residual: ResidualSpec | None = None,
+    paired: AgentSpec | None = None,
 ) -> Callable[[], gym.Env[Any, Any]]:
-    """A picklable factory for vector environments (with ``residual``: its action space)."""
+    """A picklable factory for vector environments (with ``residual``: its action space; with
+    ``paired``: that agent beside every episode, :class:`~artic_rl.training.paired.PairedReference`)."""
 
     def _make() -> gym.Env[Any, Any]:
         import artic_rl.envs  # noqa: F401  (registers the id in the subprocess)
@@ -120,6 +133,13 @@ def make_env_fn(
         env = gym.make(env_id, **env_kwargs)
         if residual is not None:
             env = ResidualEnv(env, residual)
+        if paired is not None:
+            from artic_rl.training.paired import PairedReference
+
+            receiver = {"receiver": paired.receiver} if paired.receiver else {}
+            shadow = gym.make(env_id, **{**env_kwargs, **receiver})
+            agent = paired.build(float(env_kwargs.get("interval_ms", 200.0)), env_codec(env_kwargs))
+            env = PairedReference(env, shadow, agent, seed)
         env.reset(seed=seed)
         return env
 
@@ -217,8 +237,10 @@ def train_ppo(
         fh.write(" ".join(shlex.quote(a) for a in sys.argv) + "\n")
     if residual is not None:
         residual.save(run_dir)
+    paired = reference if settings.paired else None
     fns = [
-        make_env_fn(env_id, env_kwargs, settings.seed + i, residual) for i in range(settings.n_envs)
+        make_env_fn(env_id, env_kwargs, settings.seed + i, residual, paired)
+        for i in range(settings.n_envs)
     ]
     vec = (
         SubprocVecEnv(fns)
@@ -267,10 +289,13 @@ def train_ppo(
     if reference is not None:
         from artic_rl.training.callbacks import LatencyConstraint
 
-        target = _reference_latency_ms(env_id, env_kwargs, reference, settings)
         weights = env_kwargs.get("reward") or {}
         init = float(weights.get("latency_per_s", 1.0))
-        constraint = LatencyConstraint(target, settings.lagrange_lr, init, run_dir)
+        if settings.paired:  # the latency gap to the reference on the same episodes
+            constraint = LatencyConstraint(0.0, settings.lagrange_lr, init, run_dir, paired=True)
+        else:
+            target = _reference_latency_ms(env_id, env_kwargs, reference, settings)
+            constraint = LatencyConstraint(target, settings.lagrange_lr, init, run_dir)
     remaining = max(0, settings.total_timesteps - model.num_timesteps)
     finished = False
     try:

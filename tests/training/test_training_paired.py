@@ -1,0 +1,133 @@
+"""The paired reference: the same episode for learner and reference, the reward as their
+difference, and the constraint on the latency gap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import artic_rl.envs  # noqa: F401
+from artic_rl.agents.registry import AgentSpec, agent_spec
+from artic_rl.agents.residual import ResidualEnv, ResidualSpec
+from artic_rl.envs import ENV_ID
+from artic_rl.training.callbacks import LatencyConstraint
+from artic_rl.training.paired import REFERENCE_LATENCY_KEY, PairedReference
+from artic_rl.training.train import make_env_fn
+
+ROOT = Path(__file__).resolve().parents[2]
+KWARGS: dict[str, Any] = {
+    "traces_root": str(ROOT / "traces"),
+    "preset": "lte",
+    "episode_s": 20.0,
+    "reward": {"expected_questions": True, "latency_per_s": 1.0},
+}
+
+
+@pytest.fixture
+def artic(hydra_conf: Path) -> AgentSpec:
+    return agent_spec("artic")
+
+
+def _paired(artic: AgentSpec, seed: int) -> gym.Env[Any, Any]:
+    residual = ResidualSpec(artic.name, artic.config, 4)
+    return make_env_fn(ENV_ID, KWARGS, seed, residual, artic)()
+
+
+def _episode(env: gym.Env[Any, Any], action: Any) -> tuple[list[float], list[float], list[float]]:
+    """Paired rewards, the learner's and the reference's latencies of one episode."""
+    env.reset()
+    rewards, mine, ref = [], [], []
+    done = False
+    while not done:
+        _, reward, terminated, truncated, info = env.step(np.asarray(action(env)))
+        rewards.append(reward)
+        mine += info["probe_latency_ms"]
+        ref += info[REFERENCE_LATENCY_KEY]
+        done = terminated or truncated
+    return rewards, mine, ref
+
+
+def _neutral(env: gym.Env[Any, Any]) -> tuple[int, int]:
+    return env.get_wrapper_attr("residual").neutral()
+
+
+def test_the_reference_itself_earns_exactly_nothing_over_the_reference(artic: AgentSpec) -> None:
+    env = _paired(artic, seed=3)
+    for _ in range(2):  # two episodes: the second reset draws a new episode for both
+        rewards, mine, ref = _episode(env, _neutral)
+        assert mine and mine == ref
+        assert all(r == 0.0 for r in rewards)
+    env.close()
+
+
+def test_another_policy_is_paid_its_difference_on_the_same_episode(artic: AgentSpec) -> None:
+    env = _paired(artic, seed=3)
+    rewards, mine, ref = _episode(env, lambda e: (8, _neutral(e)[1]))  # 4 tiers above artic
+    assert any(r != 0.0 for r in rewards) and mine != ref
+    assert len(mine) == len(ref)  # the same probes, asked at the same times
+    env.close()
+
+
+def test_the_pair_meets_the_same_trace_and_each_reset_a_new_one(artic: AgentSpec) -> None:
+    env = _paired(artic, seed=5)
+    paired: Any = env
+    seeds, traces = [], []
+    for _ in range(3):
+        _, info = env.reset()
+        seeds.append(paired.episode_seed)
+        traces.append((info["trace"], info["start_ms"]))
+        assert paired.shadow.unwrapped._timeline is not None
+    assert len(set(seeds)) == 3
+    again = _paired(artic, seed=5)  # the vector env's seed decides the episodes
+    again_seeds = []
+    for _ in range(3):
+        again.reset()
+        again_seeds.append(again.get_wrapper_attr("episode_seed"))
+    assert again_seeds == seeds
+    env.close()
+    again.close()
+
+
+def test_the_latency_price_reaches_both_environments(artic: AgentSpec) -> None:
+    env = _paired(artic, seed=0)
+    env.get_wrapper_attr("set_latency_price")(2.5)
+    paired: Any = env
+    assert env.unwrapped.weights.latency_per_s == 2.5  # type: ignore[attr-defined]
+    assert paired.shadow.unwrapped.weights.latency_per_s == 2.5
+    env.close()
+
+
+def test_the_paired_constraint_steps_on_the_gap_to_the_reference(tmp_path: Path) -> None:
+    cb = LatencyConstraint(target_ms=0.0, lr=0.5, init=1.0, run_dir=tmp_path, paired=True)
+    prices: list[float] = []
+    envs = SimpleNamespace(env_method=lambda name, value: prices.append(value))
+    logger = SimpleNamespace(record=lambda key, value: None)
+    cb.model = SimpleNamespace(logger=logger, get_env=lambda: envs)  # type: ignore[assignment]
+    cb.num_timesteps = 1024
+    cb._on_rollout_start()
+    # a slow rollout for both (an outage): 2,000 ms against the reference's 1,800 ms
+    cb.locals = {"infos": [{"probe_latency_ms": [2000.0], REFERENCE_LATENCY_KEY: [1800.0]}]}
+    cb._on_step()
+    cb._on_rollout_end()
+    assert cb.lam == pytest.approx(1.0 + 0.5 * 0.2)
+    cb._on_rollout_start()
+    cb.locals = {"infos": [{"probe_latency_ms": [300.0], REFERENCE_LATENCY_KEY: [400.0]}]}
+    cb._on_step()
+    cb._on_rollout_end()
+    assert cb.lam == pytest.approx(1.1 - 0.5 * 0.1)
+
+
+def test_a_wrapper_without_a_reset_refuses_to_step(artic: AgentSpec) -> None:
+    base = gym.make(ENV_ID, **KWARGS)
+    env = PairedReference(
+        ResidualEnv(base, ResidualSpec("artic", artic.config)),
+        gym.make(ENV_ID, **KWARGS),
+        artic.build(200.0),
+    )
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.array([4, 0]))
