@@ -317,6 +317,8 @@ def replay_gaps(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
         "latency_p95_ms": sim["latency_p95_ms"],
         "keyframes": sim.get("keyframes", math.nan),
         "substituted": sim.get("substituted", math.nan),
+        "question_accuracy": sim.get("question_accuracy", []),
+        "question_latency_ms": sim.get("question_latency_ms", []),
         **gaps,
         "goals_met": met,
     }
@@ -336,3 +338,65 @@ def format_table(cmp: dict[str, Any]) -> str:
         f"mean network latency gap {100 * cmp['latency_gap_rel']:.0f}% (goal <= {100 * GOAL_LATENCY_REL:.0f}%)"
     )
     return "\n".join(lines)
+
+
+def pool_sessions(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several sessions of one cell (the same trace, agent, receiver, clip and question times)
+    as one: each side's questions pooled, the three goals' gaps on the pooled figures, and the
+    stream's own spread from session to session (its noise floor: what no simulator can be
+    nearer to on one session).
+
+    ``stream`` / ``simulator`` / ``replayed``: accuracy % and mean and p95 latency over the
+    pooled questions (``replayed`` only when every session has its open-loop replay);
+    ``stream_spread``: the largest difference between two sessions' streamed figures, in the
+    goals' units (points, and relative to the sessions' mean)."""
+    if not reports:
+        raise ValueError("no sessions to pool")
+    items = [q for r in reports for q in r["questions"]["items"]]
+    stream = _pooled([float(q["correct"]) for q in items], [float(q["network_ms"]) for q in items])
+
+    def side(key: str) -> dict[str, float]:
+        sides = [r["fidelity"][key] for r in reports]
+        acc = [float(a) for s in sides for a in s["question_accuracy"]]
+        return _pooled(acc, [float(x) for s in sides for x in s["question_latency_ms"]])
+
+    sim = side("simulator")
+    streamed = {"questions": {"accuracy_pct": stream["accuracy_pct"], "network_latency_ms": {
+        "mean": stream["latency_mean_ms"], "p95": stream["latency_p95_ms"]}}}  # fmt: skip
+    out: dict[str, Any] = {
+        "sessions": len(reports),
+        "questions": len(items),
+        "stream": stream,
+        "simulator": sim,
+        **goal_gaps(streamed, sim),
+        "stream_spread": _spread(reports),
+    }
+    if all(r["fidelity"].get("replayed") and "question_accuracy" in r["fidelity"]["replayed"]
+           for r in reports):  # fmt: skip
+        out["replayed"] = replay_gaps(streamed, side("replayed"))
+    return out
+
+
+def _pooled(accuracy: list[float], latency_ms: list[float]) -> dict[str, float]:
+    """Accuracy % and the mean and p95 of latency, as a session's report computes them."""
+    return {
+        "accuracy_pct": 100.0 * float(np.mean(accuracy)) if accuracy else math.nan,
+        "latency_mean_ms": float(np.mean(latency_ms)) if latency_ms else math.nan,
+        "latency_p95_ms": float(np.percentile(latency_ms, 95)) if latency_ms else math.nan,
+    }
+
+
+def _spread(reports: list[dict[str, Any]]) -> dict[str, float]:
+    """The largest session-to-session difference of the streamed figures: accuracy in points,
+    mean and p95 network latency relative to the sessions' mean (NaN for one session)."""
+    if len(reports) < 2:
+        return {"accuracy_points": math.nan, "latency_rel": math.nan, "latency_p95_rel": math.nan}
+    q = [r["questions"] for r in reports]
+    acc = [x["accuracy_pct"] for x in q]
+    mean = [x["network_latency_ms"]["mean"] for x in q]
+    p95 = [x["network_latency_ms"]["p95"] for x in q]
+    return {
+        "accuracy_points": float(max(acc) - min(acc)),
+        "latency_rel": float((max(mean) - min(mean)) / np.mean(mean)),
+        "latency_p95_rel": float((max(p95) - min(p95)) / np.mean(p95)),
+    }

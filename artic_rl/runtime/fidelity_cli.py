@@ -72,6 +72,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="stream nothing: run the simulator again beside every session already under --out "
         "(after a simulator change) and rewrite the table",
     )
+    p.add_argument(
+        "--pool",
+        nargs="+",
+        default=[],
+        metavar="SWEEP",
+        help="stream nothing: pool the sessions of several sweeps' folders cell by cell (the same "
+        "traces, agents and receivers) into one table under --out, with the stream's own "
+        "spread from session to session",
+    )
     p.set_defaults(func=_main)
 
 
@@ -97,7 +106,12 @@ def check_args(args: argparse.Namespace) -> None:
         from artic_rl.mllm.clipcurves import load_clip_curves
 
         load_clip_curves(args.clip_curves)  # InputError names the file
-    if args.resimulate:
+    if args.pool and args.resimulate:
+        raise ArticError("--pool and --resimulate: one at a time (simulate each sweep again first)")
+    for sweep in args.pool:
+        if not any((Path(sweep) / "runs").glob("*/report.json")):
+            raise InputError("not a fidelity sweep (no runs/*/report.json)", sweep)
+    if args.resimulate or args.pool:
         return
     for name in ("traces", "agents", "video"):
         if not getattr(args, name):
@@ -251,9 +265,10 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def write_outputs(rows: list[dict[str, Any]], out: Path) -> None:
+def write_outputs(rows: list[dict[str, Any]], out: Path, text: str | None = None) -> None:
+    """fidelity.md (``text``, default :func:`markdown`), .json, .csv and .png under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "fidelity.md").write_text(markdown(rows))
+    (out / "fidelity.md").write_text(markdown(rows) if text is None else text)
     (out / "fidelity.json").write_text(json.dumps(rows, indent=1) + "\n")
     if rows:
         with (out / "fidelity.csv").open("w", newline="") as fh:
@@ -300,10 +315,98 @@ def run_names(run: Path, report: dict[str, Any]) -> tuple[str, str, str]:
     return trace, str(policy) if policy else agent, receiver  # as the sweep named it
 
 
+def pooled_rows(sweeps: list[Path]) -> list[dict[str, Any]]:
+    """One row per cell that every sweep streamed (matched by run folder name), its sessions
+    pooled (:func:`artic_rl.runtime.fidelity.pool_sessions`)."""
+    from artic_rl.runtime.fidelity import pool_sessions
+
+    names = [{p.parent.name for p in (s / "runs").glob("*/report.json")} for s in sweeps]
+    rows = []
+    for name in sorted(set.intersection(*names)):
+        reports = []
+        for sweep in sweeps:
+            path = sweep / "runs" / name / "report.json"
+            try:
+                reports.append(json.loads(path.read_text()))
+            except ValueError as err:
+                raise InputError(f"not a stream report: {err}", path) from err
+            if "fidelity" not in reports[-1]:
+                raise InputError("a session without its simulator run (compare_sim)", path)
+        pooled = pool_sessions(reports)
+        trace, agent, receiver = run_names(sweeps[0] / "runs" / name, reports[0])
+        row: dict[str, Any] = {"trace": Path(trace).name, "agent": Path(agent).name}
+        row["receiver"] = reports[0]["receiver"]
+        row["sessions"], row["questions"] = pooled["sessions"], pooled["questions"]
+        for key in ("accuracy_pct", "latency_mean_ms", "latency_p95_ms"):
+            row[f"{key}_stream"] = pooled["stream"][key]
+            row[f"{key}_sim"] = pooled["simulator"][key]
+        row.update(_gap_columns(pooled, ""))
+        if "replayed" in pooled:
+            for key in ("accuracy_pct", "latency_mean_ms", "latency_p95_ms"):
+                row[f"{key}_replayed"] = pooled["replayed"][key]
+            row.update(_gap_columns(pooled["replayed"], "_replayed"))
+        spread = pooled["stream_spread"]
+        row["stream_spread_accuracy_points"] = spread["accuracy_points"]
+        row["stream_spread_latency_pct"] = 100.0 * spread["latency_rel"]
+        row["stream_spread_latency_p95_pct"] = 100.0 * spread["latency_p95_rel"]
+        rows.append(row)
+    return rows
+
+
+def _gap_columns(gaps: dict[str, Any], suffix: str) -> dict[str, Any]:
+    """The goals' gaps of a comparison (:func:`artic_rl.runtime.fidelity.goal_gaps`) as row keys."""
+    return {
+        "accuracy_gap_points" + suffix: gaps["accuracy_gap_points"],
+        "latency_gap_pct" + suffix: 100.0 * gaps["latency_gap_rel"],
+        "latency_p95_gap_pct" + suffix: 100.0 * gaps["latency_p95_gap_rel"],
+        "goals_met" + suffix: bool(
+            gaps["accuracy_goal_met"] and gaps["latency_goal_met"] and gaps["latency_p95_goal_met"]
+        ),
+    }
+
+
+def pooled_markdown(rows: list[dict[str, Any]], sweeps: list[Path]) -> str:
+    """The pooled table (closed loop, then open loop) and the stream's session-to-session spread."""
+    columns = ["accuracy_pct", "latency_mean_ms", "latency_p95_ms"]
+    n = rows[0]["sessions"] if rows else 0
+    lines = [f"{n} sessions per cell pooled ({', '.join(str(s) for s in sweeps)}).", ""]
+    lines += _table(rows, columns, "sim", "")
+    met = sum(r["goals_met"] for r in rows)
+    lines += ["", f"Cells: streamed / simulated, questions pooled. Goals met on {met} of "
+              f"{len(rows)} cells.", ""]  # fmt: skip
+    replayed = [r for r in rows if "goals_met_replayed" in r]
+    if replayed:
+        lines += ["The simulator replaying each session's decisions (open loop):", ""]
+        lines += _table(replayed, columns, "replayed", "_replayed")
+        met = sum(r["goals_met_replayed"] for r in replayed)
+        lines += ["", f"Goals met on {met} of {len(replayed)} cells.", ""]
+    lines += [
+        "The stream against itself: the largest difference between two sessions of a cell.",
+        "",
+        "| trace | agent | receiver | accuracy (pts) | mean latency | p95 latency |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['trace']} | {r['agent']} | {r['receiver']} | "
+            f"{_fmt(r['stream_spread_accuracy_points'])} | "
+            f"{_fmt(r['stream_spread_latency_pct'])}% | {_fmt(r['stream_spread_latency_p95_pct'])}% |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _main(args: argparse.Namespace) -> int:
     check_args(args)
     out = Path(args.out)
     rows: list[dict[str, Any]] = []
+    if args.pool:
+        sweeps = [Path(s) for s in args.pool]
+        rows = pooled_rows(sweeps)
+        if not rows:
+            raise ArticError("--pool: the sweeps share no cell (run folder names differ)")
+        write_outputs(rows, out, pooled_markdown(rows, sweeps))
+        print(pooled_markdown(rows, sweeps))
+        return 0
     if args.resimulate:
         runs = sorted(p.parent for p in (out / "runs").glob("*/report.json"))
         if not runs:

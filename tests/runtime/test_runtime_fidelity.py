@@ -214,3 +214,76 @@ def test_the_replay_agent_sends_the_streamed_decisions_in_turn() -> None:
     ]
     agent.reset()
     assert agent.codec.decode(agent.act(obs)).rate_kbps == 264.0
+
+
+def _session(correct: list[bool], network_ms: list[float], sim_acc: list[float],
+             sim_ms: list[float]) -> dict:  # fmt: skip
+    """A stream report as far as pooling reads it."""
+    items = [{"correct": c, "network_ms": n} for c, n in zip(correct, network_ms, strict=True)]
+    lat = np.asarray(network_ms)
+    side = {"question_accuracy": sim_acc, "question_latency_ms": sim_ms}
+    return {
+        "receiver": "artic",
+        "config": {"trace": "traces/lte/test/lte-01.up", "policy": None},
+        "questions": {
+            "items": items,
+            "accuracy_pct": 100.0 * float(np.mean(correct)),
+            "network_latency_ms": {"mean": float(lat.mean()), "p95": float(np.percentile(lat, 95))},
+        },
+        "fidelity": {
+            "simulator": side,
+            "replayed": {**side, "question_accuracy": [1.0] * len(sim_acc)},
+        },
+    }
+
+
+def test_sessions_of_a_cell_pool_their_questions_and_show_the_streams_own_spread() -> None:
+    from artic_rl.runtime.fidelity import pool_sessions
+
+    one = _session([True, False], [100.0, 300.0], [0.5, 0.5], [110.0, 290.0])
+    two = _session([True, True], [200.0, 200.0], [0.5, 0.5], [210.0, 190.0])
+    pooled = pool_sessions([one, two])
+    assert pooled["sessions"] == 2 and pooled["questions"] == 4
+    assert pooled["stream"]["accuracy_pct"] == 75.0  # 3 of 4, not the mean of two sessions' means
+    assert pooled["simulator"]["accuracy_pct"] == 50.0
+    assert pooled["accuracy_gap_points"] == 25.0 and not pooled["accuracy_goal_met"]
+    assert pooled["stream"]["latency_mean_ms"] == 200.0 and pooled["latency_gap_rel"] == 0.0
+    assert pooled["stream"]["latency_p95_ms"] == float(np.percentile([100, 300, 200, 200], 95))
+    assert pooled["replayed"]["accuracy_pct"] == 100.0
+    spread = pooled["stream_spread"]
+    assert spread["accuracy_points"] == 50.0 and spread["latency_rel"] == 0.0
+    alone = pool_sessions([one])
+    assert alone["questions"] == 2 and np.isnan(alone["stream_spread"]["accuracy_points"])
+    # a session from before the replay kept its questions: no pooled open loop
+    old = _session([True], [100.0], [0.5], [100.0])
+    del old["fidelity"]["replayed"]["question_accuracy"]
+    assert "replayed" not in pool_sessions([one, old])
+
+
+def test_pool_writes_one_table_of_the_cells_every_sweep_streamed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweeps = []
+    for k, correct in enumerate(([True, False], [True, True])):
+        sweep = tmp_path / f"sweep{k}"
+        for name in ("00-lte-01-artic-own", f"0{k + 1}-lte-01-gcc-own"):  # one cell in common
+            run = sweep / "runs" / name
+            run.mkdir(parents=True)
+            report = _session(correct, [100.0, 300.0], [0.5, 0.5], [110.0, 290.0])
+            (run / "report.json").write_text(json.dumps(report))
+        sweeps.append(str(sweep))
+    out = tmp_path / "pooled"
+    assert main(["fidelity", "--pool", *sweeps, "--out", str(out)]) == 0
+    rows = json.loads((out / "fidelity.json").read_text())
+    assert [(r["trace"], r["agent"], r["sessions"], r["questions"]) for r in rows] == [
+        ("lte-01.up", "artic", 2, 4)
+    ]
+    assert (
+        rows[0]["accuracy_pct_stream"] == 75.0 and rows[0]["stream_spread_accuracy_points"] == 50.0
+    )
+    table = (out / "fidelity.md").read_text()
+    assert "2 sessions per cell pooled" in table and "The stream against itself" in table
+    assert (out / "fidelity.png").is_file()
+    capsys.readouterr()
+    assert main(["fidelity", "--pool", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+    assert "not a fidelity sweep" in capsys.readouterr().err
