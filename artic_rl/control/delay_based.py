@@ -19,7 +19,7 @@ send-side variant deployed in libwebrtc (``inter_arrival_delta``, ``trendline_es
 Everything is clock-injected: times are the packets' own ``send_ms`` / ``arrival_ms``.
 
 Both classes take ``backend``: ``"python"`` runs the code below (the reference), ``"compiled"`` the
-same rules restated over arrays in :mod:`~artic_rl.control._delay_kernels` (numba), with the very
+same rules restated over arrays in :mod:`~artic_rl.control._gcc_kernels` (numba), with the very
 same numbers. Their batched forms, :meth:`InterArrival.group_deltas` and
 :meth:`TrendlineEstimator.update_all`, take a feedback report's packets in one call.
 """
@@ -91,7 +91,7 @@ class InterArrival:
         self._current: _Group | None = None
         self._previous: _Group | None = None
         self._reordered = 0
-        if self.backend == "compiled":  # the same state as arrays (see _delay_kernels)
+        if self.backend == "compiled":  # the same state as arrays (see _gcc_kernels)
             self._groups = np.zeros((2, 4), dtype=np.float64)
             self._counters = np.zeros(3, dtype=np.int64)
 
@@ -258,7 +258,7 @@ class TrendlineEstimator:
             self._reset_arrays()
 
     def _reset_arrays(self) -> None:
-        """The compiled backend's state: the attributes above as arrays (see _delay_kernels)."""
+        """The compiled backend's state: the attributes above as arrays (see _gcc_kernels)."""
         k = _compiled_kernels()
         self._values = np.zeros(k.N_VALUES, dtype=np.float64)
         self._values[k.THRESHOLD] = self.threshold
@@ -290,15 +290,23 @@ class TrendlineEstimator:
             return self.state
         k = self._kernels
         assert k is not None
+        k.trendline_update(
+            self._values, self._counts, self._ring_x, self._ring_y, deltas, self._params
+        )
+        self.refresh()
+        return self.state
+
+    def refresh(self) -> None:
+        """Compiled backend: set the public attributes from the arrays, as the reference keeps
+        them (after a kernel that updated the arrays: :meth:`update_all`, GCC's)."""
+        k = self._kernels
+        assert k is not None
         values, counts = self._values, self._counts
-        code = k.trendline_update(values, counts, self._ring_x, self._ring_y, deltas, self._params)
-        # the public attributes, as the reference keeps them
         (self.accumulated_ms, self.smoothed_ms, self.trend, self.modified_trend, self.threshold) = (
             values[: k.FIRST_ARRIVAL_MS].tolist()
         )
         self.num_deltas = int(counts[k.NUM_DELTAS])
-        self.state = _USAGE_BY_CODE[code]
-        return self.state
+        self.state = _USAGE_BY_CODE[counts[k.STATE]]
 
     def update(self, delta: GroupDelta) -> BandwidthUsage:
         """Absorb one inter-group delta and return the (possibly new) hypothesis."""
@@ -372,12 +380,12 @@ class TrendlineEstimator:
 
 def _compiled_kernels() -> ModuleType:
     """The compiled backend's kernels (imported on demand: numba is an optional dependency)."""
-    from artic_rl.control import _delay_kernels
+    from artic_rl.control import _gcc_kernels
 
-    return _delay_kernels
+    return _gcc_kernels
 
 
-# the compiled backend's hypothesis codes (_delay_kernels.NORMAL, UNDERUSING, OVERUSING)
+# the compiled backend's hypothesis codes (_gcc_kernels.NORMAL, UNDERUSING, OVERUSING)
 _USAGE_BY_CODE = (BandwidthUsage.NORMAL, BandwidthUsage.UNDERUSING, BandwidthUsage.OVERUSING)
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from artic_rl.backend import BACKEND_ENV, check_backend, default_backend, resolve_backend
 from artic_rl.control.delay_based import GroupDelta, InterArrival, TrendlineEstimator
-from artic_rl.control.gcc import GccController
+from artic_rl.control.gcc import GccController, _CompiledGcc
 from artic_rl.sender.feedback import PacketReports
 
 pytest.importorskip("numba")
@@ -175,6 +175,80 @@ def test_gcc_on_reordered_and_lossy_reports_equals_the_reference() -> None:
         if k % 500 == 499:
             ref.reset()
             fast.reset()
+
+
+def gcc_state(gcc: GccController) -> tuple[object, ...]:
+    """Everything a GCC keeps, its parts' private state included (the compiled backend refreshes
+    the parts from its arrays when they are read)."""
+    aimd, loss, acked = gcc.aimd, gcc.loss, gcc.acked
+    return (
+        gcc.target_kbps,
+        gcc.min_owd_ms,
+        *trendline_state(gcc.trendline),
+        aimd.rate_kbps,
+        aimd.state,
+        aimd.rtt_ms,
+        aimd.link.estimate_kbps,
+        aimd.link.deviation,
+        aimd._last_change_ms,
+        aimd._throughput_kbps,
+        loss.rate_kbps,
+        loss.last_loss,
+        loss._lost,
+        loss._expected,
+        loss._last_decrease_ms,
+        list(loss._history),
+        list(acked._arrivals),
+        acked._bytes,
+        acked._first_ms,
+    )
+
+
+def random_report(rng: np.random.Generator, send0: float, span_ms: float) -> PacketReports:
+    """A report of 0-80 packets (a few hundred now and then) sent over ``span_ms``: some lost,
+    some reordered, arrival ties, now and then every packet lost."""
+    n = int(rng.integers(0, 80)) if rng.random() > 0.03 else int(rng.integers(300, 700))
+    send = send0 + np.sort(rng.uniform(0.0, span_ms, n))
+    arrival = np.floor(send + 30.0 + rng.exponential(rng.choice([1.0, 20.0]), n))
+    arrival[rng.random(n) < rng.choice([0.0, 0.05, 0.3])] = np.nan
+    if rng.random() < 0.03:
+        arrival[:] = np.nan  # an outage: every packet of the report lost
+    for i in rng.integers(0, max(n - 1, 1), n // 10 if n > 1 else 0):
+        arrival[[i, i + 1]] = arrival[[i + 1, i]]  # reordered
+    size = rng.integers(100, 1201, n)
+    return PacketReports(np.arange(n, dtype=np.int64), send, arrival, size)
+
+
+@pytest.mark.parametrize("rows", [None, (1, 2)])
+def test_gcc_compiled_keeps_every_part_of_the_reference_state(
+    rows: tuple[int, int] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the whole of on_feedback as one kernel: every part's state (private fields included) must be
+    # the reference's after every report: empty, all-lost, reordered and large reports, resets;
+    # rings that start tiny must grow (and keep their rows in order) as often as needed
+    if rows is not None:
+        monkeypatch.setattr(_CompiledGcc, "HISTORY_ROWS", rows[0])
+        monkeypatch.setattr(_CompiledGcc, "ACKED_ROWS", rows[1])
+    rng = np.random.default_rng(11)
+    ref, fast = GccController(), GccController(backend="compiled")
+    assert gcc_state(ref) == gcc_state(fast)
+    send0 = 0.0
+    for k in range(3000):
+        span = 200.0 if k % 300 < 200 else 10.0  # reports every 10 ms: a long loss history
+        report = random_report(rng, send0, span)
+        send0 += span
+        now = send0 + float(rng.uniform(0.0, 150.0))
+        assert ref.on_feedback(report, now) == fast.on_feedback(report, now)
+        assert gcc_state(ref) == gcc_state(fast)
+        if k % 1000 == 999:
+            ref.reset()
+            fast.reset()
+            assert gcc_state(ref) == gcc_state(fast)
+    rings = fast._compiled
+    assert rings is not None
+    assert len(rings.acked_ms) > 256  # a report of hundreds of packets made room for itself
+    if rows is not None:
+        assert len(rings.history) > rows[0]
 
 
 def test_the_backend_switch() -> None:
