@@ -120,6 +120,24 @@ class SampleStats:
     stale_share: float  # share of samples that re-used the previous frame or had none
 
 
+def make_timeline(
+    env: VideoChatEnv,
+    plan: EpisodePlan,
+    link: Link,
+    trace: Trace,
+    np_random: np.random.Generator,
+    receiver: str = "artic",
+) -> Timeline:
+    """The timeline of the link's backend: compiled (:mod:`artic_rl.envs.timeline_compiled`) where
+    it models the episode (the ``artic`` receiver on a compiled link), else the reference."""
+    if receiver == "artic" and getattr(link, "backend", "python") == "compiled":
+        from artic_rl.envs.timeline_compiled import CompiledTimeline, supports
+
+        if supports(env, link, receiver):
+            return CompiledTimeline(env, plan, link, trace, np_random, receiver)
+    return Timeline(env, plan, link, trace, np_random, receiver)
+
+
 class Timeline:
     """Sender, link, receiver and MLLM state of one episode (owned by :class:`VideoChatEnv`).
 
@@ -497,12 +515,14 @@ class Timeline:
         """Accuracy of question ``j`` answered from frame ``f`` seen at ``at_ms``."""
         env = self.env
         q = self.plan.questions[j]
-        roi = self.f_roi[f]
-        hit = roi > 0 and self.f_region[f] == j
-        eq = env.profile.equivalent_kbps(
-            self.f_rate[f], self.f_fps[f], roi, q.roi_area, roi_hit=hit
-        )
-        return env.accuracy_model.p_correct(q, eq, at_ms - self.f_capture[f], self.f_fps[f])
+        rate, fps, roi, region, capture = self._frame_settings(f)
+        hit = roi > 0 and region == j
+        eq = env.profile.equivalent_kbps(rate, fps, roi, q.roi_area, roi_hit=hit)
+        return env.accuracy_model.p_correct(q, eq, at_ms - capture, fps)
+
+    def _frame_settings(self, f: int) -> tuple[float, float, int, int, float]:
+        """Frame ``f``'s rate, frame rate, ROI level, predicted region and capture time."""
+        return self.f_rate[f], self.f_fps[f], self.f_roi[f], self.f_region[f], self.f_capture[f]
 
     def answer_questions(self, t1: float, final: bool) -> list[tuple[float, float]]:
         """Questions whose answer is ready by ``t1``: (accuracy, response latency ms) each, in order."""
@@ -612,7 +632,6 @@ class Timeline:
 
     def feedback(self, t_ms: float, sent_bytes: int) -> FeedbackReport:
         """What the sender has learned by ``t_ms`` since the previous report."""
-        env = self.env
         packets = self._due_packets(t_ms)
         # a frame timer that fired by now: no packet arrived since (every later one arrives later)
         for f, known in self.frame_loss.expire(t_ms):
@@ -638,6 +657,18 @@ class Timeline:
         if self.pli_reports:
             kf = any(p <= t_ms for p in self.pli_reports)
             self.pli_reports = [p for p in self.pli_reports if p > t_ms]
+        return self._report(t_ms, sent_bytes, packets, frames, kf)
+
+    def _report(
+        self,
+        t_ms: float,
+        sent_bytes: int,
+        packets: PacketReports,
+        frames: FrameReports,
+        keyframe_request: bool,
+    ) -> FeedbackReport:
+        """The report of :meth:`feedback` around its transport part: the cloud's question fields."""
+        env = self.env
         j = self.book.region_at(t_ms - env.feedback_delay_ms)
         active = self.book.active(t_ms)
         asked = self._question_ms[self.book.answered] if active else math.nan
@@ -647,7 +678,7 @@ class Timeline:
             sent_bytes=sent_bytes,
             packets=packets,
             frames=frames,
-            keyframe_request=kf,
+            keyframe_request=keyframe_request,
             question_active=active,
             roi_known=j >= 0,
             roi_area=self.plan.questions[j].roi_area if j >= 0 else 0.0,

@@ -1,0 +1,726 @@
+"""Compiled kernels of the timeline's interval with the ``artic`` receiver: :class:`~artic_rl.envs.timeline.Timeline`
+over arrays, an interval's sender, link and receiver in one call.
+
+The rules are those of the reference, restated statement for statement and in the same
+floating-point order (no ``fastmath``), so every number is the reference's bit for bit (the tests
+compare whole episodes): the frame grid and keyframes (``Timeline._frame_times``,
+``Timeline._keyframes``), the frame sizes (:meth:`~artic_rl.video.profile.CodecProfile.frame_sizes_bytes`,
+from the random draws the caller makes), the pacer (:mod:`~artic_rl.sender.pacer`), the link
+(:mod:`~artic_rl.net._link_kernels`), the decode chain and loss notices (:mod:`artic_rl.receiver`)
+and the sender's feedback (``Timeline._queue_packet_reports``, ``Timeline.feedback``). Python's
+``min``/``max`` keep their first argument on ties (:func:`pymin`, :func:`pymax`), as here.
+
+State (owned by :class:`~artic_rl.envs.timeline_compiled.CompiledTimeline`):
+
+- ``f`` (float64) and ``i`` (int64): the scalars, indexed by the ``F_*`` and ``I_*`` constants;
+  ``p`` (float64): the constants of the episode (``P_*``; the cache is keyed on this file only,
+  so nothing comes from another module's globals);
+- ``fr``: per frame (row = frame id), its capture time, decodable time (NaN: never) and the
+  action's settings (``FC_*``); ``dl``: the decodable frames in decoding order (``DL_*``);
+- ``q``: the lists, ``q[list, row, field]`` with the live rows ``[head, tail)`` in
+  ``i[I_LIST + 2 list]`` and ``i[I_LIST + 2 list + 1]``: the packet reports not yet sent (in
+  ``known`` order, and the few learned out of order), the packets waiting for a later arrival to
+  reveal their loss, the frame reports (the same two), the frames waiting for their loss to be
+  noticed, the keyframe requests on their way to the sender and those not yet reported;
+- ``sc``/``sci``: the interval's scratch rows (frame times and sizes, each packet's send time,
+  size and arrival);
+- ``plan``: the questions' region start times and whether the cloud predicted each region.
+
+:func:`send_frames` stops with ``NEED_ROOM`` (a table must grow first) before it changes any
+state, and with ``NEED_LINK`` (the link is not run inside the kernel: random loss, a wrapped link)
+once the packets are paced; the caller hands the batch to the Python link and calls
+:func:`receive`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from artic_rl.net import _link_kernels as lk
+
+# ---- send_frames' answers (DECLINED: the link kernel declined the batch; the reference decides)
+DONE, NEED_ROOM, NEED_LINK, DECLINED = 0, 1, 2, 3
+
+# ---- p: constants
+P_CAPTURE_FPS, P_ENCODE, P_PAYLOAD, P_HEADER, P_PACING, P_FB = 0, 1, 2, 3, 4, 5
+P_FRAME_TIMEOUT, P_PLI_INTERVAL, P_BITS_PER_BYTE, P_MS_PER_S = 6, 7, 8, 9
+P_L_PERIOD, P_L_START, P_L_DELAY, P_L_MTU = 10, 11, 12, 13
+P_L_LIMIT_PACKETS, P_L_LIMIT_BYTES = 14, 15
+N_P = 16
+
+# ---- f: float scalars
+F_NEXT_FRAME, F_LAST_FRAME, F_LAST_KEY_MS = 0, 1, 2
+F_PACER_FREE, F_PACER_BEFORE, F_PACER_LEAD = 3, 4, 5
+F_LAST_DEC, F_LAST_PLI, F_INTERVAL_LOSS, F_L_LAST_SEND = 6, 7, 8, 9
+N_F = 10
+
+# ---- i: int scalars
+I_N_FRAMES, I_LAST_KEY_IDX, I_SEQ, I_CHAIN_OK, I_N_DECODED = 0, 1, 2, 3, 4
+I_N_TIMES, I_N_PACKETS, I_SENT_BYTES, I_INLINE = 5, 6, 7, 8
+I_L_HEAD, I_L_TAIL, I_L_END, I_L_SENT, I_L_DROPPED = 9, 10, 11, 12, 13  # the link's cursor
+I_FB_STATUS = 14  # feedback's answer: DONE, or NEED_ROOM (nothing changed)
+I_LIST = 15  # head and tail of list L at I_LIST + 2 L, I_LIST + 2 L + 1
+# the lists (rows of q): packet reports (in known order, and learned out of order), packets
+# waiting for a later arrival, frame reports (the same two), frames waiting for their loss to be
+# noticed, keyframe requests on their way to the sender, keyframe requests not yet reported
+L_PK, L_PK_LATE, L_PK_WAIT, L_FR, L_FR_LATE, L_FLOSS, L_PLI, L_PLI_REP = 0, 1, 2, 3, 4, 5, 6, 7
+N_LISTS = 8
+N_I = I_LIST + 2 * N_LISTS
+N_Q = 5  # fields per list row
+# packet report fields (L_PK, L_PK_LATE); L_PK_WAIT: seq, send, size
+PK_KNOWN, PK_SEQ, PK_SEND, PK_ARR, PK_SIZE = 0, 1, 2, 3, 4
+# frame report fields (L_FR, L_FR_LATE); L_FLOSS: frame, timer; L_PLI: at sender, lost frame
+FRR_KNOWN, FRR_IDX, FRR_CAP, FRR_DEC = 0, 1, 2, 3
+
+# ---- fr: per frame; dl: the decodable frames in decoding order
+FC_CAPTURE, FC_DEC, FC_RATE, FC_FPS, FC_ROI, FC_REGION = 0, 1, 2, 3, 4, 5
+N_FC = 6
+DL_FRAME, DL_DEC, DL_CAP = 0, 1, 2
+N_DL = 3
+
+# ---- sc (float) and sci (int) scratch rows
+SC_TIME, SC_SIZE, SC_KEY, SC_SEND, SC_ARR, SC_DEP, SC_KNOWN = 0, 1, 2, 3, 4, 5, 6
+N_SC = 7
+SCI_PSIZE, SCI_START = 0, 1
+N_SCI = 2
+
+# ---- cell: a profile query's constants, then its residual pool
+C_P_BYTES, C_KEY_BYTES, C_PAYBACK, C_SETTLE, C_SCALE, C_POOL = 0, 1, 2, 3, 4, 5
+
+
+@njit(cache=True)
+def pymin(a: float, b: float) -> float:
+    """Python's ``min(a, b)``: ``a`` unless ``b`` is smaller."""
+    return b if b < a else a
+
+
+@njit(cache=True)
+def pymax(a: float, b: float) -> float:
+    """Python's ``max(a, b)``: ``a`` unless ``b`` is larger."""
+    return b if b > a else a
+
+
+# ------------------------------------------------------------------ lists
+
+
+@njit(cache=True)
+def live(i: np.ndarray, lst: int) -> int:
+    return i[I_LIST + 2 * lst + 1] - i[I_LIST + 2 * lst]
+
+
+@njit(cache=True)
+def room(q: np.ndarray, i: np.ndarray, lst: int, need: int) -> bool:
+    """Whether ``need`` more rows fit in list ``lst`` (moving its live rows to the front if that
+    makes room: no observable change)."""
+    head, tail = i[I_LIST + 2 * lst], i[I_LIST + 2 * lst + 1]
+    if tail + need <= q.shape[1]:
+        return True
+    n = tail - head
+    if n + need > q.shape[1]:
+        return False
+    for r in range(n):
+        for c in range(N_Q):
+            q[lst, r, c] = q[lst, head + r, c]
+    i[I_LIST + 2 * lst], i[I_LIST + 2 * lst + 1] = 0, n
+    return True
+
+
+@njit(cache=True)
+def push(
+    q: np.ndarray, i: np.ndarray, lst: int, a: float, b: float, c: float, d: float, e: float
+) -> None:
+    """Append a row to list ``lst`` (room checked before)."""
+    t = i[I_LIST + 2 * lst + 1]
+    q[lst, t, 0], q[lst, t, 1], q[lst, t, 2], q[lst, t, 3], q[lst, t, 4] = a, b, c, d, e
+    i[I_LIST + 2 * lst + 1] = t + 1
+
+
+# ------------------------------------------------------------------ sender
+
+
+@njit(cache=True)
+def frame_times(
+    fps: float, t0: float, t1: float, f: np.ndarray, p: np.ndarray, sc: np.ndarray
+) -> int:
+    """``Timeline._frame_times``: capture instants in [t0, t1) of the frames the frame rate keeps
+    (on the camera's grid), into ``sc[SC_TIME]``; their number, or -1 when the scratch is too
+    short (nothing changed)."""
+    period = p[P_MS_PER_S] / fps
+    cap_period = p[P_MS_PER_S] / p[P_CAPTURE_FPS]
+    nxt = pymax(t0, pymin(f[F_NEXT_FRAME], f[F_LAST_FRAME] + period))
+    last = f[F_LAST_FRAME]
+    n = 0
+    while True:
+        c = math.ceil(nxt / cap_period - 1e-9) * cap_period  # an int: never -0.0
+        if c >= t1:
+            break
+        if n == sc.shape[1]:
+            return -1
+        sc[SC_TIME, n] = c
+        n += 1
+        last = c
+        nxt = c + period
+    f[F_NEXT_FRAME], f[F_LAST_FRAME] = nxt, last
+    return n
+
+
+@njit(cache=True)
+def keyframes(n: int, f: np.ndarray, i: np.ndarray, q: np.ndarray, sc: np.ndarray) -> None:
+    """``Timeline._keyframes``: which of the interval's frames are keyframes (the first frame, or
+    a due keyframe request about a frame since the last keyframe), into ``sc[SC_KEY]``."""
+    first = i[I_N_FRAMES]
+    for k in range(n):
+        sc[SC_KEY, k] = 0.0
+    if first == 0:
+        sc[SC_KEY, 0] = 1.0
+        i[I_LAST_KEY_IDX] = 0
+        f[F_LAST_KEY_MS] = sc[SC_TIME, 0]
+    head, tail = i[I_LIST + 2 * L_PLI], i[I_LIST + 2 * L_PLI + 1]
+    if head == tail:
+        return
+    for k in range(n):
+        c = sc[SC_TIME, k]
+        keep = head
+        due = False
+        for r in range(head, tail):
+            if q[L_PLI, r, 0] <= c:
+                due = due or q[L_PLI, r, 1] >= i[I_LAST_KEY_IDX]
+            else:
+                q[L_PLI, keep, 0], q[L_PLI, keep, 1] = q[L_PLI, r, 0], q[L_PLI, r, 1]
+                keep += 1
+        if due:
+            sc[SC_KEY, k] = 1.0
+            i[I_LAST_KEY_IDX] = first + k
+            f[F_LAST_KEY_MS] = c
+        tail = keep
+    i[I_LIST + 2 * L_PLI + 1] = tail
+
+
+@njit(cache=True)
+def frame_sizes_bytes(n: int, draws: np.ndarray, cell: np.ndarray, sc: np.ndarray) -> None:
+    """:meth:`CodecProfile.frame_sizes_bytes` (and :class:`ExtendedProfile`'s scaling when
+    ``cell[C_SCALE] > 0``) from the residual draws, keyframes from ``sc[SC_KEY]``, into
+    ``sc[SC_SIZE]``."""
+    any_key = False
+    for k in range(n):
+        sc[SC_SIZE, k] = cell[C_P_BYTES] * cell[C_POOL + draws[k]]
+        any_key = any_key or sc[SC_KEY, k] != 0.0
+    if any_key:
+        last_key = -1
+        for k in range(n):
+            if sc[SC_KEY, k] != 0.0:
+                last_key = k
+                sc[SC_SIZE, k] = cell[C_KEY_BYTES]
+            elif last_key >= 0 and k - last_key < cell[C_SETTLE]:
+                sc[SC_SIZE, k] *= cell[C_PAYBACK]
+    for k in range(n):
+        size = max(np.rint(sc[SC_SIZE, k]), 1.0)  # round half to even, at least one byte
+        if cell[C_SCALE] > 0.0:
+            size = max(np.rint(size * cell[C_SCALE]), 1.0)
+        sc[SC_SIZE, k] = size
+
+
+@njit(cache=True)
+def n_packets(n: int, p: np.ndarray, sc: np.ndarray) -> int:
+    """Packets of the interval's frames (full payloads, the remainder in each frame's last)."""
+    payload = int(p[P_PAYLOAD])
+    m = 0
+    for k in range(n):
+        size = max(int(sc[SC_SIZE, k]), 1)
+        m += -(-size // payload)
+    return m
+
+
+@njit(cache=True)
+def pace(
+    n: int,
+    rate_kbps: float,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    sc: np.ndarray,
+    sci: np.ndarray,
+) -> int:
+    """Packetise each frame and pace it from the end of its encoding (``Pacer.rebase``, then
+    ``Pacer.pace`` per frame): send times and sizes into ``sc[SC_SEND]``, ``sci[SCI_PSIZE]``, each
+    frame's first packet into ``sci[SCI_START]``. Returns the bytes put on the wire."""
+    payload, header = int(p[P_PAYLOAD]), int(p[P_HEADER])
+    full = payload + header
+    lead, before, free = f[F_PACER_FREE], 0.0, f[F_PACER_FREE]  # rebase
+    m = 0
+    total = 0
+    for k in range(n):
+        size = max(int(sc[SC_SIZE, k]), 1)
+        n_pk = -(-size // payload)
+        sci[SCI_START, k] = m
+        d = (sc[SC_TIME, k] + p[P_ENCODE]) - before
+        if d > lead:
+            lead = d
+        tx = 0.0
+        for j in range(n_pk):
+            z = full if j < n_pk - 1 else size - (n_pk - 1) * payload + header
+            sc[SC_SEND, m] = before + lead
+            sci[SCI_PSIZE, m] = z
+            tx = z * p[P_BITS_PER_BYTE] / rate_kbps
+            before += tx
+            total += z
+            m += 1
+        free = sc[SC_SEND, m - 1] + tx
+    f[F_PACER_FREE], f[F_PACER_BEFORE], f[F_PACER_LEAD] = free, before, lead
+    return total
+
+
+@njit(cache=True)
+def send_frames(
+    n: int,
+    draws: np.ndarray,
+    cell: np.ndarray,
+    rate_kbps: float,
+    fps: float,
+    roi_level: int,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    plan: np.ndarray,
+    fr: np.ndarray,
+    dl: np.ndarray,
+    q: np.ndarray,
+    sc: np.ndarray,
+    sci: np.ndarray,
+    opps: np.ndarray,
+    table: np.ndarray,
+    q_start: np.ndarray,
+    q_size: np.ndarray,
+) -> int:
+    """``Timeline.send_interval`` for the ``n`` frames :func:`frame_times` found: keyframes, sizes,
+    packets, pacing, the link (when ``i[I_INLINE]``) and the receiver (:func:`receive`).
+
+    ``NEED_ROOM`` (``i[I_N_PACKETS]``: the packets to make room for) before any state changes;
+    ``NEED_LINK`` once paced (``i[I_N_PACKETS]`` packets in ``sc[SC_SEND]``/``sci[SCI_PSIZE]``).
+    """
+    # the sizes first, on a copy of the keyframe state: room is checked before any change
+    last_key_idx, last_key_ms = i[I_LAST_KEY_IDX], f[F_LAST_KEY_MS]
+    pli_tail = i[I_LIST + 2 * L_PLI + 1]
+    pli_saved = q[L_PLI, i[I_LIST + 2 * L_PLI] : pli_tail, :2].copy()
+    keyframes(n, f, i, q, sc)
+    frame_sizes_bytes(n, draws, cell, sc)
+    m = n_packets(n, p, sc)
+    i[I_N_PACKETS] = m
+    need = m + n + live(i, L_PK_WAIT) + live(i, L_FLOSS)
+    fits = (
+        m <= sc.shape[1]
+        and i[I_N_FRAMES] + n <= fr.shape[0]
+        and (i[I_INLINE] == 0 or i[I_L_TAIL] + m <= q_start.shape[0])
+    )
+    for lst in range(N_LISTS):
+        fits = fits and room(q, i, lst, need)
+    if not fits:  # undo the keyframes' changes
+        i[I_LAST_KEY_IDX], f[F_LAST_KEY_MS] = last_key_idx, last_key_ms
+        head = i[I_LIST + 2 * L_PLI]
+        q[L_PLI, head : head + pli_saved.shape[0], :2] = pli_saved
+        i[I_LIST + 2 * L_PLI + 1] = head + pli_saved.shape[0]
+        return NEED_ROOM
+    i[I_SENT_BYTES] = pace(n, p[P_PACING] * rate_kbps, f, i, p, sc, sci)
+    i[I_N_TIMES] = n
+    if i[I_INLINE] == 0:
+        return NEED_LINK
+    dropped = lk.link_send(
+        sc[SC_SEND, :m],
+        sci[SCI_PSIZE, :m],
+        opps,
+        table,
+        int(p[P_L_PERIOD]),
+        p[P_L_START],
+        p[P_L_DELAY],
+        f[F_L_LAST_SEND],
+        int(p[P_L_MTU]),
+        int(p[P_L_LIMIT_PACKETS]),
+        int(p[P_L_LIMIT_BYTES]),
+        q_start,
+        q_size,
+        i[I_L_HEAD],
+        i[I_L_TAIL],
+        i[I_L_END],
+        i[I_L_HEAD : I_L_END + 1],
+        sc[SC_DEP, :m],
+        sc[SC_ARR, :m],
+    )
+    if dropped == lk.DECLINED:
+        return DECLINED
+    i[I_L_SENT] += m
+    i[I_L_DROPPED] += dropped
+    f[F_L_LAST_SEND] = sc[SC_SEND, m - 1]
+    receive(rate_kbps, fps, roi_level, f, i, p, plan, fr, dl, q, sc, sci)
+    return DONE
+
+
+# ------------------------------------------------------------------ receiver
+
+
+@njit(cache=True)
+def pend_frame(
+    q: np.ndarray, i: np.ndarray, known: float, idx: int, cap: float, dec: float
+) -> None:
+    """``Timeline._pend_frame``: queue a frame report, keeping ``L_FR`` sorted by ``known``."""
+    head, tail = i[I_LIST + 2 * L_FR], i[I_LIST + 2 * L_FR + 1]
+    if head == tail or q[L_FR, tail - 1, FRR_KNOWN] <= known:
+        push(q, i, L_FR, known, idx, cap, dec, 0.0)
+    else:  # learned before a frame queued earlier (a lost frame's fallback time, say)
+        push(q, i, L_FR_LATE, known, idx, cap, dec, 0.0)
+
+
+@njit(cache=True)
+def notice_frame_loss(
+    fr_id: int,
+    known: float,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    fr: np.ndarray,
+    q: np.ndarray,
+) -> None:
+    """``Timeline._notice_frame_loss``: the receiver noticed at ``known`` that a frame is lost: a
+    PLI (``DecodeChain.request_keyframe``) and a frame report."""
+    fb = p[P_FB]
+    if not (p[P_PLI_INTERVAL] > 0.0 and known - f[F_LAST_PLI] < p[P_PLI_INTERVAL]):
+        f[F_LAST_PLI] = known
+        push(q, i, L_PLI, known + fb, fr_id, 0.0, 0.0, 0.0)
+        push(q, i, L_PLI_REP, known + fb, 0.0, 0.0, 0.0, 0.0)
+    pend_frame(q, i, known + fb, fr_id, fr[fr_id, FC_CAPTURE], math.nan)
+
+
+@njit(cache=True)
+def add_frame(
+    c: float,
+    rate_kbps: float,
+    fps: float,
+    roi_level: int,
+    i: np.ndarray,
+    plan: np.ndarray,
+    fr: np.ndarray,
+) -> int:
+    """``Timeline._add_frame``: record a frame captured at ``c``; returns its index."""
+    fid = i[I_N_FRAMES]
+    i[I_N_FRAMES] = fid + 1
+    fr[fid, FC_CAPTURE] = c
+    fr[fid, FC_DEC] = math.nan
+    fr[fid, FC_RATE] = rate_kbps
+    fr[fid, FC_FPS] = fps
+    fr[fid, FC_ROI] = roi_level
+    region = np.searchsorted(plan[0], c, side="right") - 1  # QuestionBook.region_at
+    fr[fid, FC_REGION] = region if region >= 0 and plan[1, region] != 0.0 else -1
+    return fid
+
+
+@njit(cache=True)
+def receive(
+    rate_kbps: float,
+    fps: float,
+    roi_level: int,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    plan: np.ndarray,
+    fr: np.ndarray,
+    dl: np.ndarray,
+    q: np.ndarray,
+    sc: np.ndarray,
+    sci: np.ndarray,
+) -> None:
+    """The end of ``Timeline.send_interval`` once the link gave each packet's arrival
+    (``sc[SC_ARR]``, NaN: lost): losses revealed, ``Timeline._receive``, the packet reports."""
+    n, m = i[I_N_TIMES], i[I_N_PACKETS]
+    arrival = sc[SC_ARR]
+    n_lost = 0
+    for k in range(m):
+        if arrival[k] != arrival[k]:
+            n_lost += 1
+    first_ms = math.nan
+    if n_lost < m:  # Python's min over the list: a leading NaN stays
+        first_ms = arrival[0]
+        for k in range(1, m):
+            if arrival[k] < first_ms:
+                first_ms = arrival[k]
+    if first_ms == first_ms:  # a packet arrived: it reveals the losses still waiting
+        head, tail = i[I_LIST + 2 * L_FLOSS], i[I_LIST + 2 * L_FLOSS + 1]
+        i[I_LIST + 2 * L_FLOSS], i[I_LIST + 2 * L_FLOSS + 1] = 0, 0
+        for r in range(head, tail):
+            lost, timer = int(q[L_FLOSS, r, 0]), q[L_FLOSS, r, 1]
+            notice_frame_loss(lost, pymin(timer, first_ms), f, i, p, fr, q)
+    receive_frames(n, m, n_lost, rate_kbps, fps, roi_level, f, i, p, plan, fr, dl, q, sc, sci)
+    queue_packet_reports(m, n_lost, first_ms, f, i, p, q, sc, sci)
+
+
+@njit(cache=True)
+def receive_frames(
+    n: int,
+    m: int,
+    n_lost: int,
+    rate_kbps: float,
+    fps: float,
+    roi_level: int,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    plan: np.ndarray,
+    fr: np.ndarray,
+    dl: np.ndarray,
+    q: np.ndarray,
+    sc: np.ndarray,
+    sci: np.ndarray,
+) -> None:
+    """``Timeline._receive``: completeness, reference chain (``DecodeChain.decodable_ms``), PLI,
+    decodable times, frame reports."""
+    fb = p[P_FB]
+    arrival = sc[SC_ARR]
+    for k in range(n):
+        c = sc[SC_TIME, k]
+        fid = add_frame(c, rate_kbps, fps, roi_level, i, plan, fr)
+        start = sci[SCI_START, k]
+        end = sci[SCI_START, k + 1] if k + 1 < n else m
+        frame_arr = -math.inf  # its packets' maximum, NaN when one is missing
+        first_lost = -1
+        for j in range(start, end):
+            x = arrival[j]
+            if n_lost and x != x:
+                first_lost = j
+                break
+            if x > frame_arr:
+                frame_arr = x
+        complete = first_lost < 0
+        dec = math.nan
+        if complete and (sc[SC_KEY, k] != 0.0 or i[I_CHAIN_OK]):
+            dec = pymax(frame_arr, f[F_LAST_DEC])
+            i[I_CHAIN_OK] = 1
+            f[F_LAST_DEC] = dec
+        else:
+            i[I_CHAIN_OK] = 0
+        fr[fid, FC_DEC] = dec
+        if dec == dec:
+            row = i[I_N_DECODED]
+            dl[row, DL_FRAME], dl[row, DL_DEC], dl[row, DL_CAP] = fid, dec, c
+            i[I_N_DECODED] = row + 1
+            pend_frame(q, i, dec + fb, fid, c, dec)
+            continue
+        if complete:
+            pend_frame(q, i, frame_arr + fb, fid, c, math.nan)
+            continue
+        # noticed when a later packet arrives, or by the frame timer if the frame had begun
+        timer = frame_arr + p[P_FRAME_TIMEOUT] if first_lost > start else math.inf
+        after = math.nan
+        for j in range(first_lost + 1, m):
+            x = arrival[j]
+            if x == x and not after <= x:  # the first, then any smaller
+                after = x
+        if after == after:
+            notice_frame_loss(fid, pymin(after, timer), f, i, p, fr, q)
+        else:
+            push(q, i, L_FLOSS, fid, timer, 0.0, 0.0, 0.0)
+
+
+@njit(cache=True)
+def queue_packet_reports(
+    m: int,
+    n_lost: int,
+    first_ms: float,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
+    sc: np.ndarray,
+    sci: np.ndarray,
+) -> None:
+    """``Timeline._queue_packet_reports``: when the sender learns each packet's fate, its arrival
+    or the next arrival after it; ``first_ms`` reveals the earlier intervals' tail losses."""
+    fb = p[P_FB]
+    f[F_INTERVAL_LOSS] = n_lost / m
+    seq0 = i[I_SEQ]
+    i[I_SEQ] = seq0 + m
+    arrival, send, known = sc[SC_ARR], sc[SC_SEND], sc[SC_KNOWN]
+    w_head, w_tail = i[I_LIST + 2 * L_PK_WAIT], i[I_LIST + 2 * L_PK_WAIT + 1]
+    n_rows = 0
+    if first_ms == first_ms:
+        n_rows = w_tail - w_head
+    j = m
+    if n_lost:
+        next_arr = math.inf  # minimum arrival after the packet (minimum.accumulate, reversed)
+        for k in range(m - 1, -1, -1):
+            x = arrival[k]
+            if x == x:
+                if x < next_arr:
+                    next_arr = x
+                known[k] = x + fb
+            else:
+                known[k] = next_arr + fb
+        while j and known[j - 1] == math.inf:  # no later arrival: the interval's tail
+            j -= 1
+    else:
+        for k in range(m):
+            known[k] = arrival[k] + fb
+    # the rows revealed by first_ms come first, then the interval's; in order, they extend L_PK
+    row_known = first_ms + fb
+    pk_head, pk_tail = i[I_LIST + 2 * L_PK], i[I_LIST + 2 * L_PK + 1]
+    if n_rows or j:
+        first = row_known if n_rows else known[0]
+        ordered = pk_head == pk_tail or q[L_PK, pk_tail - 1, PK_KNOWN] <= first
+        for k in range(j):
+            if k == 0:
+                ordered = ordered and (not n_rows or row_known <= known[0])
+            else:
+                ordered = ordered and known[k - 1] <= known[k]
+        lst = L_PK if ordered else L_PK_LATE
+        for r in range(w_head, w_head + n_rows):
+            push(
+                q,
+                i,
+                lst,
+                row_known,
+                q[L_PK_WAIT, r, 0],
+                q[L_PK_WAIT, r, 1],
+                math.nan,
+                q[L_PK_WAIT, r, 2],
+            )
+        for k in range(j):
+            push(q, i, lst, known[k], seq0 + k, send[k], arrival[k], sci[SCI_PSIZE, k])
+    if n_rows:
+        i[I_LIST + 2 * L_PK_WAIT], i[I_LIST + 2 * L_PK_WAIT + 1] = 0, 0
+    for k in range(j, m):
+        push(q, i, L_PK_WAIT, seq0 + k, send[k], sci[SCI_PSIZE, k], 0.0, 0.0)
+
+
+# ------------------------------------------------------------------ feedback
+
+
+@njit(cache=True)
+def due_packets(
+    t_ms: float, i: np.ndarray, q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``Timeline._due_packets``: packet feedback known by ``t_ms``, in sequence order."""
+    head, tail = i[I_LIST + 2 * L_PK], i[I_LIST + 2 * L_PK + 1]
+    nd = head
+    while nd < tail and q[L_PK, nd, PK_KNOWN] <= t_ms:  # bisect_right on a short prefix
+        nd += 1
+    l_head, l_tail = i[I_LIST + 2 * L_PK_LATE], i[I_LIST + 2 * L_PK_LATE + 1]
+    n_late = 0
+    for r in range(l_head, l_tail):
+        if q[L_PK_LATE, r, PK_KNOWN] <= t_ms:
+            n_late += 1
+    n = nd - head + n_late
+    rows = np.empty((n, N_Q))
+    rows[: nd - head] = q[L_PK, head:nd]
+    i[I_LIST + 2 * L_PK] = nd
+    if n_late:
+        k, keep = nd - head, l_head
+        for r in range(l_head, l_tail):
+            if q[L_PK_LATE, r, PK_KNOWN] <= t_ms:
+                rows[k] = q[L_PK_LATE, r]
+                k += 1
+            else:
+                q[L_PK_LATE, keep] = q[L_PK_LATE, r]
+                keep += 1
+        i[I_LIST + 2 * L_PK_LATE + 1] = keep
+        rows = rows[np.argsort(rows[:, PK_SEQ], kind="mergesort")]
+    seq = np.empty(n, dtype=np.int64)
+    size = np.empty(n, dtype=np.int64)
+    send = np.empty(n)
+    arr = np.empty(n)
+    for k in range(n):
+        seq[k] = int(rows[k, PK_SEQ])
+        send[k] = rows[k, PK_SEND]
+        arr[k] = rows[k, PK_ARR]
+        size[k] = int(rows[k, PK_SIZE])
+    return seq, send, arr, size
+
+
+@njit(cache=True)
+def due_frames(
+    t_ms: float, i: np.ndarray, q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frame reports known by ``t_ms`` (``Timeline.feedback``), in frame order."""
+    head, tail = i[I_LIST + 2 * L_FR], i[I_LIST + 2 * L_FR + 1]
+    nd = head
+    while nd < tail and q[L_FR, nd, FRR_KNOWN] <= t_ms:
+        nd += 1
+    l_head, l_tail = i[I_LIST + 2 * L_FR_LATE], i[I_LIST + 2 * L_FR_LATE + 1]
+    n_late = 0
+    for r in range(l_head, l_tail):
+        if q[L_FR_LATE, r, FRR_KNOWN] <= t_ms:
+            n_late += 1
+    n = nd - head + n_late
+    rows = np.empty((n, N_Q))
+    rows[: nd - head] = q[L_FR, head:nd]
+    i[I_LIST + 2 * L_FR] = nd
+    if n_late:
+        k, keep = nd - head, l_head
+        for r in range(l_head, l_tail):
+            if q[L_FR_LATE, r, FRR_KNOWN] <= t_ms:
+                rows[k] = q[L_FR_LATE, r]
+                k += 1
+            else:
+                q[L_FR_LATE, keep] = q[L_FR_LATE, r]
+                keep += 1
+        i[I_LIST + 2 * L_FR_LATE + 1] = keep
+        rows = rows[np.argsort(rows[:, FRR_IDX], kind="mergesort")]  # frame order
+    ids = np.empty(n, dtype=np.int64)
+    caps = np.empty(n)
+    decs = np.empty(n)
+    for k in range(n):
+        ids[k] = int(rows[k, FRR_IDX])
+        caps[k] = rows[k, FRR_CAP]
+        decs[k] = rows[k, FRR_DEC]
+    return ids, caps, decs
+
+
+@njit(cache=True)
+def feedback(
+    t_ms: float, f: np.ndarray, i: np.ndarray, p: np.ndarray, fr: np.ndarray, q: np.ndarray
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool
+]:
+    """``Timeline.feedback``'s transport part: the packets and frames known by ``t_ms`` (the frame
+    timers that fired by then noticed first), and whether a keyframe request arrived.
+
+    ``i[I_FB_STATUS]`` is ``NEED_ROOM`` (and nothing changed) when the lists the notices extend
+    need more rows first.
+    """
+    need = live(i, L_FLOSS)
+    fits = room(q, i, L_FR, need) and room(q, i, L_FR_LATE, need)
+    fits = fits and room(q, i, L_PLI, need) and room(q, i, L_PLI_REP, need)
+    i[I_FB_STATUS] = DONE if fits else NEED_ROOM
+    if not fits:
+        no_i, no_f = np.empty(0, dtype=np.int64), np.empty(0)
+        return no_i, no_f, no_f, no_i, no_i, no_f, no_f, False
+    seq, send, arr, size = due_packets(t_ms, i, q)
+    # a frame timer that fired by now: no packet arrived since (every later one arrives later)
+    head, tail = i[I_LIST + 2 * L_FLOSS], i[I_LIST + 2 * L_FLOSS + 1]
+    fired = False
+    for r in range(head, tail):
+        fired = fired or q[L_FLOSS, r, 1] <= t_ms
+    if fired:
+        expired = np.empty((tail - head, 2))
+        n_exp, keep = 0, head
+        for r in range(head, tail):
+            if q[L_FLOSS, r, 1] <= t_ms:
+                expired[n_exp, 0], expired[n_exp, 1] = q[L_FLOSS, r, 0], q[L_FLOSS, r, 1]
+                n_exp += 1
+            else:
+                q[L_FLOSS, keep, 0], q[L_FLOSS, keep, 1] = q[L_FLOSS, r, 0], q[L_FLOSS, r, 1]
+                keep += 1
+        i[I_LIST + 2 * L_FLOSS + 1] = keep
+        for r in range(n_exp):
+            notice_frame_loss(int(expired[r, 0]), expired[r, 1], f, i, p, fr, q)
+    ids, caps, decs = due_frames(t_ms, i, q)
+    kf = False
+    head, tail = i[I_LIST + 2 * L_PLI_REP], i[I_LIST + 2 * L_PLI_REP + 1]
+    keep = head
+    for r in range(head, tail):
+        if q[L_PLI_REP, r, 0] <= t_ms:
+            kf = True
+        else:
+            q[L_PLI_REP, keep, 0] = q[L_PLI_REP, r, 0]
+            keep += 1
+    i[I_LIST + 2 * L_PLI_REP + 1] = keep
+    return seq, send, arr, size, ids, caps, decs, kf

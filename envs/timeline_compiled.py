@@ -1,0 +1,346 @@
+"""The timeline on the compiled backend: the reference's numbers, an interval in one kernel call.
+
+:class:`CompiledTimeline` is :class:`~artic_rl.envs.timeline.Timeline` with the ``artic``
+receiver's per-interval work (frame grid, keyframes, frame sizes, packets, pacer, link, receiver,
+packet and frame reports) and the transport part of :meth:`~Timeline.feedback` in
+:mod:`~artic_rl.envs._timeline_kernels` (numba), over arrays that hold that state; it gives the
+same numbers bit for bit. Python keeps what reads models (answers, the MLLM's samples and their
+accuracy, the report's question fields: the reference's own methods) and the random draws (the
+frame sizes' residuals: ``Generator.integers`` as the reference calls it). The scalar attributes
+the reference keeps (``n_frames``, ``last_key_idx``, ...) live in the kernel's arrays (read and
+written through :class:`_Scalar`), the decodable frames are mirrored into the reference's
+:class:`~artic_rl.receiver.DecodeLog` once per interval; the reference's pacer, chain and loss
+notices are unused.
+
+The link runs inside the kernel when it is a plain compiled :class:`~artic_rl.net.Link` without
+random loss or per-segment delay (its kernel, on its own buffers); any other (random loss, a
+test's wrapper) gets the interval's batch from Python, as the reference hands it over.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from artic_rl.envs import _timeline_kernels as k
+from artic_rl.envs.timeline import MS_PER_S, EpisodePlan, Timeline
+from artic_rl.net import Link, Trace
+from artic_rl.net.trace import MTU_BYTES
+from artic_rl.sender.actions import SenderAction
+from artic_rl.sender.feedback import FeedbackReport, FrameReports, PacketReports
+from artic_rl.sender.pacer import BITS_PER_BYTE
+from artic_rl.video.extended import ExtendedProfile
+from artic_rl.video.profile import CodecProfile
+
+if TYPE_CHECKING:
+    from artic_rl.envs.video_chat import VideoChatEnv
+
+FRAME_ROWS = 2048  # initial per-frame table rows (60 s at 30 fps fit; it doubles when full)
+LIST_ROWS = 512  # initial rows of each pending list (a power of two; they double when short)
+PACKET_ROWS = 256  # initial scratch room for an interval's packets (doubles when short)
+LINK_ROOM = 1024  # the link buffer's room before each call (more: the kernel asks for it)
+_READ_ONLY = np.zeros(1, dtype=np.int64)
+_READ_ONLY.flags.writeable = False
+_NO_QUEUE = np.zeros(1, dtype=np.int64)
+
+
+def supports(env: VideoChatEnv, link: Link, receiver: str) -> bool:
+    """Whether the compiled timeline models this episode: the ``artic`` receiver on a compiled
+    link, and a profile whose frame sizes the kernel restates."""
+    profile = env.profile
+    measured = profile.profile if type(profile) is ExtendedProfile else profile
+    return (
+        receiver == "artic"
+        and getattr(link, "backend", "python") == "compiled"
+        and type(measured) is CodecProfile
+    )
+
+
+class _Scalar:
+    """A reference attribute kept in the kernel's state: ``f[index]`` (float) or ``i[index]``."""
+
+    def __init__(self, name: str) -> None:
+        self.index = getattr(k, name)
+        self.float = name.startswith("F_")
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        if self.float:
+            return float(obj._f[self.index])
+        return int(obj._i[self.index])
+
+    def __set__(self, obj: Any, value: float) -> None:
+        (obj._f if self.float else obj._i)[self.index] = value
+
+
+class _Column:
+    """A reference per-frame list, read from the kernel's frame table (a fresh list)."""
+
+    def __init__(self, column: int) -> None:
+        self.column = column
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj._fr[: obj._i[k.I_N_FRAMES], self.column].tolist()
+
+    def __set__(self, obj: Any, value: list[float]) -> None:
+        if value:  # the reference's constructor starts it empty; nothing else writes it
+            raise AttributeError("the compiled timeline's frame table is written by its kernel")
+
+
+class CompiledTimeline(Timeline):
+    """:class:`~artic_rl.envs.timeline.Timeline` (``artic`` receiver) over the kernel's arrays."""
+
+    n_frames = _Scalar("I_N_FRAMES")
+    last_key_idx = _Scalar("I_LAST_KEY_IDX")
+    seq = _Scalar("I_SEQ")
+    next_frame_ms = _Scalar("F_NEXT_FRAME")
+    last_frame_ms = _Scalar("F_LAST_FRAME")
+    last_key_ms = _Scalar("F_LAST_KEY_MS")
+    interval_loss = _Scalar("F_INTERVAL_LOSS")
+    f_capture = _Column(k.FC_CAPTURE)
+    f_decodable = _Column(k.FC_DEC)
+
+    def __init__(
+        self,
+        env: VideoChatEnv,
+        plan: EpisodePlan,
+        link: Link,
+        trace: Trace,
+        np_random: np.random.Generator,
+        receiver: str = "artic",
+    ) -> None:
+        if not supports(env, link, receiver):
+            raise ValueError("the compiled timeline models the artic receiver on a compiled link")
+        self._f = np.zeros(k.N_F)
+        self._i = np.zeros(k.N_I, dtype=np.int64)
+        super().__init__(env, plan, link, trace, np_random, receiver)
+        f = self._f
+        f[k.F_LAST_DEC] = self.chain.last_decodable_ms
+        f[k.F_LAST_PLI] = -math.inf
+        self._p = _params(env, link, self)
+        self._plan = np.array(
+            [self.book.region_start_ms, plan.roi_hit.astype(np.float64)], dtype=np.float64
+        ).reshape(2, len(self.book.region_start_ms))
+        self._fr = np.zeros((FRAME_ROWS, k.N_FC))
+        self._dl = np.zeros((FRAME_ROWS, k.N_DL))
+        self._q = np.zeros((k.N_LISTS, LIST_ROWS, k.N_Q))
+        per_interval = int(env.interval_ms * env.capture_fps / MS_PER_S) + 2
+        self._sc = np.zeros((k.N_SC, max(PACKET_ROWS, per_interval)))
+        self._sci = np.zeros((k.N_SCI, self._sc.shape[1]), dtype=np.int64)
+        self._cells: dict[tuple[float, float, int], np.ndarray] = {}
+        self._mirrored = 0  # decodable frames copied into self.decoded
+        self._link_opps = link._opps
+        self._link_table = link._kernel_table
+        self._inline_link: Link | None = None  # the link last checked to run inside the kernel
+
+    # --- sender -------------------------------------------------------------------------------
+    def send_interval(self, act: SenderAction, t0: float, t1: float) -> int:
+        """Encode, packetise, pace and send the interval's frames; returns the bytes put on the wire."""
+        f, i, sc = self._f, self._i, self._sc
+        n = k.frame_times(act.fps, t0, t1, f, self._p, sc)
+        if n <= 0:
+            if n < 0:  # more frames than the scratch holds (a frame rate above the camera's)
+                self._grow(self._sc.shape[1] * 2)
+                return self.send_interval(act, t0, t1)
+            f[k.F_INTERVAL_LOSS] = 0.0
+            return 0
+        key = (act.rate_kbps, act.fps, act.roi_level)
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = self._cell(*key)
+        draws = self.rng.integers(0, cell.shape[0] - k.C_POOL, size=n)
+        link = self.link
+        inline = link is self._inline_link or self._check_inline(link)
+        i[k.I_INLINE] = inline
+        if inline:
+            self._link_in(link)
+        while True:
+            status = k.send_frames(
+                n, draws, cell, act.rate_kbps, act.fps, act.roi_level, f, i, self._p,
+                self._plan, self._fr, self._dl, self._q, self._sc, self._sci,
+                self._link_opps, self._link_table,
+                link._q_start if inline else _NO_QUEUE, link._q_size if inline else _NO_QUEUE,
+            )  # fmt: skip
+            if status != k.NEED_ROOM:
+                break
+            m = int(i[k.I_N_PACKETS])
+            if inline and int(i[k.I_L_TAIL]) + m > link._q_start.size:
+                self._link_out(link)
+                link._reserve(m)
+                self._link_in(link)
+            self._grow(m, n)
+        if inline:
+            self._link_out(link)
+        if status != k.DONE:  # the batch through the Python link (it raises what it refuses)
+            m = int(i[k.I_N_PACKETS])
+            self._sc[k.SC_ARR, :m] = link.send_list(
+                self._sc[k.SC_SEND, :m].tolist(), self._sci[k.SCI_PSIZE, :m].tolist()
+            )
+            k.receive(
+                act.rate_kbps, act.fps, act.roi_level, f, i, self._p, self._plan, self._fr,
+                self._dl, self._q, self._sc, self._sci,
+            )  # fmt: skip
+        self._mirror_decoded()
+        return int(i[k.I_SENT_BYTES])
+
+    def _cell(self, kbps: float, fps: float, roi_level: int) -> np.ndarray:
+        """The kernel's row for a profile query: the cell's constants, then its residual pool."""
+        profile = self.env.profile
+        scale = 0.0
+        if type(profile) is ExtendedProfile:
+            if kbps > profile.top_kbps:
+                scale = kbps / profile.top_kbps
+                kbps = profile.top_kbps
+            profile = profile.profile
+        assert type(profile) is CodecProfile
+        c = profile._cell(kbps, fps, roi_level)
+        head = [c.p_bytes, c.key_bytes, c.payback, float(c.settle), scale]
+        return np.array(head + list(c.pool), dtype=np.float64)
+
+    def _check_inline(self, link: Link) -> bool:
+        """Whether the link runs inside the kernel (remembered for this link object)."""
+        inline = (
+            type(link) is Link
+            and link.backend == "compiled"
+            and link.loss is None
+            and link._segment_loss is None
+            and link._segment_rtt is None
+        )
+        self._inline_link = link if inline else None
+        return inline
+
+    def _link_in(self, link: Link) -> None:
+        """The link's state into the kernel's (the link buffer with room for a long batch)."""
+        i = self._i
+        if link._tail + LINK_ROOM > link._q_start.size:
+            link._reserve(LINK_ROOM)  # compacts or grows: no simulated number depends on it
+        i[k.I_L_HEAD : k.I_L_DROPPED + 1] = (link._head, link._tail, link._end_byte, 0, 0)
+        self._f[k.F_L_LAST_SEND] = link._last_send_ms
+
+    def _link_out(self, link: Link) -> None:
+        i = self._i
+        head, tail, end, sent, dropped = i[k.I_L_HEAD : k.I_L_DROPPED + 1].tolist()
+        link._head, link._tail, link._end_byte = head, tail, end
+        link.packets_sent += sent
+        link.packets_dropped += dropped
+        link._last_send_ms = float(self._f[k.F_L_LAST_SEND])
+        i[k.I_L_SENT] = i[k.I_L_DROPPED] = 0
+
+    def _mirror_decoded(self) -> None:
+        """The interval's decodable frames into the reference's log (answers and samples read it)."""
+        n = int(self._i[k.I_N_DECODED])
+        if n == self._mirrored:
+            return
+        rows = self._dl[self._mirrored : n]
+        log = self.decoded
+        log.frame_id += rows[:, k.DL_FRAME].astype(np.int64).tolist()
+        log.decodable_ms += rows[:, k.DL_DEC].tolist()
+        log.capture_ms += rows[:, k.DL_CAP].tolist()
+        self._mirrored = n
+
+    def _grow(self, packets: int, frames: int = 0) -> None:
+        """Room for an interval of ``frames`` frames and ``packets`` packets: the scratch, the
+        frame tables and every pending list (live rows moved to the front) as needed."""
+        i = self._i
+        cap = self._sc.shape[1]
+        if packets > cap:
+            while packets > cap:
+                cap *= 2
+            sc = np.zeros((k.N_SC, cap))
+            sci = np.zeros((k.N_SCI, cap), dtype=np.int64)
+            sc[:, : self._sc.shape[1]] = self._sc
+            sci[:, : self._sci.shape[1]] = self._sci
+            self._sc, self._sci = sc, sci
+        rows = self._fr.shape[0]
+        if int(i[k.I_N_FRAMES]) + frames > rows:
+            while int(i[k.I_N_FRAMES]) + frames > rows:
+                rows *= 2
+            fr = np.zeros((rows, k.N_FC))
+            dl = np.zeros((rows, k.N_DL))
+            fr[: self._fr.shape[0]] = self._fr
+            dl[: self._dl.shape[0]] = self._dl
+            self._fr, self._dl = fr, dl
+        need = packets + frames + self._live(k.L_PK_WAIT) + self._live(k.L_FLOSS)
+        self._grow_lists(need)
+
+    def _live(self, lst: int) -> int:
+        return int(self._i[k.I_LIST + 2 * lst + 1] - self._i[k.I_LIST + 2 * lst])
+
+    def _grow_lists(self, need: int) -> None:
+        """Every pending list with room for ``need`` more rows, its live rows at the front."""
+        i = self._i
+        rows = self._q.shape[1]
+        most = max(self._live(lst) for lst in range(k.N_LISTS)) + need
+        if most <= rows:
+            return
+        while most > rows:
+            rows *= 2
+        q = np.zeros((k.N_LISTS, rows, k.N_Q))
+        for lst in range(k.N_LISTS):
+            head, tail = int(i[k.I_LIST + 2 * lst]), int(i[k.I_LIST + 2 * lst + 1])
+            q[lst, : tail - head] = self._q[lst, head:tail]
+            i[k.I_LIST + 2 * lst], i[k.I_LIST + 2 * lst + 1] = 0, tail - head
+        self._q = q
+
+    # --- receiver / MLLM ----------------------------------------------------------------------
+    def _frame_settings(self, f: int) -> tuple[float, float, int, int, float]:
+        """Frame ``f``'s rate, frame rate, ROI level, predicted region and capture time."""
+        row = self._fr[f]
+        return (
+            float(row[k.FC_RATE]),
+            float(row[k.FC_FPS]),
+            int(row[k.FC_ROI]),
+            int(row[k.FC_REGION]),
+            float(row[k.FC_CAPTURE]),
+        )
+
+    # --- feedback -----------------------------------------------------------------------------
+    def feedback(self, t_ms: float, sent_bytes: int) -> FeedbackReport:
+        """What the sender has learned by ``t_ms`` since the previous report."""
+        i = self._i
+        while True:
+            seq, send, arrival, size, ids, caps, decs, kf = k.feedback(
+                t_ms, self._f, i, self._p, self._fr, self._q
+            )
+            if i[k.I_FB_STATUS] == k.DONE:
+                break
+            self._grow_lists(self._live(k.L_FLOSS))
+        packets = PacketReports(seq=seq, send_ms=send, arrival_ms=arrival, size_bytes=size)
+        frames = (
+            FrameReports(frame_id=ids, capture_ms=caps, decodable_ms=decs)
+            if ids.shape[0]
+            else self._no_frames
+        )
+        return self._report(t_ms, sent_bytes, packets, frames, bool(kf))
+
+
+def _params(env: VideoChatEnv, link: Link, timeline: Timeline) -> np.ndarray:
+    """The kernel's constants ``p``, each from the object that defines it (the pacer's catch-up
+    credit is not one: the simulator's packets leave when due, so it never binds)."""
+    p = np.zeros(k.N_P)
+    values = {
+        "CAPTURE_FPS": env.capture_fps,
+        "ENCODE": env.encode_ms,
+        "PAYLOAD": env.payload_bytes,
+        "HEADER": env.header_bytes,
+        "PACING": env.pacing_factor,
+        "FB": env.feedback_delay_ms,
+        "FRAME_TIMEOUT": timeline.artic.frame_timeout_ms,
+        "PLI_INTERVAL": timeline.chain.pli_interval_ms,
+        "BITS_PER_BYTE": BITS_PER_BYTE,
+        "MS_PER_S": MS_PER_S,
+        "L_PERIOD": link.trace.period_ms,
+        "L_START": link.start_ms,
+        "L_DELAY": link.delay_ms,
+        "L_MTU": MTU_BYTES,
+        "L_LIMIT_PACKETS": link.queue_packets if link.queue_packets is not None else 1 << 62,
+        "L_LIMIT_BYTES": link.queue_bytes if link.queue_bytes is not None else 1 << 62,
+    }
+    for name, value in values.items():
+        p[getattr(k, "P_" + name)] = value
+    return p
