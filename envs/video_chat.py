@@ -11,7 +11,7 @@ import numpy as np
 
 from artic_rl.backend import resolve_backend
 from artic_rl.control.gcc import observation_estimator
-from artic_rl.envs.timeline import EpisodePlan, Timeline, plan_episode
+from artic_rl.envs.timeline import EpisodePlan, Timeline, make_timeline, plan_episode
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
 from artic_rl.net import Link, Trace, load_trace_dir
 from artic_rl.net.synth import SPLIT_STREAMS
@@ -152,7 +152,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     (:meth:`artic_rl.net.Trace.scaled`: delivery opportunities thinned or replicated exactly,
     outages kept where they are), to move a trace set into another capacity regime (the 5G
     mmWave runs into the paper's 5-50 Mbps and below).
-    ``backend`` picks the implementation of the hot rules (GCC's delay detector, the link, the
+    ``backend`` picks the implementation of the hot rules (GCC and the observation, the link, the
     ``webrtc`` receiver's transport event loop):
     ``"python"`` (the readable reference) or ``"compiled"`` (numba kernels, bit for bit equal);
     ``None`` reads ``$ARTIC_BACKEND`` (:mod:`artic_rl.backend`).
@@ -256,7 +256,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.action_space = self.codec.space()
         self.observation_space = observation_space()
         estimator = observation_estimator(self.backend, self.codec.max_rate_kbps)
-        self._obs_builder = ObservationBuilder(self.interval_ms, estimator, self.mllm_fps)
+        self._obs_builder = ObservationBuilder(
+            self.interval_ms, estimator, self.mllm_fps, backend=self.backend
+        )
         self._timeline: Timeline | None = None
         self._plan: EpisodePlan | None = None
 
@@ -322,7 +324,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             np_random=dynamics_rng,
             backend=self.backend,
         )
-        self._timeline = Timeline(
+        self._timeline = make_timeline(
             env=self,
             plan=plan,
             link=link,
