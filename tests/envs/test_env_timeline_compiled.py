@@ -1,0 +1,196 @@
+"""The compiled timeline (envs/timeline_compiled.py, envs/_timeline_kernels.py): which implementation
+runs, and that every step of an episode is the reference's bit for bit (observation, reward, every
+info field, the whole feedback report) on the edges of the interval's rules: outages with no
+capacity at all, drops and random loss (keyframe requests, frame timers), frame rates and bitrates
+changing every step (above the profiled grid, too), tables growing from one row, and the link run
+inside the kernel or through Python."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import artic_rl.envs  # noqa: F401
+from artic_rl.envs import ENV_ID
+from artic_rl.envs.timeline import Timeline
+from artic_rl.net import Trace
+
+pytest.importorskip("numba")
+
+from artic_rl.envs import _timeline_kernels as k  # noqa: E402
+from artic_rl.envs import timeline_compiled  # noqa: E402
+from artic_rl.envs.timeline_compiled import CompiledTimeline  # noqa: E402
+
+TRACES = str(Path(__file__).resolve().parents[2] / "traces")  # the repository's shipped traces
+
+
+def _trace(name: str, opportunities_ms: np.ndarray, period_ms: int) -> Trace:
+    return Trace(name=name, opportunities_ms=np.asarray(opportunities_ms), period_ms=period_ms)
+
+
+# no capacity for the whole episode; 2 s of 12 Mbps, then a 4 s outage; 1.2 Mbps
+OUTAGE = _trace("outage", np.array([100_000]), 100_000)
+GAP = _trace("gap", np.concatenate([np.arange(0, 2000), np.arange(6000, 10_000)]), 10_000)
+SLOW = _trace("slow", np.array([0]), 10)
+
+
+def _env(backend: str, **kwargs: Any) -> Any:
+    args: dict[str, Any] = {"backend": backend, "receiver": "artic", "episode_s": 20.0}
+    if "traces" not in kwargs:
+        args["traces_root"] = TRACES
+    return gym.make(ENV_ID, **{**args, **kwargs}).unwrapped
+
+
+def _same(a: Any, b: Any, where: str) -> None:
+    """``a`` and ``b`` are equal bit for bit (NaN equal to NaN), of the same types."""
+    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            _same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for n, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{n}]")
+    elif hasattr(a, "__dataclass_fields__"):
+        for name in a.__dataclass_fields__:
+            _same(getattr(a, name), getattr(b, name), f"{where}.{name}")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape, where
+        assert a.tobytes() == b.tobytes(), f"{where}: {a} != {b}"
+    elif isinstance(a, float):
+        assert np.float64(a).tobytes() == np.float64(b).tobytes(), f"{where}: {a!r} != {b!r}"
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def _steps(env: Any, seed: int, actions: np.ndarray, mid: Any = None) -> list[Any]:
+    """Every step's (observation, reward, info) of an episode (``mid(env)`` after 10 steps)."""
+    out = [env.reset(seed=seed)]
+    for n, action in enumerate(actions):
+        if n == 10 and mid is not None:
+            mid(env)
+        obs, reward, _, truncated, info = env.step(action)
+        out.append((obs, reward, info))
+        if truncated:
+            break
+    return out
+
+
+def _actions(env: Any, seed: int, n: int = 200) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.integers(0, env.action_space.nvec) for _ in range(n)])
+
+
+def assert_equal_episodes(seed: int, mid: Any = None, **kwargs: Any) -> CompiledTimeline:
+    """The compiled episode equals the reference's step for step; the compiled timeline."""
+    reference, compiled = _env("python", **kwargs), _env("compiled", **kwargs)
+    actions = _actions(reference, seed)
+    expected = _steps(reference, seed, actions)
+    got = _steps(compiled, seed, actions, mid)
+    assert type(reference._timeline) is Timeline
+    assert type(compiled._timeline) is CompiledTimeline
+    _same(got, expected, "episode")
+    return compiled._timeline
+
+
+def test_the_link_backend_and_receiver_pick_the_timeline() -> None:
+    env = _env("compiled", preset="lte")
+    env.reset(seed=0)
+    assert type(env._timeline) is CompiledTimeline
+    for backend, receiver in (("python", "artic"), ("compiled", "webrtc")):
+        env = _env(backend, preset="lte", receiver=receiver)
+        env.reset(seed=0)
+        assert type(env._timeline) is Timeline
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["lte", "lte-drops", "3g-loss", "5g-above-grid", "wifi", "outage", "gap", "slow-drops"],
+)
+def test_compiled_steps_equal_the_reference(case: str) -> None:
+    kwargs: dict[str, Any] = {
+        "lte": {"preset": "lte"},
+        "lte-drops": {"preset": "lte", "queue_packets": 3},  # drops inside the kernel's link
+        "3g-loss": {"preset": "3g", "loss_rate": 0.1},  # the Python link's random loss
+        "5g-above-grid": {"preset": "5g", "max_rate_kbps": 20_000.0},  # ExtendedProfile
+        "wifi": {"preset": "wifi"},
+        "outage": {"traces": [OUTAGE], "queue_packets": 10},
+        "gap": {"traces": [GAP], "queue_packets": 20},
+        "slow-drops": {"traces": [SLOW], "queue_packets": 5, "question_interval_s": 1.0},
+    }[case]
+    for seed in (0, 1):
+        tl = assert_equal_episodes(seed, **kwargs)
+        assert tl.n_frames > 0
+
+
+def test_keyframe_requests_frame_timers_and_tail_losses_happen_in_these_cases() -> None:
+    """The edge cases above reach the rules they are there for (else the test proves little)."""
+    plis = timers = waits = 0
+    for kwargs in ({"traces": [GAP], "queue_packets": 20}, {"traces": [SLOW], "queue_packets": 5}):
+        env = _env("compiled", **kwargs)
+        env.reset(seed=0)
+        actions = _actions(env, 0)
+        for action in actions:
+            info = env.step(action)[4]
+            plis += info["feedback"].keyframe_request
+            tl = env._timeline
+            timers += tl._live(k.L_FLOSS) > 0
+            waits += tl._live(k.L_PK_WAIT) > 0
+            if info.get("episode_frame_latency_ms") is not None:
+                break
+    assert plis > 0 and timers > 0 and waits > 0
+
+
+def test_tables_growing_from_one_row_keep_the_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every table and list starts with one row (they double from the first steps on) and the
+    link buffer with no spare room: the same episodes, inline link and Python link alike."""
+    monkeypatch.setattr(timeline_compiled, "FRAME_ROWS", 1)
+    monkeypatch.setattr(timeline_compiled, "LIST_ROWS", 1)
+    monkeypatch.setattr(timeline_compiled, "PACKET_ROWS", 1)
+    monkeypatch.setattr(timeline_compiled, "LINK_ROOM", 1)
+    tl = assert_equal_episodes(3, preset="lte", queue_packets=3)
+    assert tl._fr.shape[0] >= tl.n_frames > 64 and tl._q.shape[1] > 1
+    assert_equal_episodes(3, preset="3g", loss_rate=0.05)
+
+
+def test_a_wrapped_link_mid_episode_goes_through_python() -> None:
+    """A link replaced mid-episode (a test's wrapper) gets the batches from Python, the link's
+    state handed over from the kernel: the episode goes on as the reference's."""
+
+    class Wrapped:
+        def __init__(self, link: Any) -> None:
+            self.link = link
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.link, name)
+
+        def send_list(self, send_ms: list[float], size_bytes: list[int]) -> list[float]:
+            return self.link.send_list(send_ms, size_bytes)  # type: ignore[no-any-return]
+
+    def wrap(env: Any) -> None:
+        env._timeline.link = Wrapped(env._timeline.link)
+
+    reference, compiled = _env("python", preset="lte"), _env("compiled", preset="lte")
+    actions = _actions(reference, 4)
+    _same(_steps(compiled, 4, actions, wrap), _steps(reference, 4, actions, wrap), "episode")
+
+
+def test_the_comparison_sees_one_ulp() -> None:
+    """The equality above can fail: the send times of the packet reports waiting in the kernel's
+    state moved by one ulp mid-episode (as a corrupted kernel would leave them) are seen."""
+
+    def nudge(env: Any) -> None:
+        tl = env._timeline
+        head, tail = tl._i[k.I_LIST + 2 * k.L_PK], tl._i[k.I_LIST + 2 * k.L_PK + 1]
+        assert tail > head
+        send = tl._q[k.L_PK, head:tail, k.PK_SEND]
+        tl._q[k.L_PK, head:tail, k.PK_SEND] = np.nextafter(send, math.inf)
+
+    with pytest.raises(AssertionError, match="send_ms"):
+        assert_equal_episodes(0, mid=nudge, preset="lte")
