@@ -55,12 +55,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from itertools import islice
+from types import ModuleType
 from typing import Protocol
 
 import numpy as np
 from gymnasium import spaces
 
+from artic_rl.backend import check_backend
 from artic_rl.sender.actions import FPS_CHOICES, MAX_RATE_KBPS, MIN_RATE_KBPS, SenderAction
 from artic_rl.sender.feedback import CONFIDENCE_TIERS_KBPS, FeedbackReport, PacketReports
 
@@ -68,6 +71,7 @@ HISTORY = 8
 N_EXTRA = 5
 OBS_DIM = 18 + 2 * HISTORY + N_EXTRA
 SATURATION_CONFIDENCE = 0.8
+MAX_ROI_LEVEL = 3.0  # feature 9's scale
 _LOG_SPAN = math.log(MAX_RATE_KBPS / MIN_RATE_KBPS)
 _TREND_WINDOW = 5  # control intervals in the delay-trend regression
 
@@ -155,13 +159,30 @@ class RateEstimator(Protocol):
 
 
 class ObservationBuilder:
-    """Turns each interval's :class:`FeedbackReport` into the normalised observation vector."""
+    """Turns each interval's :class:`FeedbackReport` into the normalised observation vector.
 
-    def __init__(self, interval_ms: float, estimator: RateEstimator, mllm_fps: float = 2.0) -> None:
+    Args:
+        interval_ms: the control interval.
+        estimator: the rate estimate of feature 17 (:func:`artic_rl.control.gcc.observation_estimator`).
+        mllm_fps: the MLLM's sampling rate (feature 38).
+        backend: ``"python"`` (the code below, the reference) or ``"compiled"`` (the same rules as
+            one kernel call per interval, :func:`artic_rl.sender._observation_kernels.observe`:
+            the same vector, bit for bit). The estimator has its own backend.
+    """
+
+    def __init__(
+        self,
+        interval_ms: float,
+        estimator: RateEstimator,
+        mllm_fps: float = 2.0,
+        backend: str = "python",
+    ) -> None:
         self.interval_ms = interval_ms
         self.mllm_period_ms = 1000.0 / mllm_fps
         self._recent = round(1000.0 / interval_ms) or 1  # intervals in the last second
         self._gcc = estimator
+        self.backend = check_backend(backend)
+        self._kernels = _compiled_kernels() if self.backend == "compiled" else None
         self.reset()
 
     def reset(self) -> None:
@@ -178,11 +199,38 @@ class ObservationBuilder:
         self._sat = 0.0
         self._unreported_bytes = 0  # sent minus covered by packet reports
         self._newest_send_ms = 0.0  # send time of the newest packet a report covered
+        if self._kernels is not None:
+            self._reset_arrays(self._kernels)
+
+    def _reset_arrays(self, k: ModuleType) -> None:
+        """The compiled backend's state: the attributes above as arrays (see _observation_kernels)."""
+        self._values = np.zeros(k.N_VALUES, dtype=np.float64)
+        self._values[k.MIN_OWD_MS] = self._min_owd_ms
+        self._values[k.QUEUE_MS] = self._queue_ms
+        self._values[k.RTT_MS] = self._rtt_ms
+        self._values[k.FRAME_DELAY_MS] = self._frame_delay_ms
+        self._values[k.NEWEST_SEND_MS] = self._newest_send_ms
+        self._counts = np.zeros(k.N_COUNTS, dtype=np.int64)
+        self._counts[k.UNREPORTED_BYTES] = self._unreported_bytes
+        self._delivered_arr = np.array(self._delivered, dtype=np.float64)
+        self._frame_delay_arr = np.array(self._frame_delay, dtype=np.float64)
+        self._trend_arr = np.zeros((_TREND_WINDOW, 2), dtype=np.float64)
+        self._params = k.observation_params(
+            MIN_RATE_KBPS,
+            _LOG_SPAN,
+            self._recent,
+            FPS_CHOICES[-1],
+            MAX_ROI_LEVEL,
+            self.mllm_period_ms,
+        )
+        self._bounds = np.stack([OBS_LOW, OBS_HIGH])
 
     def update(
         self, report: FeedbackReport, last_action: SenderAction, since_keyframe_ms: float
     ) -> np.ndarray:
         """Absorb one interval's feedback and return the observation (float32, within bounds)."""
+        if self._kernels is not None:
+            return self._update_compiled(self._kernels, report, last_action, since_keyframe_ms)
         pk = report.packets
         loss = 0.0
         delivered_kbps = 0.0
@@ -203,30 +251,24 @@ class ObservationBuilder:
         if len(fr):
             delays = [d for d in (fr.decodable_ms - fr.capture_ms).tolist() if d == d]
             if delays:
-                self._frame_delay_ms = sum(delays) / len(delays)
+                self._frame_delay_ms = _sum(delays) / len(delays)
                 self._trend_pts.append((report.now_ms, self._frame_delay_ms))
                 self._trend = None
         self._delivered.appendleft(log_rate(delivered_kbps))
         self._frame_delay.appendleft(self._frame_delay_ms / 1000.0)
-        if (
-            report.confidence is not self._conf_obj
-        ):  # the cloud re-sends the same table per question
-            self._conf_obj = report.confidence
-            self._sat = (
-                0.0 if report.confidence is None else log_rate(saturation_kbps(report.confidence))
-            )
+        self._saturation(report)
         obs = np.array(
             [
                 log_rate(report.sent_bytes * 8.0 / report.interval_ms),
                 log_rate(delivered_kbps),
-                sum(islice(self._delivered, self._recent)) / min(self._recent, HISTORY),
+                _sum(islice(self._delivered, self._recent)) / min(self._recent, HISTORY),
                 self._frame_delay_ms / 1000.0,
                 self._trend_per_s() / 1000.0,
                 self._queue_ms / 1000.0,
                 self._rtt_ms / 1000.0,
                 loss,
                 log_rate(last_action.rate_kbps),
-                last_action.roi_level / 3.0,
+                last_action.roi_level / MAX_ROI_LEVEL,
                 last_action.fps / FPS_CHOICES[-1],
                 report.roi_area if report.roi_known else 0.0,
                 float(report.roi_known),
@@ -247,6 +289,58 @@ class ObservationBuilder:
         obs.clip(OBS_LOW, OBS_HIGH, out=obs)
         return obs
 
+    def _saturation(self, report: FeedbackReport) -> None:
+        """Feature 14, worked out again only for a new confidence table (the cloud re-sends the
+        same table per question)."""
+        if report.confidence is not self._conf_obj:
+            self._conf_obj = report.confidence
+            self._sat = (
+                0.0 if report.confidence is None else log_rate(saturation_kbps(report.confidence))
+            )
+
+    def _update_compiled(
+        self,
+        k: ModuleType,
+        report: FeedbackReport,
+        last_action: SenderAction,
+        since_keyframe_ms: float,
+    ) -> np.ndarray:
+        """:meth:`update` as one kernel call (after the estimator's own)."""
+        self._saturation(report)
+        pk, fr = report.packets, report.frames
+        obs = np.empty(OBS_DIM, dtype=np.float32)
+        k.observe(
+            self._values,
+            self._counts,
+            self._delivered_arr,
+            self._frame_delay_arr,
+            self._trend_arr,
+            self._params,
+            pk.send_ms,
+            pk.arrival_ms,
+            pk.size_bytes,
+            fr.capture_ms,
+            fr.decodable_ms,
+            report.now_ms,
+            report.interval_ms,
+            report.sent_bytes,
+            last_action.rate_kbps,
+            last_action.roi_level,
+            last_action.fps,
+            report.roi_area,
+            report.roi_known,
+            report.question_active,
+            report.keyframe_request,
+            report.question_asked_ms,
+            report.sent_capture_ms,
+            self._sat,
+            since_keyframe_ms,
+            self._gcc.on_feedback(pk, report.now_ms),
+            self._bounds,
+            obs,
+        )
+        return obs
+
     @staticmethod
     def _question_features(report: FeedbackReport) -> tuple[float, float]:
         """Seconds since the pending question was asked; whether a frame answering it was encoded."""
@@ -261,9 +355,25 @@ class ObservationBuilder:
         if n < 2:
             return 0.0
         if self._trend is None:  # recomputed only when a point came in
-            t_mean = sum(p[0] for p in self._trend_pts) / n
-            d_mean = sum(p[1] for p in self._trend_pts) / n
-            num = sum((t - t_mean) * (d - d_mean) for t, d in self._trend_pts)
-            den = sum((t - t_mean) ** 2 for t, _ in self._trend_pts)
+            t_mean = _sum(p[0] for p in self._trend_pts) / n
+            d_mean = _sum(p[1] for p in self._trend_pts) / n
+            num = _sum((t - t_mean) * (d - d_mean) for t, d in self._trend_pts)
+            den = _sum((t - t_mean) ** 2 for t, _ in self._trend_pts)
             self._trend = 0.0 if den == 0.0 else 1000.0 * num / den
         return self._trend
+
+
+def _sum(values: Iterable[float]) -> float:
+    """The plain float sum, in order (``sum()`` of floats is compensated from Python 3.12 on; the
+    compiled kernel's sums are plain on every version)."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total
+
+
+def _compiled_kernels() -> ModuleType:
+    """The compiled backend's kernel (imported on demand: numba is an optional dependency)."""
+    from artic_rl.sender import _observation_kernels
+
+    return _observation_kernels
