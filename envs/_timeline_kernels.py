@@ -5,7 +5,7 @@ The rules are those of the reference, restated statement for statement and in th
 floating-point order (no ``fastmath``), so every number is the reference's bit for bit (the tests
 compare whole episodes): the frame grid and keyframes (``Timeline._frame_times``,
 ``Timeline._keyframes``), the frame sizes (:meth:`~artic_rl.video.profile.CodecProfile.frame_sizes_bytes`,
-from the random draws the caller makes), the pacer (:mod:`~artic_rl.sender.pacer`), the link
+drawing from the episode's generator as numpy does: :func:`bounded_uint32`), the pacer (:mod:`~artic_rl.sender.pacer`), the link
 (:mod:`~artic_rl.net._link_kernels`), the decode chain and loss notices (:mod:`artic_rl.receiver`)
 and the sender's feedback (``Timeline._queue_packet_reports``, ``Timeline.feedback``). Python's
 ``min``/``max`` keep their first argument on ties (:func:`pymin`, :func:`pymax`), as here.
@@ -24,12 +24,14 @@ State (owned by :class:`~artic_rl.envs.timeline_compiled.CompiledTimeline`):
   noticed, the keyframe requests on their way to the sender and those not yet reported;
 - ``sc``/``sci``: the interval's scratch rows (frame times and sizes, each packet's send time,
   size and arrival);
-- ``plan``: the questions' region start times and whether the cloud predicted each region.
+- ``plan``: the questions' region start times and whether the cloud predicted each region;
+- ``bits``/``buf``: the episode generator's own state (numpy's PCG64, see :func:`pcg64_next64`).
 
-:func:`send_frames` stops with ``NEED_ROOM`` (a table must grow first) before it changes any
-state, and with ``NEED_LINK`` (the link is not run inside the kernel: random loss, a wrapped link)
-once the packets are paced; the caller hands the batch to the Python link and calls
-:func:`receive`.
+:func:`send_interval` runs an interval; it stops with ``NEED_ROOM`` (a table must grow first)
+before it changes any state but the frame times and draws (the caller grows it and calls
+:func:`send_frames`), and with ``NEED_LINK`` (the link is not run inside the kernel: a loss model
+other than independent loss, a wrapped link) once the packets are paced (the caller hands the
+batch to the Python link and calls :func:`receive`).
 """
 
 from __future__ import annotations
@@ -41,15 +43,19 @@ from numba import njit
 
 from artic_rl.net import _link_kernels as lk
 
-# ---- send_frames' answers (DECLINED: the link kernel declined the batch; the reference decides)
-DONE, NEED_ROOM, NEED_LINK, DECLINED = 0, 1, 2, 3
+# ---- answers: DONE; NEED_SCRATCH (more frames than the scratch holds; nothing changed);
+# NEED_DRAWS (no generator state: the caller draws the residuals, then calls send_frames);
+# NEED_ROOM (a table must grow; the frame times and draws are kept, nothing else changed: call
+# send_frames); NEED_LINK (paced; the caller sends the batch through the Python link, then calls
+# receive); DECLINED (the link kernel declined the batch: the reference decides, then receive)
+DONE, NEED_SCRATCH, NEED_DRAWS, NEED_ROOM, NEED_LINK, DECLINED = 0, 1, 2, 3, 4, 5
 
 # ---- p: constants
 P_CAPTURE_FPS, P_ENCODE, P_PAYLOAD, P_HEADER, P_PACING, P_FB = 0, 1, 2, 3, 4, 5
 P_FRAME_TIMEOUT, P_PLI_INTERVAL, P_BITS_PER_BYTE, P_MS_PER_S = 6, 7, 8, 9
 P_L_PERIOD, P_L_START, P_L_DELAY, P_L_MTU = 10, 11, 12, 13
-P_L_LIMIT_PACKETS, P_L_LIMIT_BYTES = 14, 15
-N_P = 16
+P_L_LIMIT_PACKETS, P_L_LIMIT_BYTES, P_L_LOSS = 14, 15, 16  # P_L_LOSS: independent loss, 0: none
+N_P = 17
 
 # ---- f: float scalars
 F_NEXT_FRAME, F_LAST_FRAME, F_LAST_KEY_MS = 0, 1, 2
@@ -62,7 +68,8 @@ I_N_FRAMES, I_LAST_KEY_IDX, I_SEQ, I_CHAIN_OK, I_N_DECODED = 0, 1, 2, 3, 4
 I_N_TIMES, I_N_PACKETS, I_SENT_BYTES, I_INLINE = 5, 6, 7, 8
 I_L_HEAD, I_L_TAIL, I_L_END, I_L_SENT, I_L_DROPPED = 9, 10, 11, 12, 13  # the link's cursor
 I_FB_STATUS = 14  # feedback's answer: DONE, or NEED_ROOM (nothing changed)
-I_LIST = 15  # head and tail of list L at I_LIST + 2 L, I_LIST + 2 L + 1
+I_DRAW, I_L_LOST = 15, 16  # whether the kernel draws from the generator; the link's random losses
+I_LIST = 17  # head and tail of list L at I_LIST + 2 L, I_LIST + 2 L + 1
 # the lists (rows of q): packet reports (in known order, and learned out of order), packets
 # waiting for a later arrival, frame reports (the same two), frames waiting for their loss to be
 # noticed, keyframe requests on their way to the sender, keyframe requests not yet reported
@@ -84,8 +91,8 @@ N_DL = 3
 # ---- sc (float) and sci (int) scratch rows
 SC_TIME, SC_SIZE, SC_KEY, SC_SEND, SC_ARR, SC_DEP, SC_KNOWN = 0, 1, 2, 3, 4, 5, 6
 N_SC = 7
-SCI_PSIZE, SCI_START = 0, 1
-N_SCI = 2
+SCI_PSIZE, SCI_START, SCI_DRAW = 0, 1, 2
+N_SCI = 3
 
 # ---- cell: a profile query's constants, then its residual pool
 C_P_BYTES, C_KEY_BYTES, C_PAYBACK, C_SETTLE, C_SCALE, C_POOL = 0, 1, 2, 3, 4, 5
@@ -101,6 +108,82 @@ def pymin(a: float, b: float) -> float:
 def pymax(a: float, b: float) -> float:
     """Python's ``max(a, b)``: ``a`` unless ``b`` is larger."""
     return b if b > a else a
+
+
+# ------------------------------------------------------------------ numpy's PCG64 generator
+# The generator's own state, through two views of its memory (the caller checks them against
+# ``bit_generator.state``): ``bits`` (uint64) the 128-bit LCG state and increment, low word first;
+# ``buf`` (uint32) the struct around it, whose words 2 and 3 are the buffered half of a 64-bit
+# output (``has_uint32``, ``uinteger``). Every draw advances it as numpy's C code would.
+MASK32 = np.uint64(0xFFFFFFFF)
+SHIFT32 = np.uint64(32)
+PCG_MULT_HIGH = np.uint64(0x2360ED051FC65DA4)  # PCG_DEFAULT_MULTIPLIER_128 (numpy's pcg64.h)
+PCG_MULT_LOW = np.uint64(0x4385DF649FCCF645)
+
+
+@njit(cache=True)
+def mul_64x64(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """The 128-bit product of two 64-bit words: (high, low)."""
+    a_lo, a_hi = a & MASK32, a >> SHIFT32
+    b_lo, b_hi = b & MASK32, b >> SHIFT32
+    p0, p1, p2, p3 = a_lo * b_lo, a_lo * b_hi, a_hi * b_lo, a_hi * b_hi
+    mid = (p0 >> SHIFT32) + (p1 & MASK32) + (p2 & MASK32)
+    return p3 + (p1 >> SHIFT32) + (p2 >> SHIFT32) + (mid >> SHIFT32), (p0 & MASK32) | (
+        mid << SHIFT32
+    )
+
+
+@njit(cache=True)
+def pcg64_next64(bits: np.ndarray) -> np.uint64:
+    """``pcg64_random_r``: one LCG step (state * multiplier + increment, mod 2^128), then the
+    XSL-RR output of the new state."""
+    lo, hi = bits[0], bits[1]
+    p_hi, p_lo = mul_64x64(lo, PCG_MULT_LOW)
+    p_hi = p_hi + lo * PCG_MULT_HIGH + hi * PCG_MULT_LOW
+    new_lo = p_lo + bits[2]
+    new_hi = p_hi + bits[3] + (np.uint64(1) if new_lo < p_lo else np.uint64(0))
+    bits[0], bits[1] = new_lo, new_hi
+    x = new_hi ^ new_lo
+    rot = new_hi >> np.uint64(58)
+    return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+
+
+@njit(cache=True)
+def pcg64_next32(bits: np.ndarray, buf: np.ndarray) -> np.uint64:
+    """``pcg64_next32``: the buffered high half of the last 64-bit output, else a new output's
+    low half (its high half buffered)."""
+    if buf[2] != 0:
+        buf[2] = 0
+        return np.uint64(buf[3])
+    x = pcg64_next64(bits)
+    buf[2] = 1
+    buf[3] = np.uint32(x >> SHIFT32)
+    return x & MASK32
+
+
+@njit(cache=True)
+def next_double(bits: np.ndarray) -> float:
+    """``Generator.random``'s one draw: the top 53 bits of a 64-bit output, in [0, 1)."""
+    return float(pcg64_next64(bits) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def bounded_uint32(bits: np.ndarray, buf: np.ndarray, rng: int) -> int:
+    """``Generator.integers(0, rng + 1)``'s one draw for ``rng < 2^32``
+    (``buffered_bounded_lemire_uint32``: Lemire's multiply and reject)."""
+    if rng == 0:
+        return 0
+    if rng == 0xFFFFFFFF:
+        return int(pcg64_next32(bits, buf))
+    rng_excl = np.uint64(rng) + np.uint64(1)
+    m = pcg64_next32(bits, buf) * rng_excl
+    leftover = m & MASK32
+    if leftover < rng_excl:
+        threshold = (MASK32 - np.uint64(rng)) % rng_excl
+        while leftover < threshold:
+            m = pcg64_next32(bits, buf) * rng_excl
+            leftover = m & MASK32
+    return int(m >> SHIFT32)
 
 
 # ------------------------------------------------------------------ lists
@@ -200,13 +283,13 @@ def keyframes(n: int, f: np.ndarray, i: np.ndarray, q: np.ndarray, sc: np.ndarra
 
 
 @njit(cache=True)
-def frame_sizes_bytes(n: int, draws: np.ndarray, cell: np.ndarray, sc: np.ndarray) -> None:
+def frame_sizes_bytes(n: int, cell: np.ndarray, sc: np.ndarray, sci: np.ndarray) -> None:
     """:meth:`CodecProfile.frame_sizes_bytes` (and :class:`ExtendedProfile`'s scaling when
-    ``cell[C_SCALE] > 0``) from the residual draws, keyframes from ``sc[SC_KEY]``, into
-    ``sc[SC_SIZE]``."""
+    ``cell[C_SCALE] > 0``) from the residual draws ``sci[SCI_DRAW]``, keyframes from
+    ``sc[SC_KEY]``, into ``sc[SC_SIZE]``."""
     any_key = False
     for k in range(n):
-        sc[SC_SIZE, k] = cell[C_P_BYTES] * cell[C_POOL + draws[k]]
+        sc[SC_SIZE, k] = cell[C_P_BYTES] * cell[C_POOL + sci[SCI_DRAW, k]]
         any_key = any_key or sc[SC_KEY, k] != 0.0
     if any_key:
         last_key = -1
@@ -274,13 +357,13 @@ def pace(
 
 
 @njit(cache=True)
-def send_frames(
-    n: int,
-    draws: np.ndarray,
-    cell: np.ndarray,
+def send_interval(
+    t0: float,
+    t1: float,
     rate_kbps: float,
     fps: float,
     roi_level: int,
+    cell: np.ndarray,
     f: np.ndarray,
     i: np.ndarray,
     p: np.ndarray,
@@ -290,23 +373,68 @@ def send_frames(
     q: np.ndarray,
     sc: np.ndarray,
     sci: np.ndarray,
+    bits: np.ndarray,
+    buf: np.ndarray,
     opps: np.ndarray,
     table: np.ndarray,
     q_start: np.ndarray,
     q_size: np.ndarray,
 ) -> int:
-    """``Timeline.send_interval`` for the ``n`` frames :func:`frame_times` found: keyframes, sizes,
-    packets, pacing, the link (when ``i[I_INLINE]``) and the receiver (:func:`receive`).
+    """``Timeline.send_interval``: the frame times, the frame sizes' residual draws (when
+    ``i[I_DRAW]``), then :func:`send_frames`; ``i[I_SENT_BYTES]`` the bytes put on the wire."""
+    n = frame_times(fps, t0, t1, f, p, sc)
+    if n < 0:
+        return NEED_SCRATCH
+    i[I_N_TIMES] = n
+    if n == 0:
+        f[F_INTERVAL_LOSS] = 0.0
+        i[I_SENT_BYTES] = 0
+        return DONE
+    if i[I_DRAW] == 0:
+        return NEED_DRAWS
+    for k in range(n):  # Generator.integers(0, len(pool), size=n)
+        sci[SCI_DRAW, k] = bounded_uint32(bits, buf, cell.shape[0] - C_POOL - 1)
+    return send_frames(
+        rate_kbps, fps, roi_level, cell, f, i, p, plan, fr, dl, q, sc, sci, bits, opps, table,
+        q_start, q_size,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def send_frames(
+    rate_kbps: float,
+    fps: float,
+    roi_level: int,
+    cell: np.ndarray,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    plan: np.ndarray,
+    fr: np.ndarray,
+    dl: np.ndarray,
+    q: np.ndarray,
+    sc: np.ndarray,
+    sci: np.ndarray,
+    bits: np.ndarray,
+    opps: np.ndarray,
+    table: np.ndarray,
+    q_start: np.ndarray,
+    q_size: np.ndarray,
+) -> int:
+    """The rest of ``Timeline.send_interval`` for the ``i[I_N_TIMES]`` frames and their residual
+    draws: keyframes, sizes, packets, pacing, the link (when ``i[I_INLINE]``, with its random loss
+    ``p[P_L_LOSS]``) and the receiver (:func:`receive`).
 
     ``NEED_ROOM`` (``i[I_N_PACKETS]``: the packets to make room for) before any state changes;
     ``NEED_LINK`` once paced (``i[I_N_PACKETS]`` packets in ``sc[SC_SEND]``/``sci[SCI_PSIZE]``).
     """
+    n = i[I_N_TIMES]
     # the sizes first, on a copy of the keyframe state: room is checked before any change
     last_key_idx, last_key_ms = i[I_LAST_KEY_IDX], f[F_LAST_KEY_MS]
     pli_tail = i[I_LIST + 2 * L_PLI + 1]
     pli_saved = q[L_PLI, i[I_LIST + 2 * L_PLI] : pli_tail, :2].copy()
     keyframes(n, f, i, q, sc)
-    frame_sizes_bytes(n, draws, cell, sc)
+    frame_sizes_bytes(n, cell, sc, sci)
     m = n_packets(n, p, sc)
     i[I_N_PACKETS] = m
     need = m + n + live(i, L_PK_WAIT) + live(i, L_FLOSS)
@@ -324,7 +452,6 @@ def send_frames(
         i[I_LIST + 2 * L_PLI + 1] = head + pli_saved.shape[0]
         return NEED_ROOM
     i[I_SENT_BYTES] = pace(n, p[P_PACING] * rate_kbps, f, i, p, sc, sci)
-    i[I_N_TIMES] = n
     if i[I_INLINE] == 0:
         return NEED_LINK
     dropped = lk.link_send(
@@ -353,6 +480,11 @@ def send_frames(
     i[I_L_SENT] += m
     i[I_L_DROPPED] += dropped
     f[F_L_LAST_SEND] = sc[SC_SEND, m - 1]
+    if p[P_L_LOSS] > 0.0:  # BernoulliLoss.sample over the packets the queue carried, in order
+        for k in range(m):
+            if sc[SC_DEP, k] == sc[SC_DEP, k] and next_double(bits) < p[P_L_LOSS]:
+                sc[SC_ARR, k] = math.nan
+                i[I_L_LOST] += 1
     receive(rate_kbps, fps, roi_level, f, i, p, plan, fr, dl, q, sc, sci)
     return DONE
 

@@ -5,20 +5,25 @@ receiver's per-interval work (frame grid, keyframes, frame sizes, packets, pacer
 packet and frame reports) and the transport part of :meth:`~Timeline.feedback` in
 :mod:`~artic_rl.envs._timeline_kernels` (numba), over arrays that hold that state; it gives the
 same numbers bit for bit. Python keeps what reads models (answers, the MLLM's samples and their
-accuracy, the report's question fields: the reference's own methods) and the random draws (the
-frame sizes' residuals: ``Generator.integers`` as the reference calls it). The scalar attributes
+accuracy, the report's question fields: the reference's own methods); the kernel draws the frame
+sizes' residuals and the link's independent loss from the episode's generator itself, advancing
+its state as numpy does (:func:`_generator_views`; Python draws where the generator is not numpy's
+PCG64). The scalar attributes
 the reference keeps (``n_frames``, ``last_key_idx``, ...) live in the kernel's arrays (read and
 written through :class:`_Scalar`), the decodable frames are mirrored into the reference's
 :class:`~artic_rl.receiver.DecodeLog` once per interval; the reference's pacer, chain and loss
 notices are unused.
 
 The link runs inside the kernel when it is a plain compiled :class:`~artic_rl.net.Link` without
-random loss or per-segment delay (its kernel, on its own buffers); any other (random loss, a
-test's wrapper) gets the interval's batch from Python, as the reference hands it over.
+per-segment loss or delay and with at most independent loss (its kernel, on its own buffers; the
+kernel then holds the link's counters, queue and last send time, and writes them back when the
+link changes or :meth:`CompiledTimeline.sync_link` asks); any other (bursty loss, a test's
+wrapper) gets the interval's batch from Python, as the reference hands it over.
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +32,7 @@ import numpy as np
 from artic_rl.envs import _timeline_kernels as k
 from artic_rl.envs.timeline import MS_PER_S, EpisodePlan, Timeline
 from artic_rl.net import Link, Trace
+from artic_rl.net.loss import BernoulliLoss
 from artic_rl.net.trace import MTU_BYTES
 from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.feedback import FeedbackReport, FrameReports, PacketReports
@@ -40,9 +46,6 @@ if TYPE_CHECKING:
 FRAME_ROWS = 2048  # initial per-frame table rows (60 s at 30 fps fit; it doubles when full)
 LIST_ROWS = 512  # initial rows of each pending list (a power of two; they double when short)
 PACKET_ROWS = 256  # initial scratch room for an interval's packets (doubles when short)
-LINK_ROOM = 1024  # the link buffer's room before each call (more: the kernel asks for it)
-_READ_ONLY = np.zeros(1, dtype=np.int64)
-_READ_ONLY.flags.writeable = False
 _NO_QUEUE = np.zeros(1, dtype=np.int64)
 
 
@@ -136,57 +139,79 @@ class CompiledTimeline(Timeline):
         self._mirrored = 0  # decodable frames copied into self.decoded
         self._link_opps = link._opps
         self._link_table = link._kernel_table
-        self._inline_link: Link | None = None  # the link last checked to run inside the kernel
+        self._link_start, self._link_size = _NO_QUEUE, _NO_QUEUE  # the kernel link's buffers
+        self._kernel_link: Link | None = None  # the link whose state the kernel holds
+        self._bits, self._buf = _generator_views(np_random)
+        self._i[k.I_DRAW] = self._bits.size > 0
 
     # --- sender -------------------------------------------------------------------------------
     def send_interval(self, act: SenderAction, t0: float, t1: float) -> int:
         """Encode, packetise, pace and send the interval's frames; returns the bytes put on the wire."""
-        f, i, sc = self._f, self._i, self._sc
-        n = k.frame_times(act.fps, t0, t1, f, self._p, sc)
-        if n <= 0:
-            if n < 0:  # more frames than the scratch holds (a frame rate above the camera's)
-                self._grow(self._sc.shape[1] * 2)
-                return self.send_interval(act, t0, t1)
-            f[k.F_INTERVAL_LOSS] = 0.0
-            return 0
         key = (act.rate_kbps, act.fps, act.roi_level)
         cell = self._cells.get(key)
         if cell is None:
             cell = self._cells[key] = self._cell(*key)
-        draws = self.rng.integers(0, cell.shape[0] - k.C_POOL, size=n)
-        link = self.link
-        inline = link is self._inline_link or self._check_inline(link)
-        i[k.I_INLINE] = inline
-        if inline:
-            self._link_in(link)
-        while True:
+        if self.link is not self._kernel_link:
+            self._hand_over_link()
+        status = k.send_interval(
+            t0, t1, act.rate_kbps, act.fps, act.roi_level, cell, self._f, self._i, self._p,
+            self._plan, self._fr, self._dl, self._q, self._sc, self._sci, self._bits, self._buf,
+            self._link_opps, self._link_table, self._link_start, self._link_size,
+        )  # fmt: skip
+        if status != k.DONE:
+            self._finish_interval(status, act, t0, t1, cell)
+        if self._i[k.I_N_DECODED] != self._mirrored:
+            self._mirror_decoded()
+        return int(self._i[k.I_SENT_BYTES])
+
+    def _finish_interval(
+        self, status: int, act: SenderAction, t0: float, t1: float, cell: np.ndarray
+    ) -> None:
+        """The interval's rarer turns: scratch and tables to grow, draws from Python, the batch
+        through the Python link."""
+        f, i = self._f, self._i
+        while status != k.DONE:
+            if status == k.NEED_SCRATCH:  # more frames than the scratch holds (nothing changed)
+                self._grow_scratch(2 * self._sc.shape[1])
+                status = k.send_interval(
+                    t0, t1, act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p,
+                    self._plan, self._fr, self._dl, self._q, self._sc, self._sci, self._bits,
+                    self._buf, self._link_opps, self._link_table, self._link_start,
+                    self._link_size,
+                )  # fmt: skip
+                continue
+            if status == k.NEED_DRAWS:  # the residuals, as CodecProfile.frame_sizes_bytes draws
+                n = int(i[k.I_N_TIMES])
+                pool = cell.shape[0] - k.C_POOL
+                self._sci[k.SCI_DRAW, :n] = self.rng.integers(0, pool, size=n)
+            elif status == k.NEED_ROOM:
+                m = int(i[k.I_N_PACKETS])
+                link = self._kernel_link
+                if link is not None and int(i[k.I_L_TAIL]) + m > self._link_start.size:
+                    self._link_out(link)
+                    link._reserve(m)  # compacts or grows: no simulated number depends on it
+                    self._link_in(link)
+                self._grow(m, int(i[k.I_N_TIMES]))
+            else:  # NEED_LINK or DECLINED: the Python link (it raises what it refuses)
+                link = self._kernel_link
+                if link is not None:
+                    self._link_out(link)
+                m = int(i[k.I_N_PACKETS])
+                self._sc[k.SC_ARR, :m] = self.link.send_list(
+                    self._sc[k.SC_SEND, :m].tolist(), self._sci[k.SCI_PSIZE, :m].tolist()
+                )
+                if link is not None:
+                    self._link_in(link)
+                k.receive(
+                    act.rate_kbps, act.fps, act.roi_level, f, i, self._p, self._plan, self._fr,
+                    self._dl, self._q, self._sc, self._sci,
+                )  # fmt: skip
+                return
             status = k.send_frames(
-                n, draws, cell, act.rate_kbps, act.fps, act.roi_level, f, i, self._p,
-                self._plan, self._fr, self._dl, self._q, self._sc, self._sci,
-                self._link_opps, self._link_table,
-                link._q_start if inline else _NO_QUEUE, link._q_size if inline else _NO_QUEUE,
+                act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p, self._plan,
+                self._fr, self._dl, self._q, self._sc, self._sci, self._bits, self._link_opps,
+                self._link_table, self._link_start, self._link_size,
             )  # fmt: skip
-            if status != k.NEED_ROOM:
-                break
-            m = int(i[k.I_N_PACKETS])
-            if inline and int(i[k.I_L_TAIL]) + m > link._q_start.size:
-                self._link_out(link)
-                link._reserve(m)
-                self._link_in(link)
-            self._grow(m, n)
-        if inline:
-            self._link_out(link)
-        if status != k.DONE:  # the batch through the Python link (it raises what it refuses)
-            m = int(i[k.I_N_PACKETS])
-            self._sc[k.SC_ARR, :m] = link.send_list(
-                self._sc[k.SC_SEND, :m].tolist(), self._sci[k.SCI_PSIZE, :m].tolist()
-            )
-            k.receive(
-                act.rate_kbps, act.fps, act.roi_level, f, i, self._p, self._plan, self._fr,
-                self._dl, self._q, self._sc, self._sci,
-            )  # fmt: skip
-        self._mirror_decoded()
-        return int(i[k.I_SENT_BYTES])
 
     def _cell(self, kbps: float, fps: float, roi_level: int) -> np.ndarray:
         """The kernel's row for a profile query: the cell's constants, then its residual pool."""
@@ -202,34 +227,70 @@ class CompiledTimeline(Timeline):
         head = [c.p_bytes, c.key_bytes, c.payback, float(c.settle), scale]
         return np.array(head + list(c.pool), dtype=np.float64)
 
-    def _check_inline(self, link: Link) -> bool:
-        """Whether the link runs inside the kernel (remembered for this link object)."""
+    # --- the link -----------------------------------------------------------------------------
+    def _hand_over_link(self) -> None:
+        """``self.link`` changed (or the first interval): the link whose state the kernel held
+        gets it back, and the new one runs inside the kernel if it can (a plain compiled
+        :class:`~artic_rl.net.Link` whose loss, if any, is independent loss from the episode's
+        generator, the kernel drawing it), else through Python."""
+        if self._kernel_link is not None:
+            self._link_out(self._kernel_link)
+        link = self.link
+        loss = getattr(link, "loss", None)
         inline = (
             type(link) is Link
             and link.backend == "compiled"
-            and link.loss is None
             and link._segment_loss is None
             and link._segment_rtt is None
+            and (
+                loss is None
+                or (type(loss) is BernoulliLoss and link.np_random is self.rng and self._bits.size)
+            )
         )
-        self._inline_link = link if inline else None
-        return inline
+        self._p[k.P_L_LOSS] = loss.p if inline and type(loss) is BernoulliLoss else 0.0
+        self._i[k.I_INLINE] = inline
+        self._kernel_link = link if inline else None
+        self._link_start, self._link_size = _NO_QUEUE, _NO_QUEUE
+        if inline:
+            self._link_in(link)
 
     def _link_in(self, link: Link) -> None:
-        """The link's state into the kernel's (the link buffer with room for a long batch)."""
+        """The link's state into the kernel's; the kernel holds it from now on."""
         i = self._i
-        if link._tail + LINK_ROOM > link._q_start.size:
-            link._reserve(LINK_ROOM)  # compacts or grows: no simulated number depends on it
-        i[k.I_L_HEAD : k.I_L_DROPPED + 1] = (link._head, link._tail, link._end_byte, 0, 0)
+        i[k.I_L_HEAD : k.I_L_END + 1] = (link._head, link._tail, link._end_byte)
+        i[k.I_L_SENT] = i[k.I_L_DROPPED] = i[k.I_L_LOST] = 0
         self._f[k.F_L_LAST_SEND] = link._last_send_ms
+        self._link_start, self._link_size = link._q_start, link._q_size
 
     def _link_out(self, link: Link) -> None:
+        """The kernel's link state back into the link object."""
         i = self._i
         head, tail, end, sent, dropped = i[k.I_L_HEAD : k.I_L_DROPPED + 1].tolist()
         link._head, link._tail, link._end_byte = head, tail, end
         link.packets_sent += sent
         link.packets_dropped += dropped
+        link.packets_lost += int(i[k.I_L_LOST])
         link._last_send_ms = float(self._f[k.F_L_LAST_SEND])
-        i[k.I_L_SENT] = i[k.I_L_DROPPED] = 0
+        i[k.I_L_SENT] = i[k.I_L_DROPPED] = i[k.I_L_LOST] = 0
+
+    def sync_link(self) -> None:
+        """Write the link state the kernel holds back into ``self.link`` (its counters, queue and
+        last send; the kernel keeps it in between, so the link object lags until then)."""
+        if self._kernel_link is not None:
+            self._link_out(self._kernel_link)
+            self._link_in(self._kernel_link)
+
+    # --- pickling: the generator's state views point into the generator's memory ---------------
+    def __getstate__(self) -> dict[str, Any]:
+        self.sync_link()
+        state = self.__dict__.copy()
+        del state["_bits"], state["_buf"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bits, self._buf = _generator_views(self.rng)
+        self._i[k.I_DRAW] = self._bits.size > 0
 
     def _mirror_decoded(self) -> None:
         """The interval's decodable frames into the reference's log (answers and samples read it)."""
@@ -247,15 +308,7 @@ class CompiledTimeline(Timeline):
         """Room for an interval of ``frames`` frames and ``packets`` packets: the scratch, the
         frame tables and every pending list (live rows moved to the front) as needed."""
         i = self._i
-        cap = self._sc.shape[1]
-        if packets > cap:
-            while packets > cap:
-                cap *= 2
-            sc = np.zeros((k.N_SC, cap))
-            sci = np.zeros((k.N_SCI, cap), dtype=np.int64)
-            sc[:, : self._sc.shape[1]] = self._sc
-            sci[:, : self._sci.shape[1]] = self._sci
-            self._sc, self._sci = sc, sci
+        self._grow_scratch(packets)
         rows = self._fr.shape[0]
         if int(i[k.I_N_FRAMES]) + frames > rows:
             while int(i[k.I_N_FRAMES]) + frames > rows:
@@ -267,6 +320,19 @@ class CompiledTimeline(Timeline):
             self._fr, self._dl = fr, dl
         need = packets + frames + self._live(k.L_PK_WAIT) + self._live(k.L_FLOSS)
         self._grow_lists(need)
+
+    def _grow_scratch(self, packets: int) -> None:
+        """Scratch rows for ``packets`` (their contents kept: the frame times and draws)."""
+        cap = self._sc.shape[1]
+        if packets <= cap:
+            return
+        while packets > cap:
+            cap *= 2
+        sc = np.zeros((k.N_SC, cap))
+        sci = np.zeros((k.N_SCI, cap), dtype=np.int64)
+        sc[:, : self._sc.shape[1]] = self._sc
+        sci[:, : self._sci.shape[1]] = self._sci
+        self._sc, self._sci = sc, sci
 
     def _live(self, lst: int) -> int:
         return int(self._i[k.I_LIST + 2 * lst + 1] - self._i[k.I_LIST + 2 * lst])
@@ -344,3 +410,28 @@ def _params(env: VideoChatEnv, link: Link, timeline: Timeline) -> np.ndarray:
     for name, value in values.items():
         p[getattr(k, "P_" + name)] = value
     return p
+
+
+def _generator_views(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's views of a PCG64 generator's state (:func:`~artic_rl.envs._timeline_kernels.pcg64_next64`):
+    its 128-bit state and increment as four uint64 words and the struct around them as uint32
+    words (the buffered 32-bit half); empty views (the caller draws in Python) for another bit
+    generator, or a memory layout other than the one checked here against ``state``."""
+    none = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32))
+    bg = rng.bit_generator
+    if type(bg) is not np.random.PCG64:
+        return none
+    address = bg.ctypes.state_address
+    buf = np.ctypeslib.as_array(ctypes.cast(address, ctypes.POINTER(ctypes.c_uint32)), (4,))
+    pointer = int(buf[0]) | int(buf[1]) << 32
+    bits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_uint64)), (4,))
+    state = bg.state
+    words = [int(w) for w in bits]
+    if (
+        words[0] | words[1] << 64 != state["state"]["state"]
+        or words[2] | words[3] << 64 != state["state"]["inc"]
+        or int(buf[2]) != state["has_uint32"]
+        or int(buf[3]) != state["uinteger"]
+    ):
+        return none
+    return bits, buf
