@@ -96,6 +96,15 @@ def assert_equal_episodes(seed: int, mid: Any = None, **kwargs: Any) -> Compiled
     assert type(reference._timeline) is Timeline
     assert type(compiled._timeline) is CompiledTimeline
     _same(got, expected, "episode")
+    compiled._timeline.sync_link()  # the link's own state: the kernel's, written back
+    ours, theirs = compiled._timeline.link, reference._timeline.link
+    for name in ("packets_sent", "packets_dropped", "packets_lost", "_end_byte", "_last_send_ms"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    for buffer in ("_q_start", "_q_size"):  # the queue (the buffers' layout may differ)
+        np.testing.assert_array_equal(
+            getattr(ours, buffer)[ours._head : ours._tail],
+            getattr(theirs, buffer)[theirs._head : theirs._tail],
+        )
     return compiled._timeline
 
 
@@ -148,12 +157,11 @@ def test_keyframe_requests_frame_timers_and_tail_losses_happen_in_these_cases() 
 
 
 def test_tables_growing_from_one_row_keep_the_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every table and list starts with one row (they double from the first steps on) and the
-    link buffer with no spare room: the same episodes, inline link and Python link alike."""
+    """Every table and list starts with one row (they double from the first steps on): the same
+    episodes, inline link and Python link alike."""
     monkeypatch.setattr(timeline_compiled, "FRAME_ROWS", 1)
     monkeypatch.setattr(timeline_compiled, "LIST_ROWS", 1)
     monkeypatch.setattr(timeline_compiled, "PACKET_ROWS", 1)
-    monkeypatch.setattr(timeline_compiled, "LINK_ROOM", 1)
     tl = assert_equal_episodes(3, preset="lte", queue_packets=3)
     assert tl._fr.shape[0] >= tl.n_frames > 64 and tl._q.shape[1] > 1
     assert_equal_episodes(3, preset="3g", loss_rate=0.05)
@@ -194,3 +202,55 @@ def test_the_comparison_sees_one_ulp() -> None:
 
     with pytest.raises(AssertionError, match="send_ms"):
         assert_equal_episodes(0, mid=nudge, preset="lte")
+
+
+def test_the_kernel_draws_what_numpy_draws() -> None:
+    """The kernel's PCG64 (residual draws, independent loss) advances the generator's own state
+    as numpy does: the same numbers and the same state after, with numpy's own draws between
+    (32-bit ones that leave a buffered half, too), for small and large ranges."""
+    from numba import njit
+
+    @njit(cache=False)
+    def draw(bits: np.ndarray, buf: np.ndarray, rng: int, n: int, out: np.ndarray) -> None:
+        for j in range(n):
+            out[j] = k.bounded_uint32(bits, buf, rng)
+
+    @njit(cache=False)
+    def uniform(bits: np.ndarray, n: int, out: np.ndarray) -> None:
+        for j in range(n):
+            out[j] = k.next_double(bits)
+
+    for seed in range(20):
+        ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+        bits, buf = timeline_compiled._generator_views(ours)
+        assert bits.size == 4 and buf.size == 4
+        plan = np.random.default_rng(seed + 100)
+        out, out_f = np.zeros(9, dtype=np.int64), np.zeros(9)
+        for _ in range(50):
+            n = int(plan.integers(0, 9))
+            high = int(plan.choice([1, 2, 7, 100, 1000, 65_537, 2**31 + 11, 2**32 - 1, 2**32]))
+            draw(bits, buf, high - 1, n, out)
+            np.testing.assert_array_equal(out[:n], numpys.integers(0, high, size=n))
+            uniform(bits, n, out_f)
+            np.testing.assert_array_equal(out_f[:n], numpys.random(n))
+            if plan.random() < 0.3:  # numpy's own 32-bit draws: a buffered half, maybe
+                size = int(plan.integers(1, 4))
+                np.testing.assert_array_equal(
+                    ours.integers(0, 50, size=size, dtype=np.int32),
+                    numpys.integers(0, 50, size=size, dtype=np.int32),
+                )
+        assert ours.bit_generator.state == numpys.bit_generator.state
+
+
+def test_another_generator_draws_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No view of the generator's state (not numpy's PCG64): Python draws the residuals, the loss
+    goes through the Python link, and the episodes are the same."""
+    mt = np.random.Generator(np.random.MT19937(0))
+    assert timeline_compiled._generator_views(mt)[0].size == 0
+
+    def no_views(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
+
+    monkeypatch.setattr(timeline_compiled, "_generator_views", no_views)
+    tl = assert_equal_episodes(1, preset="wifi", loss_rate=0.05)
+    assert tl._i[k.I_DRAW] == 0 and tl._kernel_link is None
