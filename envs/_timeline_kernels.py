@@ -727,105 +727,58 @@ def queue_packet_reports(
 
 
 @njit(cache=True)
-def due_packets(
-    t_ms: float, i: np.ndarray, q: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``Timeline._due_packets``: packet feedback known by ``t_ms``, in sequence order."""
-    head, tail = i[I_LIST + 2 * L_PK], i[I_LIST + 2 * L_PK + 1]
+def due_rows(
+    t_ms: float, i: np.ndarray, q: np.ndarray, main: int, late: int, order: int
+) -> np.ndarray:
+    """The reports known by ``t_ms`` (``Timeline._due_packets``, and ``Timeline.feedback``'s
+    frames): the prefix of list ``main`` (in ``known`` order) and the rows of ``late`` known by
+    then (those sorted with them by field ``order``: sequence number, frame id); they leave the
+    lists."""
+    head, tail = i[I_LIST + 2 * main], i[I_LIST + 2 * main + 1]
     nd = head
-    while nd < tail and q[L_PK, nd, PK_KNOWN] <= t_ms:  # bisect_right on a short prefix
+    while nd < tail and q[main, nd, 0] <= t_ms:  # bisect_right on a short prefix
         nd += 1
-    l_head, l_tail = i[I_LIST + 2 * L_PK_LATE], i[I_LIST + 2 * L_PK_LATE + 1]
+    l_head, l_tail = i[I_LIST + 2 * late], i[I_LIST + 2 * late + 1]
     n_late = 0
     for r in range(l_head, l_tail):
-        if q[L_PK_LATE, r, PK_KNOWN] <= t_ms:
+        if q[late, r, 0] <= t_ms:
             n_late += 1
-    n = nd - head + n_late
-    rows = np.empty((n, N_Q))
-    rows[: nd - head] = q[L_PK, head:nd]
-    i[I_LIST + 2 * L_PK] = nd
-    if n_late:
-        k, keep = nd - head, l_head
-        for r in range(l_head, l_tail):
-            if q[L_PK_LATE, r, PK_KNOWN] <= t_ms:
-                rows[k] = q[L_PK_LATE, r]
-                k += 1
-            else:
-                q[L_PK_LATE, keep] = q[L_PK_LATE, r]
-                keep += 1
-        i[I_LIST + 2 * L_PK_LATE + 1] = keep
-        rows = rows[np.argsort(rows[:, PK_SEQ], kind="mergesort")]
-    seq = np.empty(n, dtype=np.int64)
-    size = np.empty(n, dtype=np.int64)
-    send = np.empty(n)
-    arr = np.empty(n)
-    for k in range(n):
-        seq[k] = int(rows[k, PK_SEQ])
-        send[k] = rows[k, PK_SEND]
-        arr[k] = rows[k, PK_ARR]
-        size[k] = int(rows[k, PK_SIZE])
-    return seq, send, arr, size
-
-
-@njit(cache=True)
-def due_frames(
-    t_ms: float, i: np.ndarray, q: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The frame reports known by ``t_ms`` (``Timeline.feedback``), in frame order."""
-    head, tail = i[I_LIST + 2 * L_FR], i[I_LIST + 2 * L_FR + 1]
-    nd = head
-    while nd < tail and q[L_FR, nd, FRR_KNOWN] <= t_ms:
-        nd += 1
-    l_head, l_tail = i[I_LIST + 2 * L_FR_LATE], i[I_LIST + 2 * L_FR_LATE + 1]
-    n_late = 0
+    rows = np.empty((nd - head + n_late, N_Q))
+    rows[: nd - head] = q[main, head:nd]
+    i[I_LIST + 2 * main] = nd
+    if n_late == 0:
+        return rows
+    k, keep = nd - head, l_head
     for r in range(l_head, l_tail):
-        if q[L_FR_LATE, r, FRR_KNOWN] <= t_ms:
-            n_late += 1
-    n = nd - head + n_late
-    rows = np.empty((n, N_Q))
-    rows[: nd - head] = q[L_FR, head:nd]
-    i[I_LIST + 2 * L_FR] = nd
-    if n_late:
-        k, keep = nd - head, l_head
-        for r in range(l_head, l_tail):
-            if q[L_FR_LATE, r, FRR_KNOWN] <= t_ms:
-                rows[k] = q[L_FR_LATE, r]
-                k += 1
-            else:
-                q[L_FR_LATE, keep] = q[L_FR_LATE, r]
-                keep += 1
-        i[I_LIST + 2 * L_FR_LATE + 1] = keep
-        rows = rows[np.argsort(rows[:, FRR_IDX], kind="mergesort")]  # frame order
-    ids = np.empty(n, dtype=np.int64)
-    caps = np.empty(n)
-    decs = np.empty(n)
-    for k in range(n):
-        ids[k] = int(rows[k, FRR_IDX])
-        caps[k] = rows[k, FRR_CAP]
-        decs[k] = rows[k, FRR_DEC]
-    return ids, caps, decs
+        if q[late, r, 0] <= t_ms:
+            rows[k] = q[late, r]
+            k += 1
+        else:
+            q[late, keep] = q[late, r]
+            keep += 1
+    i[I_LIST + 2 * late + 1] = keep
+    return rows[np.argsort(rows[:, order], kind="mergesort")]
 
 
 @njit(cache=True)
 def feedback(
     t_ms: float, f: np.ndarray, i: np.ndarray, p: np.ndarray, fr: np.ndarray, q: np.ndarray
-) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool
-]:
+) -> tuple[np.ndarray, np.ndarray, int, int, bool]:
     """``Timeline.feedback``'s transport part: the packets and frames known by ``t_ms`` (the frame
     timers that fired by then noticed first), and whether a keyframe request arrived.
 
-    ``i[I_FB_STATUS]`` is ``NEED_ROOM`` (and nothing changed) when the lists the notices extend
-    need more rows first.
+    Two arrays carry the reports (one allocation each): ``ints`` the ``n`` packets' sequence
+    numbers and sizes, then the ``n_frames`` frame ids; ``floats`` the packets' send and arrival
+    times, then the frames' capture and decodable times. ``i[I_FB_STATUS]`` is ``NEED_ROOM`` (and
+    nothing changed) when the lists the notices extend need more rows first.
     """
     need = live(i, L_FLOSS)
     fits = room(q, i, L_FR, need) and room(q, i, L_FR_LATE, need)
     fits = fits and room(q, i, L_PLI, need) and room(q, i, L_PLI_REP, need)
     i[I_FB_STATUS] = DONE if fits else NEED_ROOM
     if not fits:
-        no_i, no_f = np.empty(0, dtype=np.int64), np.empty(0)
-        return no_i, no_f, no_f, no_i, no_i, no_f, no_f, False
-    seq, send, arr, size = due_packets(t_ms, i, q)
+        return np.empty(0, dtype=np.int64), np.empty(0), 0, 0, False
+    packets = due_rows(t_ms, i, q, L_PK, L_PK_LATE, PK_SEQ)
     # a frame timer that fired by now: no packet arrived since (every later one arrives later)
     head, tail = i[I_LIST + 2 * L_FLOSS], i[I_LIST + 2 * L_FLOSS + 1]
     fired = False
@@ -844,7 +797,7 @@ def feedback(
         i[I_LIST + 2 * L_FLOSS + 1] = keep
         for r in range(n_exp):
             notice_frame_loss(int(expired[r, 0]), expired[r, 1], f, i, p, fr, q)
-    ids, caps, decs = due_frames(t_ms, i, q)
+    frames = due_rows(t_ms, i, q, L_FR, L_FR_LATE, FRR_IDX)
     kf = False
     head, tail = i[I_LIST + 2 * L_PLI_REP], i[I_LIST + 2 * L_PLI_REP + 1]
     keep = head
@@ -855,4 +808,13 @@ def feedback(
             q[L_PLI_REP, keep, 0] = q[L_PLI_REP, r, 0]
             keep += 1
     i[I_LIST + 2 * L_PLI_REP + 1] = keep
-    return seq, send, arr, size, ids, caps, decs, kf
+    n, n_frames = packets.shape[0], frames.shape[0]
+    ints = np.empty(2 * n + n_frames, dtype=np.int64)
+    floats = np.empty(2 * n + 2 * n_frames)
+    for r in range(n):
+        ints[r], ints[n + r] = int(packets[r, PK_SEQ]), int(packets[r, PK_SIZE])
+        floats[r], floats[n + r] = packets[r, PK_SEND], packets[r, PK_ARR]
+    for r in range(n_frames):
+        ints[2 * n + r] = int(frames[r, FRR_IDX])
+        floats[2 * n + r], floats[2 * n + n_frames + r] = frames[r, FRR_CAP], frames[r, FRR_DEC]
+    return ints, floats, n, n_frames, kf

@@ -370,19 +370,26 @@ class CompiledTimeline(Timeline):
         """What the sender has learned by ``t_ms`` since the previous report."""
         i = self._i
         while True:
-            seq, send, arrival, size, ids, caps, decs, kf = k.feedback(
-                t_ms, self._f, i, self._p, self._fr, self._q
-            )
+            ints, floats, n, n_frames, kf = k.feedback(t_ms, self._f, i, self._p, self._fr, self._q)
             if i[k.I_FB_STATUS] == k.DONE:
                 break
             self._grow_lists(self._live(k.L_FLOSS))
-        packets = PacketReports(seq=seq, send_ms=send, arrival_ms=arrival, size_bytes=size)
-        frames = (
-            FrameReports(frame_id=ids, capture_ms=caps, decodable_ms=decs)
-            if ids.shape[0]
-            else self._no_frames
+        packets = PacketReports(  # views of the two arrays (reports are read-only)
+            seq=ints[:n],
+            send_ms=floats[:n],
+            arrival_ms=floats[n : 2 * n],
+            size_bytes=ints[n : 2 * n],
         )
-        return self._report(t_ms, sent_bytes, packets, frames, bool(kf))
+        if n_frames:
+            m = 2 * n
+            frames = FrameReports(
+                frame_id=ints[m:],
+                capture_ms=floats[m : m + n_frames],
+                decodable_ms=floats[m + n_frames :],
+            )
+        else:
+            frames = self._no_frames
+        return self._report(t_ms, sent_bytes, packets, frames, kf)
 
 
 def _params(env: VideoChatEnv, link: Link, timeline: Timeline) -> np.ndarray:
