@@ -41,6 +41,7 @@ import math
 import numpy as np
 from numba import njit
 
+from artic_rl.envs import _webrtc_kernels as wk
 from artic_rl.net import _link_kernels as lk
 
 # ---- answers: DONE; NEED_SCRATCH (more frames than the scratch holds; nothing changed);
@@ -55,7 +56,12 @@ P_CAPTURE_FPS, P_ENCODE, P_PAYLOAD, P_HEADER, P_PACING, P_FB = 0, 1, 2, 3, 4, 5
 P_FRAME_TIMEOUT, P_PLI_INTERVAL, P_BITS_PER_BYTE, P_MS_PER_S = 6, 7, 8, 9
 P_L_PERIOD, P_L_START, P_L_DELAY, P_L_MTU = 10, 11, 12, 13
 P_L_LIMIT_PACKETS, P_L_LIMIT_BYTES, P_L_LOSS = 14, 15, 16  # P_L_LOSS: independent loss, 0: none
-N_P = 17
+# the webrtc transport's layout (its kernel's constants, passed in: this file's cache holds none)
+P_W_I_SEQ, P_W_I_LAST_RELEASED, P_W_I_N_SHOWN, P_W_I_SENT_TAIL = 17, 18, 19, 20
+P_W_QF_SENT_SEND, P_W_QF_SENT_ARR, P_W_QI_SENT_SIZE, P_W_QI_SENT_RTX = 21, 22, 23, 24
+P_W_SI_FRAME, P_W_SI_NACKED, P_W_SF_COMPLETE, P_W_SF_CONTINUOUS = 25, 26, 27, 28
+P_W_SF_RELEASE, P_W_SF_SINK, P_W_SF_DECIDED, P_W_SF_ORIGINAL = 29, 30, 31, 32
+N_P = 33
 
 # ---- f: float scalars
 F_NEXT_FRAME, F_LAST_FRAME, F_LAST_KEY_MS = 0, 1, 2
@@ -85,12 +91,12 @@ FRR_KNOWN, FRR_IDX, FRR_CAP, FRR_DEC = 0, 1, 2, 3
 # ---- fr: per frame; dl: the decodable frames in decoding order
 FC_CAPTURE, FC_DEC, FC_RATE, FC_FPS, FC_ROI, FC_REGION = 0, 1, 2, 3, 4, 5
 N_FC = 6
-DL_FRAME, DL_DEC, DL_CAP = 0, 1, 2
-N_DL = 3
+DL_FRAME, DL_DEC, DL_CAP, DL_RTX_WAIT, DL_HOLD = 0, 1, 2, 3, 4  # the last two: webrtc only
+N_DL = 5
 
 # ---- sc (float) and sci (int) scratch rows
-SC_TIME, SC_SIZE, SC_KEY, SC_SEND, SC_ARR, SC_DEP, SC_KNOWN = 0, 1, 2, 3, 4, 5, 6
-N_SC = 7
+SC_TIME, SC_SIZE, SC_KEY, SC_SEND, SC_ARR, SC_DEP = 0, 1, 2, 3, 4, 5
+N_SC = 6
 SCI_PSIZE, SCI_START, SCI_DRAW = 0, 1, 2
 N_SCI = 3
 
@@ -565,17 +571,7 @@ def receive(
     """The end of ``Timeline.send_interval`` once the link gave each packet's arrival
     (``sc[SC_ARR]``, NaN: lost): losses revealed, ``Timeline._receive``, the packet reports."""
     n, m = i[I_N_TIMES], i[I_N_PACKETS]
-    arrival = sc[SC_ARR]
-    n_lost = 0
-    for k in range(m):
-        if arrival[k] != arrival[k]:
-            n_lost += 1
-    first_ms = math.nan
-    if n_lost < m:  # Python's min over the list: a leading NaN stays
-        first_ms = arrival[0]
-        for k in range(1, m):
-            if arrival[k] < first_ms:
-                first_ms = arrival[k]
+    n_lost, first_ms = lost_and_first(sc[SC_ARR], m)
     if first_ms == first_ms:  # a packet arrived: it reveals the losses still waiting
         head, tail = i[I_LIST + 2 * L_FLOSS], i[I_LIST + 2 * L_FLOSS + 1]
         i[I_LIST + 2 * L_FLOSS], i[I_LIST + 2 * L_FLOSS + 1] = 0, 0
@@ -583,7 +579,26 @@ def receive(
             lost, timer = int(q[L_FLOSS, r, 0]), q[L_FLOSS, r, 1]
             notice_frame_loss(lost, pymin(timer, first_ms), f, i, p, fr, q)
     receive_frames(n, m, n_lost, rate_kbps, fps, roi_level, f, i, p, plan, fr, dl, q, sc, sci)
-    queue_packet_reports(m, n_lost, first_ms, f, i, p, q, sc, sci)
+    queue_packet_reports(
+        m, n_lost, first_ms, sc[SC_SEND], sc[SC_ARR], sci[SCI_PSIZE], f, i, p, q
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def lost_and_first(arrival: np.ndarray, m: int) -> tuple[int, float]:
+    """The lost packets among the first ``m`` (NaN arrivals) and the first arrival: Python's
+    ``min`` over the list, which keeps a leading NaN (NaN when every packet was lost)."""
+    n_lost = 0
+    for k in range(m):
+        if arrival[k] != arrival[k]:
+            n_lost += 1
+    first_ms = math.nan
+    if n_lost < m:
+        first_ms = arrival[0]
+        for k in range(1, m):
+            if arrival[k] < first_ms:
+                first_ms = arrival[k]
+    return n_lost, first_ms
 
 
 @njit(cache=True)
@@ -658,12 +673,13 @@ def queue_packet_reports(
     m: int,
     n_lost: int,
     first_ms: float,
+    send: np.ndarray,
+    arrival: np.ndarray,
+    size: np.ndarray,
     f: np.ndarray,
     i: np.ndarray,
     p: np.ndarray,
     q: np.ndarray,
-    sc: np.ndarray,
-    sci: np.ndarray,
 ) -> None:
     """``Timeline._queue_packet_reports``: when the sender learns each packet's fate, its arrival
     or the next arrival after it; ``first_ms`` reveals the earlier intervals' tail losses."""
@@ -671,7 +687,7 @@ def queue_packet_reports(
     f[F_INTERVAL_LOSS] = n_lost / m
     seq0 = i[I_SEQ]
     i[I_SEQ] = seq0 + m
-    arrival, send, known = sc[SC_ARR], sc[SC_SEND], sc[SC_KNOWN]
+    known = np.empty(m)
     w_head, w_tail = i[I_LIST + 2 * L_PK_WAIT], i[I_LIST + 2 * L_PK_WAIT + 1]
     n_rows = 0
     if first_ms == first_ms:
@@ -716,11 +732,178 @@ def queue_packet_reports(
                 q[L_PK_WAIT, r, 2],
             )
         for k in range(j):
-            push(q, i, lst, known[k], seq0 + k, send[k], arrival[k], sci[SCI_PSIZE, k])
+            push(q, i, lst, known[k], seq0 + k, send[k], arrival[k], size[k])
     if n_rows:
         i[I_LIST + 2 * L_PK_WAIT], i[I_LIST + 2 * L_PK_WAIT + 1] = 0, 0
     for k in range(j, m):
-        push(q, i, L_PK_WAIT, seq0 + k, send[k], sci[SCI_PSIZE, k], 0.0, 0.0)
+        push(q, i, L_PK_WAIT, seq0 + k, send[k], size[k], 0.0, 0.0)
+
+
+# ------------------------------------------------------------------ the webrtc receiver
+
+
+@njit(cache=True)
+def send_interval_webrtc(
+    t0: float,
+    t1: float,
+    rate_kbps: float,
+    fps: float,
+    roi_level: int,
+    cell: np.ndarray,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    plan: np.ndarray,
+    fr: np.ndarray,
+    q: np.ndarray,
+    sc: np.ndarray,
+    sci: np.ndarray,
+    bits: np.ndarray,
+    buf: np.ndarray,
+    w_i: np.ndarray,
+    w_pk_f: np.ndarray,
+    w_pk_i: np.ndarray,
+    w_qi: np.ndarray,
+    w_frame_rows: int,
+) -> int:
+    """``Timeline._send_interval_webrtc`` up to the transport's run: the frame times, the
+    residual draws (when ``i[I_DRAW]``), then :func:`enqueue_frames`."""
+    n = frame_times(fps, t0, t1, f, p, sc)
+    if n < 0:
+        return NEED_SCRATCH
+    i[I_N_TIMES] = n
+    f[F_INTERVAL_LOSS] = 0.0
+    i[I_SENT_BYTES] = 0
+    if n == 0:
+        return DONE
+    if i[I_DRAW] == 0:
+        return NEED_DRAWS
+    for k in range(n):  # Generator.integers(0, len(pool), size=n)
+        sci[SCI_DRAW, k] = bounded_uint32(bits, buf, cell.shape[0] - C_POOL - 1)
+    return enqueue_frames(
+        rate_kbps, fps, roi_level, cell, f, i, p, plan, fr, q, sc, sci, w_i, w_pk_f, w_pk_i,
+        w_qi, w_frame_rows,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def enqueue_frames(
+    rate_kbps: float,
+    fps: float,
+    roi_level: int,
+    cell: np.ndarray,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    plan: np.ndarray,
+    fr: np.ndarray,
+    q: np.ndarray,
+    sc: np.ndarray,
+    sci: np.ndarray,
+    w_i: np.ndarray,
+    w_pk_f: np.ndarray,
+    w_pk_i: np.ndarray,
+    w_qi: np.ndarray,
+    w_frame_rows: int,
+) -> int:
+    """The ``i[I_N_TIMES]`` frames into the webrtc transport: keyframes, sizes, each frame
+    recorded and its packets enqueued (``WebRtcTransport.enqueue_frame``, its kernel);
+    ``i[I_SENT_BYTES]`` their bytes. ``NEED_ROOM`` (``i[I_N_PACKETS]`` packets) before any state
+    changes but the frame times and draws."""
+    n = i[I_N_TIMES]
+    last_key_idx, last_key_ms = i[I_LAST_KEY_IDX], f[F_LAST_KEY_MS]
+    pli_saved = q[L_PLI, i[I_LIST + 2 * L_PLI] : i[I_LIST + 2 * L_PLI + 1], :2].copy()
+    keyframes(n, f, i, q, sc)
+    frame_sizes_bytes(n, cell, sc, sci)
+    m = n_packets(n, p, sc)
+    i[I_N_PACKETS] = m
+    last_frame = i[I_N_FRAMES] + n - 1
+    last_seq = w_i[int(p[P_W_I_SEQ])] + m - 1
+    if (
+        i[I_N_FRAMES] + n > fr.shape[0]
+        or last_seq - wk.live_seq(w_i, w_pk_i, w_qi) >= w_pk_f.shape[0]
+        or last_frame - w_i[int(p[P_W_I_LAST_RELEASED])] >= w_frame_rows - 2
+    ):  # undo the keyframes' changes
+        i[I_LAST_KEY_IDX], f[F_LAST_KEY_MS] = last_key_idx, last_key_ms
+        head = i[I_LIST + 2 * L_PLI]
+        q[L_PLI, head : head + pli_saved.shape[0], :2] = pli_saved
+        i[I_LIST + 2 * L_PLI + 1] = head + pli_saved.shape[0]
+        return NEED_ROOM
+    payload, header = int(p[P_PAYLOAD]), int(p[P_HEADER])
+    sizes = np.empty(m, dtype=np.int64)
+    total = 0
+    for k in range(n):
+        size = max(int(sc[SC_SIZE, k]), 1)
+        n_pk = -(-size // payload)
+        for j in range(n_pk):
+            sizes[j] = payload + header if j < n_pk - 1 else size - (n_pk - 1) * payload + header
+            total += sizes[j]
+        c = sc[SC_TIME, k]
+        fid = add_frame(c, rate_kbps, fps, roi_level, i, plan, fr)
+        wk.enqueue_frame(
+            w_i, w_pk_f, w_pk_i, w_qi, fid, c, sc[SC_KEY, k] != 0.0, c + p[P_ENCODE],
+            sizes[:n_pk], w_frame_rows,
+        )  # fmt: skip
+    i[I_SENT_BYTES] = total
+    return DONE
+
+
+@njit(cache=True)
+def receive_webrtc(
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    fr: np.ndarray,
+    dl: np.ndarray,
+    q: np.ndarray,
+    w_i: np.ndarray,
+    w_qf: np.ndarray,
+    w_qi: np.ndarray,
+    shown_f: np.ndarray,
+    shown_i: np.ndarray,
+) -> int:
+    """The end of ``Timeline._send_interval_webrtc`` after the transport's run: each frame's fate
+    (``run_until_fates``' arithmetic: shown time, retransmission wait, jitter-buffer hold, the
+    frame report), then the transmissions (``take_sent``) as packet reports; the retransmitted
+    bytes added to ``i[I_SENT_BYTES]``. ``NEED_ROOM`` (nothing changed) when a list must grow."""
+    n_shown = w_i[int(p[P_W_I_N_SHOWN])]
+    tail = int(p[P_W_I_SENT_TAIL])
+    m = w_i[tail]  # the sent ring's slots 0..m-1
+    need = m + n_shown + live(i, L_PK_WAIT)
+    fits = i[I_N_DECODED] + n_shown <= dl.shape[0]
+    for lst in (L_PK, L_PK_LATE, L_PK_WAIT, L_FR, L_FR_LATE):
+        fits = fits and room(q, i, lst, need)
+    if not fits:
+        return NEED_ROOM
+    fb = p[P_FB]
+    for r in range(n_shown):
+        fid = shown_i[r, int(p[P_W_SI_FRAME])]
+        c = shown_f[r, int(p[P_W_SF_COMPLETE])]
+        cont = shown_f[r, int(p[P_W_SF_CONTINUOUS])]
+        sink = shown_f[r, int(p[P_W_SF_SINK])]
+        own = c - shown_f[r, int(p[P_W_SF_ORIGINAL])] if shown_i[r, int(p[P_W_SI_NACKED])] else 0.0
+        fr[fid, FC_DEC] = sink
+        cap = fr[fid, FC_CAPTURE]
+        if sink == sink:
+            row = i[I_N_DECODED]
+            dl[row, DL_FRAME], dl[row, DL_DEC], dl[row, DL_CAP] = fid, sink, cap
+            dl[row, DL_RTX_WAIT] = (own if own == own else 0.0) + (cont - c)
+            dl[row, DL_HOLD] = shown_f[r, int(p[P_W_SF_RELEASE])] - cont
+            i[I_N_DECODED] = row + 1
+        pend_frame(q, i, shown_f[r, int(p[P_W_SF_DECIDED])] + fb, fid, cap, sink)
+    if m:
+        send = w_qf[int(p[P_W_QF_SENT_SEND]), :m]
+        arrival = w_qf[int(p[P_W_QF_SENT_ARR]), :m]
+        size = w_qi[int(p[P_W_QI_SENT_SIZE]), :m]
+        n_lost, first_ms = lost_and_first(arrival, m)
+        queue_packet_reports(m, n_lost, first_ms, send, arrival, size, f, i, p, q)
+        rtx = 0
+        for k in range(m):
+            if w_qi[int(p[P_W_QI_SENT_RTX]), k] != 0:
+                rtx += size[k]
+        i[I_SENT_BYTES] += rtx
+        w_i[tail] = 0
+    return DONE
 
 
 # ------------------------------------------------------------------ feedback

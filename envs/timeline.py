@@ -129,8 +129,8 @@ def make_timeline(
     receiver: str = "artic",
 ) -> Timeline:
     """The timeline of the link's backend: compiled (:mod:`artic_rl.envs.timeline_compiled`) where
-    it models the episode (the ``artic`` receiver on a compiled link), else the reference."""
-    if receiver == "artic" and getattr(link, "backend", "python") == "compiled":
+    it models the episode (a compiled link, a measured codec profile), else the reference."""
+    if getattr(link, "backend", "python") == "compiled":
         from artic_rl.envs.timeline_compiled import CompiledTimeline, supports
 
         if supports(env, link, receiver):

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import ctypes
 import math
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from artic_rl.envs import _timeline_kernels as k
+from artic_rl.envs import _webrtc_kernels as wk
 from artic_rl.envs.timeline import MS_PER_S, EpisodePlan, Timeline
+from artic_rl.envs.webrtc_compiled import CompiledWebRtcTransport
 from artic_rl.net import Link, Trace
 from artic_rl.net.loss import BernoulliLoss
 from artic_rl.net.trace import MTU_BYTES
@@ -50,12 +53,13 @@ _NO_QUEUE = np.zeros(1, dtype=np.int64)
 
 
 def supports(env: VideoChatEnv, link: Link, receiver: str) -> bool:
-    """Whether the compiled timeline models this episode: the ``artic`` receiver on a compiled
-    link, and a profile whose frame sizes the kernel restates."""
+    """Whether the compiled timeline models this episode: a compiled link (for the ``webrtc``
+    receiver: its compiled transport, which the timeline's default configuration gets) and a
+    profile whose frame sizes the kernel restates."""
     profile = env.profile
     measured = profile.profile if type(profile) is ExtendedProfile else profile
     return (
-        receiver == "artic"
+        receiver in ("artic", "webrtc")
         and getattr(link, "backend", "python") == "compiled"
         and type(measured) is CodecProfile
     )
@@ -95,6 +99,24 @@ class _Column:
             raise AttributeError("the compiled timeline's frame table is written by its kernel")
 
 
+class _Decoded:
+    """A reference per-shown-frame list (``webrtc`` receiver), read from the decoded table."""
+
+    def __init__(self, column: int) -> None:
+        self.column = column
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        if obj.transport is None:
+            return []
+        return obj._dl[: obj._i[k.I_N_DECODED], self.column].tolist()
+
+    def __set__(self, obj: Any, value: list[float]) -> None:
+        if value:  # the reference's constructor starts it empty; nothing else writes it
+            raise AttributeError("the compiled timeline's decoded table is written by its kernel")
+
+
 class CompiledTimeline(Timeline):
     """:class:`~artic_rl.envs.timeline.Timeline` (``artic`` receiver) over the kernel's arrays."""
 
@@ -107,6 +129,8 @@ class CompiledTimeline(Timeline):
     interval_loss = _Scalar("F_INTERVAL_LOSS")
     f_capture = _Column(k.FC_CAPTURE)
     f_decodable = _Column(k.FC_DEC)
+    rtx_wait_ms = _Decoded(k.DL_RTX_WAIT)
+    hold_ms = _Decoded(k.DL_HOLD)
 
     def __init__(
         self,
@@ -118,7 +142,7 @@ class CompiledTimeline(Timeline):
         receiver: str = "artic",
     ) -> None:
         if not supports(env, link, receiver):
-            raise ValueError("the compiled timeline models the artic receiver on a compiled link")
+            raise ValueError("the compiled timeline needs a compiled link and a measured profile")
         self._f = np.zeros(k.N_F)
         self._i = np.zeros(k.N_I, dtype=np.int64)
         super().__init__(env, plan, link, trace, np_random, receiver)
@@ -126,6 +150,9 @@ class CompiledTimeline(Timeline):
         f[k.F_LAST_DEC] = self.chain.last_decodable_ms
         f[k.F_LAST_PLI] = -math.inf
         self._p = _params(env, link, self)
+        self._p_sent_tail = int(self._p[k.P_W_I_SENT_TAIL])
+        if receiver == "webrtc" and not isinstance(self.transport, CompiledWebRtcTransport):
+            raise ValueError("the compiled timeline's webrtc receiver needs the compiled transport")
         self._plan = np.array(
             [self.book.region_start_ms, plan.roi_hit.astype(np.float64)], dtype=np.float64
         ).reshape(2, len(self.book.region_start_ms))
@@ -151,6 +178,8 @@ class CompiledTimeline(Timeline):
         cell = self._cells.get(key)
         if cell is None:
             cell = self._cells[key] = self._cell(*key)
+        if self.transport is not None:
+            return self._send_webrtc(act, t0, t1, cell)
         if self.link is not self._kernel_link:
             self._hand_over_link()
         status = k.send_interval(
@@ -212,6 +241,64 @@ class CompiledTimeline(Timeline):
                 self._fr, self._dl, self._q, self._sc, self._sci, self._bits, self._link_opps,
                 self._link_table, self._link_start, self._link_size,
             )  # fmt: skip
+
+    def _send_webrtc(self, act: SenderAction, t0: float, t1: float, cell: np.ndarray) -> int:
+        """The interval with the ``webrtc`` receiver: the frames into the compiled transport (one
+        kernel call), its run (its kernel), the fates and transmissions (one kernel call)."""
+        tr = self.transport
+        assert isinstance(tr, CompiledWebRtcTransport)
+        f, i = self._f, self._i
+        gated = tr.gate_keyframe_requests(t1)  # honoured requests make the next frame a keyframe
+        if gated:
+            self._push(k.L_PLI, [(t, float(sys.maxsize)) for t in gated])
+        status = k.send_interval_webrtc(
+            t0, t1, act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p, self._plan,
+            self._fr, self._q, self._sc, self._sci, self._bits, self._buf, tr.i, tr.pk_f,
+            tr.pk_i, tr.qi, tr.fr_i.shape[0],
+        )  # fmt: skip
+        while status != k.DONE:
+            if status == k.NEED_SCRATCH:
+                self._grow_scratch(2 * self._sc.shape[1])
+                status = k.send_interval_webrtc(
+                    t0, t1, act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p,
+                    self._plan, self._fr, self._q, self._sc, self._sci, self._bits, self._buf,
+                    tr.i, tr.pk_f, tr.pk_i, tr.qi, tr.fr_i.shape[0],
+                )  # fmt: skip
+                continue
+            n = int(i[k.I_N_TIMES])
+            if status == k.NEED_DRAWS:  # the residuals, as CodecProfile.frame_sizes_bytes draws
+                pool = cell.shape[0] - k.C_POOL
+                self._sci[k.SCI_DRAW, :n] = self.rng.integers(0, pool, size=n)
+            else:  # NEED_ROOM: this frame table, the transport's tables
+                self._grow(0, n)
+                tr._grow_tables(int(i[k.I_N_FRAMES]) + n - 1, int(i[k.I_N_PACKETS]))
+            status = k.enqueue_frames(
+                act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p, self._plan,
+                self._fr, self._q, self._sc, self._sci, tr.i, tr.pk_f, tr.pk_i, tr.qi,
+                tr.fr_i.shape[0],
+            )  # fmt: skip
+        tr._run(t1, self.env.pacing_factor * act.rate_kbps, act.rate_kbps)
+        if tr.plis_sent:
+            fb_ms = self.env.feedback_delay_ms
+            self._push(k.L_PLI_REP, [(t + fb_ms, 0.0) for t in tr.plis_sent])
+            tr.plis_sent = []
+        while k.receive_webrtc(
+            f, i, self._p, self._fr, self._dl, self._q, tr.i, tr.qf, tr.qi, tr.shown_f,
+            tr.shown_i,
+        ) != k.DONE:  # fmt: skip
+            shown = int(tr.i[wk.I_N_SHOWN])
+            self._grow_lists(int(tr.i[self._p_sent_tail]) + shown + self._live(k.L_PK_WAIT))
+        if i[k.I_N_DECODED] != self._mirrored:
+            self._mirror_decoded()
+        return int(i[k.I_SENT_BYTES])
+
+    def _push(self, lst: int, rows: list[tuple[float, float]]) -> None:
+        """Append rows (their first two fields) to a pending list (the Python side's rare ones)."""
+        self._grow_lists(len(rows))
+        i = self._i
+        tail = int(i[k.I_LIST + 2 * lst + 1])
+        self._q[lst, tail : tail + len(rows), :2] = rows
+        i[k.I_LIST + 2 * lst + 1] = tail + len(rows)
 
     def _cell(self, kbps: float, fps: float, roi_level: int) -> np.ndarray:
         """The kernel's row for a profile query: the cell's constants, then its residual pool."""
@@ -416,6 +503,26 @@ def _params(env: VideoChatEnv, link: Link, timeline: Timeline) -> np.ndarray:
     }
     for name, value in values.items():
         p[getattr(k, "P_" + name)] = value
+    webrtc = {  # the compiled webrtc transport's layout, from its kernel
+        "I_SEQ": wk.I_SEQ,
+        "I_LAST_RELEASED": wk.I_LAST_RELEASED,
+        "I_N_SHOWN": wk.I_N_SHOWN,
+        "I_SENT_TAIL": wk.RING + 2 * wk.R_SENT + 1,
+        "QF_SENT_SEND": wk.QF_SENT_SEND,
+        "QF_SENT_ARR": wk.QF_SENT_ARR,
+        "QI_SENT_SIZE": wk.QI_SENT_SIZE,
+        "QI_SENT_RTX": wk.QI_SENT_RTX,
+        "SI_FRAME": wk.SI_FRAME,
+        "SI_NACKED": wk.SI_NACKED,
+        "SF_COMPLETE": wk.SF_COMPLETE,
+        "SF_CONTINUOUS": wk.SF_CONTINUOUS,
+        "SF_RELEASE": wk.SF_RELEASE,
+        "SF_SINK": wk.SF_SINK,
+        "SF_DECIDED": wk.SF_DECIDED,
+        "SF_ORIGINAL": wk.SF_ORIGINAL,
+    }
+    for name, value in webrtc.items():
+        p[getattr(k, "P_W_" + name)] = value
     return p
 
 
