@@ -1,9 +1,9 @@
-"""The compiled timeline (envs/timeline_compiled.py, envs/_timeline_kernels.py): which implementation
-runs, and that every step of an episode is the reference's bit for bit (observation, reward, every
-info field, the whole feedback report) on the edges of the interval's rules: outages with no
-capacity at all, drops and random loss (keyframe requests, frame timers), frame rates and bitrates
-changing every step (above the profiled grid, too), tables growing from one row, and the link run
-inside the kernel or through Python."""
+"""The compiled timeline (envs/timeline_compiled.py, envs/_timeline_kernels.py): which
+implementation runs, and that every step of an episode is the reference's bit for bit with either
+receiver (observation, reward, every info field, the whole feedback report) on the edges of the
+interval's rules: outages with no capacity at all, drops and random loss (keyframe requests, frame
+timers, retransmissions), frame rates and bitrates changing every step (above the profiled grid,
+too), tables growing from one row, and the link run inside the kernel or through Python."""
 
 from __future__ import annotations
 
@@ -109,20 +109,25 @@ def assert_equal_episodes(seed: int, mid: Any = None, **kwargs: Any) -> Compiled
 
 
 def test_the_link_backend_and_receiver_pick_the_timeline() -> None:
-    env = _env("compiled", preset="lte")
-    env.reset(seed=0)
-    assert type(env._timeline) is CompiledTimeline
-    for backend, receiver in (("python", "artic"), ("compiled", "webrtc")):
+    for backend, receiver, kind in (
+        ("compiled", "artic", CompiledTimeline),
+        ("compiled", "webrtc", CompiledTimeline),
+        ("python", "artic", Timeline),
+        ("python", "webrtc", Timeline),
+    ):
         env = _env(backend, preset="lte", receiver=receiver)
         env.reset(seed=0)
-        assert type(env._timeline) is Timeline
+        assert type(env._timeline) is kind
+
+
+CASES = ["lte", "lte-drops", "3g-loss", "5g-above-grid", "wifi", "outage", "gap", "slow-drops"]
 
 
 @pytest.mark.parametrize(
-    "case",
-    ["lte", "lte-drops", "3g-loss", "5g-above-grid", "wifi", "outage", "gap", "slow-drops"],
+    ("receiver", "case"),
+    [("artic", case) for case in CASES] + [("webrtc", case) for case in CASES],
 )
-def test_compiled_steps_equal_the_reference(case: str) -> None:
+def test_compiled_steps_equal_the_reference(receiver: str, case: str) -> None:
     kwargs: dict[str, Any] = {
         "lte": {"preset": "lte"},
         "lte-drops": {"preset": "lte", "queue_packets": 3},  # drops inside the kernel's link
@@ -134,7 +139,7 @@ def test_compiled_steps_equal_the_reference(case: str) -> None:
         "slow-drops": {"traces": [SLOW], "queue_packets": 5, "question_interval_s": 1.0},
     }[case]
     for seed in (0, 1):
-        tl = assert_equal_episodes(seed, **kwargs)
+        tl = assert_equal_episodes(seed, receiver=receiver, **kwargs)
         assert tl.n_frames > 0
 
 
@@ -165,6 +170,7 @@ def test_tables_growing_from_one_row_keep_the_numbers(monkeypatch: pytest.Monkey
     tl = assert_equal_episodes(3, preset="lte", queue_packets=3)
     assert tl._fr.shape[0] >= tl.n_frames > 64 and tl._q.shape[1] > 1
     assert_equal_episodes(3, preset="3g", loss_rate=0.05)
+    assert_equal_episodes(3, preset="3g", loss_rate=0.05, receiver="webrtc")
 
 
 def test_a_wrapped_link_mid_episode_goes_through_python() -> None:
