@@ -46,6 +46,7 @@ from artic_rl.video.profile import CodecProfile
 if TYPE_CHECKING:
     from artic_rl.envs.video_chat import VideoChatEnv
 
+MAX_CELLS = 4096  # profile rows kept per environment (the action grid has 480 settings)
 FRAME_ROWS = 2048  # initial per-frame table rows (60 s at 30 fps fit; it doubles when full)
 LIST_ROWS = 512  # initial rows of each pending list (a power of two; they double when short)
 PACKET_ROWS = 256  # initial scratch room for an interval's packets (doubles when short)
@@ -162,7 +163,10 @@ class CompiledTimeline(Timeline):
         per_interval = int(env.interval_ms * env.capture_fps / MS_PER_S) + 2
         self._sc = np.zeros((k.N_SC, max(PACKET_ROWS, per_interval)))
         self._sci = np.zeros((k.N_SCI, self._sc.shape[1]), dtype=np.int64)
-        self._cells: dict[tuple[float, float, int], np.ndarray] = {}
+        # the profile's rows by query, kept by the environment across its episodes (read-only)
+        self._cells: dict[tuple[float, float, int], np.ndarray] = env.__dict__.setdefault(
+            "_compiled_cells", {}
+        )
         self._mirrored = 0  # decodable frames copied into self.decoded
         self._link_opps = link._opps
         self._link_table = link._kernel_table
@@ -177,7 +181,9 @@ class CompiledTimeline(Timeline):
         key = (act.rate_kbps, act.fps, act.roi_level)
         cell = self._cells.get(key)
         if cell is None:
-            cell = self._cells[key] = self._cell(*key)
+            cell = self._cell(*key)
+            if len(self._cells) < MAX_CELLS:
+                self._cells[key] = cell
         if self.transport is not None:
             return self._send_webrtc(act, t0, t1, cell)
         if self.link is not self._kernel_link:
