@@ -152,8 +152,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     (:meth:`artic_rl.net.Trace.scaled`: delivery opportunities thinned or replicated exactly,
     outages kept where they are), to move a trace set into another capacity regime (the 5G
     mmWave runs into the paper's 5-50 Mbps and below).
-    ``backend`` picks the implementation of the hot rules (GCC and the observation, the link, the
-    ``webrtc`` receiver's transport event loop):
+    ``backend`` picks the implementation of the hot rules (GCC and the observation, the timeline's
+    interval and feedback (:mod:`artic_rl.envs.timeline_compiled`), the link, the ``webrtc``
+    receiver's transport event loop):
     ``"python"`` (the readable reference) or ``"compiled"`` (numba kernels, bit for bit equal);
     ``None`` reads ``$ARTIC_BACKEND`` (:mod:`artic_rl.backend`).
     ``receiver`` picks the receive stack: ``"artic"`` (loss-resilient, no retransmission) or
