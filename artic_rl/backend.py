@@ -5,7 +5,9 @@ The classes with a compiled twin (:class:`~artic_rl.control.delay_based.InterArr
 :class:`~artic_rl.net.link.Link`) take ``backend="python" | "compiled"``; both give the same numbers
 bit for bit (the tests compare them). The ``webrtc`` receiver's transport follows its link's backend
 (``artic_rl.envs.webrtc_compiled.make_transport``: the whole event loop of
-``artic_rl.envs.webrtc_transport`` as one kernel). ``"compiled"`` needs numba (the ``train`` extra).
+``artic_rl.envs.webrtc_transport`` as one kernel), and so does the environment's timeline
+(``artic_rl.envs.timeline.make_timeline``: an interval's sender, link and receiver, and the
+feedback's transport part, as kernel calls). ``"compiled"`` needs numba (the ``train`` extra).
 
 An entry point that leaves the choice open reads :func:`default_backend`: the environment variable
 ``ARTIC_BACKEND``, read once per process (``python`` when unset).
