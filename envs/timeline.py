@@ -9,6 +9,10 @@ frame stands in for a lost one; a loss is noticed when a later packet reveals it
 timer, :mod:`artic_rl.receiver.loss`), and ``webrtc``, libwebrtc's receive side, which needs a
 discrete-event loop within each interval (:mod:`artic_rl.envs.webrtc_transport`). The rules both
 share with the streamer live in :mod:`artic_rl.receiver` and :mod:`artic_rl.sender.pacer`.
+
+:class:`Timeline` is the readable reference; on the compiled backend :func:`make_timeline` gives
+:class:`~artic_rl.envs.timeline_compiled.CompiledTimeline`, the same numbers with an interval's
+sender, link and receiver in numba kernels.
 """
 
 from __future__ import annotations
