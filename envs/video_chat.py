@@ -125,7 +125,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     question answered in this step; latency uncapped), ``sample_accuracy``, ``frame_delay_ms``
     (list, one per frame that became decodable), ``bitrate_kbps``, ``loss``, ``stale_frames``,
     ``reward_terms`` (the five weighted terms, which sum to the reward), with
-    ``expected_questions`` ``probe_latency_ms`` (the probe questions answered in this step), on the last step
+    ``expected_questions`` ``probe_latency_ms`` and ``probe_accuracy`` (the probe questions
+    answered in this step), on the last step
     ``episode_frame_latency_ms`` (the Artic paper's latency metric, one entry per frame sent:
     capture until decodable, a lost or undecodable frame until the next frame after it is
     decodable; :meth:`~artic_rl.envs.timeline.Timeline.frame_latencies_ms`) and
@@ -435,6 +436,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         }
         if w.expected_questions:
             info["probe_latency_ms"] = [lt for _, lt in paid]
+            info["probe_accuracy"] = [a for a, _ in paid]
         if truncated:
             info["episode_frame_latency_ms"] = tl.frame_latencies_ms(t1)
             info["episode_latency_breakdown_ms"] = tl.latency_breakdown_ms(t1)
