@@ -1,4 +1,4 @@
-"""Compiled kernels of GCC (:mod:`~artic_rl.control.gcc`): the rules of its parts, one report per call.
+"""Compiled kernels of GCC (:mod:`~artic_rl.control.gcc`): its parts' rules, one report per call.
 
 Each kernel is the reference method of the same name restated over arrays, statement for
 statement and in the same floating-point order, so that it returns the very same numbers (the
@@ -6,7 +6,9 @@ tests compare both backends bit for bit): no ``fastmath``, so LLVM neither reass
 a multiply and an add. numba compiles them on first use and caches the machine code beside this
 file (``__pycache__``), so the cost is paid once per installation. The cache is keyed on this
 file only, so the reference modules' constants come in as arguments, never as globals, and every
-kernel that :func:`gcc_on_feedback` calls lives in this one file.
+kernel that :func:`gcc_on_feedback` calls lives in this one file. The rules it calls are
+inlined (``inline="always"``): a call between compiled functions passes every array field
+by field and counts its references, which cost more than the rules themselves.
 
 State lives in small arrays owned by the Python objects, indexed by the constants below:
 
@@ -82,7 +84,7 @@ HISTORY_ROWS_PER_REPORT = 3
 # ------------------------------------------------------------------ InterArrival
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def open_group(groups: np.ndarray, counters: np.ndarray, send_ms: float, arrival_ms: float) -> None:
     """Make this packet the first of the current group."""
     groups[CURRENT, FIRST_SEND] = send_ms
@@ -92,7 +94,7 @@ def open_group(groups: np.ndarray, counters: np.ndarray, send_ms: float, arrival
     counters[HAS_CURRENT] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def belongs_to_burst(
     groups: np.ndarray, send_ms: float, arrival_ms: float, burst_ms: float, max_burst_ms: float
 ) -> bool:
@@ -109,18 +111,13 @@ def belongs_to_burst(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_group(
-    groups: np.ndarray,
-    counters: np.ndarray,
-    send_ms: float,
-    arrival_ms: float,
-    reorder_reset: int,
-    out: np.ndarray,
-    n_out: int,
-) -> int:
-    """Close the current group, open one with this packet; the closed group's deltas go to
-    ``out[n_out]`` (send delta, arrival delta, arrival). Returns the new number of deltas."""
+    groups: np.ndarray, counters: np.ndarray, send_ms: float, arrival_ms: float, reorder_reset: int
+) -> tuple[bool, float, float, float]:
+    """Close the current group, open one with this packet; the closed group's deltas, if any:
+    ``(True, send delta, arrival delta, arrival)``, else ``(False, 0.0, 0.0, 0.0)``."""
+    emitted, send_delta, arrival_delta, arrival = False, 0.0, 0.0, 0.0
     if counters[HAS_PREVIOUS]:
         send_delta = groups[CURRENT, SEND] - groups[PREVIOUS, SEND]
         arrival_delta = groups[CURRENT, ARRIVAL] - groups[PREVIOUS, ARRIVAL]
@@ -130,18 +127,46 @@ def next_group(
                 counters[HAS_PREVIOUS] = 0
                 counters[REORDERED] = 0
                 open_group(groups, counters, send_ms, arrival_ms)
-                return n_out
+                return False, 0.0, 0.0, 0.0
         else:
             counters[REORDERED] = 0
-            out[n_out, 0] = send_delta
-            out[n_out, 1] = arrival_delta
-            out[n_out, 2] = groups[CURRENT, ARRIVAL]
-            n_out += 1
+            emitted, arrival = True, groups[CURRENT, ARRIVAL]
     for column in range(4):
         groups[PREVIOUS, column] = groups[CURRENT, column]
     counters[HAS_PREVIOUS] = 1
     open_group(groups, counters, send_ms, arrival_ms)
-    return n_out
+    return emitted, send_delta, arrival_delta, arrival
+
+
+@njit(cache=True, inline="always")
+def inter_arrival_packet(
+    groups: np.ndarray,
+    counters: np.ndarray,
+    arrival: float,
+    send: float,
+    group_ms: float,
+    burst_ms: float,
+    max_burst_ms: float,
+    reorder_reset: int,
+) -> tuple[bool, float, float, float]:
+    """Add one received packet (in arrival order); the deltas of the group it completes, as
+    :func:`next_group` returns them."""
+    if not counters[HAS_CURRENT]:
+        open_group(groups, counters, send, arrival)
+        return False, 0.0, 0.0, 0.0
+    if send < groups[CURRENT, FIRST_SEND]:
+        return False, 0.0, 0.0, 0.0  # reordered into an older group: ignored, as libwebrtc does
+    # sent over group_ms after the group's first packet: a new group, unless it queued
+    # behind it
+    if send - groups[CURRENT, FIRST_SEND] > group_ms and not belongs_to_burst(
+        groups, send, arrival, burst_ms, max_burst_ms
+    ):
+        return next_group(groups, counters, send, arrival, reorder_reset)
+    if send > groups[CURRENT, SEND]:
+        groups[CURRENT, SEND] = send
+    if arrival > groups[CURRENT, ARRIVAL]:
+        groups[CURRENT, ARRIVAL] = arrival
+    return False, 0.0, 0.0, 0.0
 
 
 @njit(cache=True)
@@ -166,24 +191,21 @@ def inter_arrival_packets(
     """
     n_out = 0
     for i in range(arrival_ms.shape[0]):
-        arrival = arrival_ms[i]
-        send = send_ms[i]
-        if not counters[HAS_CURRENT]:
-            open_group(groups, counters, send, arrival)
-            continue
-        if send < groups[CURRENT, FIRST_SEND]:
-            continue  # reordered into an older group: ignored, as libwebrtc does
-        # sent over group_ms after the group's first packet: a new group, unless it queued
-        # behind it
-        if send - groups[CURRENT, FIRST_SEND] > group_ms and not belongs_to_burst(
-            groups, send, arrival, burst_ms, max_burst_ms
-        ):
-            n_out = next_group(groups, counters, send, arrival, reorder_reset, out, n_out)
-            continue
-        if send > groups[CURRENT, SEND]:
-            groups[CURRENT, SEND] = send
-        if arrival > groups[CURRENT, ARRIVAL]:
-            groups[CURRENT, ARRIVAL] = arrival
+        emitted, send_delta, arrival_delta, arrival = inter_arrival_packet(
+            groups,
+            counters,
+            arrival_ms[i],
+            send_ms[i],
+            group_ms,
+            burst_ms,
+            max_burst_ms,
+            reorder_reset,
+        )
+        if emitted:
+            out[n_out, 0] = send_delta
+            out[n_out, 1] = arrival_delta
+            out[n_out, 2] = arrival
+            n_out += 1
     return n_out
 
 
@@ -222,32 +244,33 @@ def trendline_params(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def linear_fit_slope(xs: np.ndarray, ys: np.ndarray, start: int) -> tuple[bool, float]:
     """Least-squares slope of y on x over the full ring (oldest point at ``start``); ``(False,
     0.0)`` when all x are equal. Sums run oldest to newest, as the reference's over its deque."""
     n = xs.shape[0]
     x_sum = 0.0
     y_sum = 0.0
-    for i in range(n):
-        j = (start + i) % n
+    j = start
+    for _ in range(n):
         x_sum += xs[j]
         y_sum += ys[j]
+        j = j + 1 if j + 1 < n else 0
     x_avg = x_sum / n
     y_avg = y_sum / n
     num = 0.0
     den = 0.0
-    for i in range(n):
-        j = (start + i) % n
+    for _ in range(n):
         dx = xs[j] - x_avg
         num += dx * (ys[j] - y_avg)
         den += dx * dx
+        j = j + 1 if j + 1 < n else 0
     if den == 0.0:
         return False, 0.0
     return True, num / den
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_threshold(
     values: np.ndarray, counts: np.ndarray, modified: float, now_ms: float, params: np.ndarray
 ) -> None:
@@ -267,7 +290,7 @@ def update_threshold(
     values[LAST_THRESHOLD_MS] = now_ms
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def detect(
     values: np.ndarray,
     counts: np.ndarray,
@@ -308,6 +331,47 @@ def detect(
     update_threshold(values, counts, modified, now_ms, params)
 
 
+@njit(cache=True, inline="always")
+def trendline_delta(
+    values: np.ndarray,
+    counts: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    send_delta_ms: float,
+    arrival_delta_ms: float,
+    arrival_ms: float,
+    params: np.ndarray,
+) -> None:
+    """Absorb one inter-group delta (the reference's ``update``)."""
+    max_deltas = int(params[MAX_DELTAS])
+    smoothing = params[SMOOTHING]
+    window = xs.shape[0]
+    num_deltas = counts[NUM_DELTAS] + 1
+    counts[NUM_DELTAS] = num_deltas if num_deltas < max_deltas else max_deltas
+    if not counts[HAS_FIRST_ARRIVAL]:
+        values[FIRST_ARRIVAL_MS] = arrival_ms
+        counts[HAS_FIRST_ARRIVAL] = 1
+    accumulated = values[ACCUMULATED] + (arrival_delta_ms - send_delta_ms)
+    values[ACCUMULATED] = accumulated
+    smoothed = smoothing * values[SMOOTHED] + (1.0 - smoothing) * accumulated
+    values[SMOOTHED] = smoothed
+    # append to the ring; a full ring drops its oldest point, as the reference's deque
+    size, start = counts[RING_SIZE], counts[RING_START]
+    at = (start + size) % window
+    xs[at] = arrival_ms - values[FIRST_ARRIVAL_MS]
+    ys[at] = smoothed
+    if size < window:
+        counts[RING_SIZE] = size + 1
+    else:
+        counts[RING_START] = (start + 1) % window
+    trend = values[TREND]
+    if counts[RING_SIZE] == window:
+        has_slope, slope = linear_fit_slope(xs, ys, counts[RING_START])
+        if has_slope:
+            trend = slope
+    detect(values, counts, trend, send_delta_ms, arrival_ms, params)
+
+
 @njit(cache=True)
 def trendline_update(
     values: np.ndarray,
@@ -319,71 +383,42 @@ def trendline_update(
 ) -> int:
     """Absorb inter-group deltas (rows of send delta, arrival delta, arrival) in order; returns
     the final hypothesis' code (``NORMAL``, ``UNDERUSING``, ``OVERUSING``)."""
-    max_deltas = int(params[MAX_DELTAS])
-    smoothing = params[SMOOTHING]
-    window = xs.shape[0]
     for i in range(deltas.shape[0]):
-        send_delta_ms = deltas[i, 0]
-        arrival_delta_ms = deltas[i, 1]
-        arrival_ms = deltas[i, 2]
-        num_deltas = counts[NUM_DELTAS] + 1
-        counts[NUM_DELTAS] = num_deltas if num_deltas < max_deltas else max_deltas
-        if not counts[HAS_FIRST_ARRIVAL]:
-            values[FIRST_ARRIVAL_MS] = arrival_ms
-            counts[HAS_FIRST_ARRIVAL] = 1
-        accumulated = values[ACCUMULATED] + (arrival_delta_ms - send_delta_ms)
-        values[ACCUMULATED] = accumulated
-        smoothed = smoothing * values[SMOOTHED] + (1.0 - smoothing) * accumulated
-        values[SMOOTHED] = smoothed
-        # append to the ring; a full ring drops its oldest point, as the reference's deque
-        size, start = counts[RING_SIZE], counts[RING_START]
-        at = (start + size) % window
-        xs[at] = arrival_ms - values[FIRST_ARRIVAL_MS]
-        ys[at] = smoothed
-        if size < window:
-            counts[RING_SIZE] = size + 1
-        else:
-            counts[RING_START] = (start + 1) % window
-        trend = values[TREND]
-        if counts[RING_SIZE] == window:
-            has_slope, slope = linear_fit_slope(xs, ys, counts[RING_START])
-            if has_slope:
-                trend = slope
-        detect(values, counts, trend, send_delta_ms, arrival_ms, params)
+        trendline_delta(values, counts, xs, ys, deltas[i, 0], deltas[i, 1], deltas[i, 2], params)
     return counts[STATE]
 
 
 # ------------------------------------------------------------------ AimdRateControl
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def link_spread(state: np.ndarray) -> float:
     """Three standard deviations of the link capacity estimate."""
     return 3.0 * math.sqrt(state[LINK_DEVIATION] * state[LINK_ESTIMATE_KBPS])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def link_upper_kbps(state: np.ndarray, flags: np.ndarray) -> float:
     if not flags[HAS_LINK_ESTIMATE]:
         return np.inf
     return state[LINK_ESTIMATE_KBPS] + link_spread(state)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def link_lower_kbps(state: np.ndarray, flags: np.ndarray) -> float:
     if not flags[HAS_LINK_ESTIMATE]:
         return 0.0
     return max(0.0, state[LINK_ESTIMATE_KBPS] - link_spread(state))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def link_reset(state: np.ndarray, flags: np.ndarray, gcc: np.ndarray) -> None:
     flags[HAS_LINK_ESTIMATE] = 0
     state[LINK_ESTIMATE_KBPS] = 0.0
     state[LINK_DEVIATION] = gcc[DEVIATION_MIN]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def link_on_overuse(
     state: np.ndarray, flags: np.ndarray, throughput_kbps: float, gcc: np.ndarray
 ) -> None:
@@ -403,7 +438,7 @@ def link_on_overuse(
     state[LINK_DEVIATION] = min(max(deviation, gcc[DEVIATION_MIN]), gcc[DEVIATION_MAX])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def change_state(flags: np.ndarray, state: np.ndarray, usage: int, now_ms: float) -> None:
     if usage == NORMAL:
         if flags[AIMD_STATE] == HOLD:
@@ -416,13 +451,13 @@ def change_state(flags: np.ndarray, state: np.ndarray, usage: int, now_ms: float
         flags[AIMD_STATE] = HOLD
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def multiplicative_step_kbps(state: np.ndarray, dt_ms: float, gcc: np.ndarray) -> float:
     factor = gcc[INCREASE_PER_S] ** min(dt_ms / gcc[MS_PER_S], 1.0)
     return max(state[AIMD_RATE_KBPS] * (factor - 1.0), 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def additive_kbps_per_s(state: np.ndarray, gcc: np.ndarray) -> float:
     """About one average packet per response time (``2 * (rtt + 100 ms)``), at least 4 kbps/s."""
     frame_bits = state[AIMD_RATE_KBPS] * gcc[BITS_PER_KBIT] * gcc[FRAME_INTERVAL_S]
@@ -432,7 +467,7 @@ def additive_kbps_per_s(state: np.ndarray, gcc: np.ndarray) -> float:
     return max(gcc[MIN_ADDITIVE_KBPS_PER_S], avg_packet_bits / response_s / gcc[BITS_PER_KBIT])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def aimd_update(
     state: np.ndarray,
     flags: np.ndarray,
@@ -481,7 +516,7 @@ def aimd_update(
 # ------------------------------------------------------------------ LossBasedControl
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def remember(
     state: np.ndarray, flags: np.ndarray, history: np.ndarray, now_ms: float, gcc: np.ndarray
 ) -> None:
@@ -502,7 +537,7 @@ def remember(
     flags[HISTORY_LEN] = n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def apply_loss(
     state: np.ndarray,
     flags: np.ndarray,
@@ -530,7 +565,7 @@ def apply_loss(
     state[LOSS_RATE_KBPS] = min(max(rate, gcc[LOSS_MIN_KBPS]), gcc[LOSS_MAX_KBPS])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def loss_update(
     state: np.ndarray,
     flags: np.ndarray,
@@ -554,7 +589,7 @@ def loss_update(
     return state[LOSS_RATE_KBPS]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def loss_cap(
     state: np.ndarray,
     flags: np.ndarray,
@@ -573,7 +608,7 @@ def loss_cap(
 # ------------------------------------------------------------------ AckedThroughput
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def acked_update(
     state: np.ndarray,
     flags: np.ndarray,
@@ -581,24 +616,23 @@ def acked_update(
     acked_bytes: np.ndarray,
     arrival_ms: np.ndarray,
     size_bytes: np.ndarray,
-    received: np.ndarray,
     now_ms: float,
     gcc: np.ndarray,
 ) -> tuple[bool, float]:
-    """Absorb the received packets (``received``: their indices, in sequence order); returns
-    ``(True, rate in kbps)``, or ``(False, 0.0)`` before any (the reference's ``None``)."""
+    """Absorb the received packets (``arrival_ms`` not NaN) of one report; returns ``(True, rate
+    in kbps)``, or ``(False, 0.0)`` before any (the reference's ``None``)."""
     size = acked_ms.shape[0]
     start, n = flags[ACKED_START], flags[ACKED_LEN]
-    if received.shape[0]:
-        for i in received:
+    for i in range(arrival_ms.shape[0]):
+        if arrival_ms[i] == arrival_ms[i]:  # NaN: lost
             at = (start + n) % size
             acked_ms[at] = arrival_ms[i]
             acked_bytes[at] = size_bytes[i]
             flags[ACKED_BYTES] += size_bytes[i]
             n += 1
-        if not flags[HAS_ACKED_FIRST]:
-            state[ACKED_FIRST_MS] = arrival_ms[received[0]]
-            flags[HAS_ACKED_FIRST] = 1
+            if not flags[HAS_ACKED_FIRST]:
+                state[ACKED_FIRST_MS] = arrival_ms[i]
+                flags[HAS_ACKED_FIRST] = 1
     expired_ms = now_ms - gcc[WINDOW_MS]
     while n and acked_ms[start] <= expired_ms:
         flags[ACKED_BYTES] -= acked_bytes[start]
@@ -640,40 +674,71 @@ def gcc_params(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rtt_ms(
-    state: np.ndarray,
-    arrival_ms: np.ndarray,
-    send_ms: np.ndarray,
-    received: np.ndarray,
-    last: int,
+    state: np.ndarray, arrival_ms: np.ndarray, send_ms: np.ndarray, n_ok: int, last: int
 ) -> float:
-    """Round trip of the latest packet (``last``: the last to arrive): its one-way delay plus the
-    return path's base delay. ``received``: the received packets' indices, in sequence order."""
-    if received.shape[0] == 0:
+    """Round trip of the latest packet (``last``: the last of the ``n_ok`` received packets to
+    arrive): its one-way delay plus the return path's base delay."""
+    if n_ok == 0:
         return state[RTT_MS]
-    lowest = arrival_ms[received[0]] - send_ms[received[0]]
-    for i in received[1:]:  # min() over the one-way delays
-        owd = arrival_ms[i] - send_ms[i]
-        if owd < lowest:
-            lowest = owd
+    lowest = 0.0
+    first = True
+    for i in range(arrival_ms.shape[0]):  # min() over the one-way delays, in sequence order
+        if arrival_ms[i] == arrival_ms[i]:
+            owd = arrival_ms[i] - send_ms[i]
+            if first or owd < lowest:
+                lowest = owd
+                first = False
     state[MIN_OWD_MS] = min(state[MIN_OWD_MS], lowest)
     return arrival_ms[last] - send_ms[last] + state[MIN_OWD_MS]
 
 
-@njit(cache=True)
-def arrival_order(arrival_ms: np.ndarray, received: np.ndarray) -> np.ndarray:
+@njit(cache=True, inline="always")
+def arrival_order(arrival_ms: np.ndarray, n_ok: int) -> np.ndarray:
     """The received packets' indices sorted by arrival, ties in sequence order (a stable sort:
-    the reference's ``sort(key=itemgetter(0))``; nothing moves when they are in order)."""
-    order = received.copy()
-    for k in range(1, order.shape[0]):
-        i = order[k]
-        j = k - 1
-        while j >= 0 and arrival_ms[order[j]] > arrival_ms[i]:
-            order[j + 1] = order[j]
-            j -= 1
-        order[j + 1] = i
+    the reference's ``sort(key=itemgetter(0))``)."""
+    order = np.empty(n_ok, dtype=np.int64)
+    n = 0
+    for i in range(arrival_ms.shape[0]):
+        if arrival_ms[i] == arrival_ms[i]:
+            j = n - 1
+            while j >= 0 and arrival_ms[order[j]] > arrival_ms[i]:
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = i
+            n += 1
     return order
+
+
+@njit(cache=True, inline="always")
+def detect_packet(
+    groups: np.ndarray,
+    counters: np.ndarray,
+    values: np.ndarray,
+    counts: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    params: np.ndarray,
+    gcc: np.ndarray,
+    arrival: float,
+    send: float,
+) -> None:
+    """One received packet, in arrival order, through the inter-arrival grouping and, when it
+    completes a group, the trendline (the reference runs the grouping over the whole report
+    first: the two keep separate state, so the order of their steps changes nothing)."""
+    emitted, send_delta, arrival_delta, arrival_ms = inter_arrival_packet(
+        groups,
+        counters,
+        arrival,
+        send,
+        gcc[GROUP_MS],
+        gcc[BURST_MS],
+        gcc[MAX_BURST_MS],
+        int(gcc[REORDER_RESET]),
+    )
+    if emitted:
+        trendline_delta(values, counts, xs, ys, send_delta, arrival_delta, arrival_ms, params)
 
 
 @njit(cache=True)
@@ -710,39 +775,34 @@ def gcc_on_feedback(
     room_history = history.shape[0] - flags[HISTORY_LEN]
     if room_acked < n or room_history < HISTORY_ROWS_PER_REPORT:
         return np.nan
-    received = np.empty(n, dtype=np.int64)
     n_ok = 0
+    last = 0  # the last received packet in sequence order
+    in_order = True  # the received packets' arrivals never decrease (usually)
     for i in range(n):
         if arrival_ms[i] == arrival_ms[i]:  # NaN: lost
-            received[n_ok] = i
+            if n_ok and arrival_ms[i] < arrival_ms[last]:
+                in_order = False
+            last = i
             n_ok += 1
-    received = received[:n_ok]
-    order = arrival_order(arrival_ms, received)
-    arrival = np.empty(n_ok, dtype=np.float64)
-    send = np.empty(n_ok, dtype=np.float64)
-    for k in range(n_ok):
-        arrival[k] = arrival_ms[order[k]]
-        send[k] = send_ms[order[k]]
-    deltas = np.empty((n_ok, 3), dtype=np.float64)
-    n_deltas = inter_arrival_packets(
-        groups,
-        counters,
-        arrival,
-        send,
-        gcc[GROUP_MS],
-        gcc[BURST_MS],
-        gcc[MAX_BURST_MS],
-        int(gcc[REORDER_RESET]),
-        deltas,
-    )
-    usage = trendline_update(values, counts, xs, ys, deltas[:n_deltas], params)
-    last = order[n_ok - 1] if n_ok else 0
-    rtt = rtt_ms(state, arrival_ms, send_ms, received, last)
+    if in_order:
+        for i in range(n):
+            if arrival_ms[i] == arrival_ms[i]:
+                detect_packet(
+                    groups, counters, values, counts, xs, ys, params, gcc, arrival_ms[i], send_ms[i]
+                )
+    else:
+        order = arrival_order(arrival_ms, n_ok)
+        for i in order:
+            detect_packet(
+                groups, counters, values, counts, xs, ys, params, gcc, arrival_ms[i], send_ms[i]
+            )
+        last = order[n_ok - 1]
+    rtt = rtt_ms(state, arrival_ms, send_ms, n_ok, last)
     state[RTT_MS] = rtt
     has_throughput, throughput = acked_update(
-        state, flags, acked_ms, acked_bytes, arrival_ms, size_bytes, received, now_ms, gcc
+        state, flags, acked_ms, acked_bytes, arrival_ms, size_bytes, now_ms, gcc
     )
-    delay_kbps = aimd_update(state, flags, usage, has_throughput, throughput, now_ms, gcc)
+    delay_kbps = aimd_update(state, flags, counts[STATE], has_throughput, throughput, now_ms, gcc)
     loss_update(state, flags, history, n - n_ok, n, now_ms, rtt, gcc)
     state[TARGET_KBPS] = loss_cap(state, flags, history, delay_kbps, now_ms, gcc)
     return state[TARGET_KBPS]

@@ -7,7 +7,8 @@ libm's ``pow`` as in CPython (its exponent comes in as data, so that LLVM does n
 ``x * x``, which differs in the last bit for about one value in a thousand), and the bounds are
 applied as ``np.clip`` does. numba compiles it on first use and caches the machine code beside
 this file; the cache is keyed on this file only, so the reference module's constants come in as
-arguments (``params``), never as globals.
+arguments (``params``), never as globals. Its helpers are inlined (``inline="always"``): a
+call between compiled functions costs more than what they do.
 
 The builder's state lives in arrays, indexed by the constants below:
 
@@ -51,13 +52,13 @@ def observation_params(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def log_rate(rate_kbps: float, params: np.ndarray) -> float:
     """ln(rate / 100 kbps) / ln(40): 0 at 100 kbps, 1 at 4 Mbps."""
     return math.log(max(rate_kbps, 10.0) / params[MIN_RATE_KBPS]) / params[LOG_SPAN]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def trend_per_s(counts: np.ndarray, trend: np.ndarray, params: np.ndarray) -> float:
     """Least-squares slope of frame delay against time over the last few intervals (ms per s)."""
     n = counts[TREND_POINTS]
@@ -80,7 +81,7 @@ def trend_per_s(counts: np.ndarray, trend: np.ndarray, params: np.ndarray) -> fl
     return 0.0 if den == 0.0 else 1000.0 * num / den
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def absorb_packets(
     values: np.ndarray,
     counts: np.ndarray,
@@ -121,7 +122,7 @@ def absorb_packets(
     return loss, delivered_kbps
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def absorb_frames(
     values: np.ndarray,
     counts: np.ndarray,
@@ -151,7 +152,7 @@ def absorb_frames(
         counts[TREND_POINTS] = k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def push_front(history: np.ndarray, value: float) -> None:
     """``deque.appendleft`` on a full deque: the oldest value drops out."""
     for k in range(history.shape[0] - 1, 0, -1):
@@ -159,7 +160,7 @@ def push_front(history: np.ndarray, value: float) -> None:
     history[0] = value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def put(obs: np.ndarray, bounds: np.ndarray, i: int, value: float) -> None:
     """``obs[i]`` as float32 within ``bounds[:, i]``, as ``np.clip`` with array bounds does it
     (NaN stays NaN; -0.0 at a bound of 0 becomes 0.0)."""

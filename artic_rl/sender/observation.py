@@ -306,7 +306,8 @@ class ObservationBuilder:
         since_keyframe_ms: float,
     ) -> np.ndarray:
         """:meth:`update` as one kernel call (after the estimator's own)."""
-        self._saturation(report)
+        if report.confidence is not self._conf_obj:
+            self._saturation(report)
         pk, fr = report.packets, report.frames
         obs = np.empty(OBS_DIM, dtype=np.float32)
         k.observe(
