@@ -16,7 +16,7 @@ from artic_rl.agents.ppo import ObsNorm, PPOAgent
 from artic_rl.agents.residual import ResidualSpec
 from artic_rl.evaluation.evaluate import evaluate_policy
 from artic_rl.evaluation.rollout import env_codec
-from artic_rl.training.paired import REFERENCE_LATENCY_KEY
+from artic_rl.training.paired import REFERENCE_ACCURACY_KEY, REFERENCE_LATENCY_KEY
 
 CHECKPOINT_PREFIX = "ckpt"
 EVAL_HISTORY = "eval_history.jsonl"
@@ -24,6 +24,7 @@ PROGRESS_FILE = "progress.csv"
 STEPS_COLUMN = "time/total_timesteps"  # SB3's step count in progress.csv
 WANDB_ID_FILE = "wandb_id.txt"
 LATENCY_KEY = "probe_latency_ms"  # the latencies the constraint measures, when the env pays probes
+ACCURACY_KEY = "probe_accuracy"  # ... and the accuracies
 
 
 class InfoMetrics(BaseCallback):
@@ -113,10 +114,53 @@ class LatencyConstraint(BaseCallback):
         self._push()
         self.logger.record("constraint/multiplier", self.lam)
         self.logger.record("constraint/latency_gap_ms", mean - self.target_ms)
+        self._save()
+
+    def _save(self) -> None:
         doc = {"target_ms": self.target_ms, "multiplier": self.lam, "timesteps": self.num_timesteps}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
         tmp.replace(self.path)
+
+
+class AccuracyConstraint(LatencyConstraint):
+    """Lagrangian PPO the other way round: minimise response latency subject to accuracy at least
+    the paired reference's plus ``margin_pts`` on the same episodes (``train.constrain=accuracy``,
+    with ``train.paired``).
+
+    The multiplier ``mu`` prices accuracy against latency: the reward ``mu x accuracy - latency in
+    s`` is, up to its scale (which VecNormalize removes), the reward with the latency price
+    ``1 / mu``, so ``mu`` is pushed to the environments as that price. After every rollout ``mu``
+    takes a projected dual-ascent step, ``max(MU_MIN, mu + lr * (margin - gap) / 10)``, where
+    ``gap`` is the rollout's mean probe accuracy minus the reference's, in points: a learner less
+    accurate than the margin makes accuracy dearer. The state lives in ``lagrange.json`` as for
+    the latency constraint (``target_ms`` holds the margin in points).
+    """
+
+    MU_MIN = 0.1  # latency never priced above 10 s per point-second of accuracy
+
+    def _push(self) -> None:
+        self.training_env.env_method("set_latency_price", 1.0 / max(self.lam, self.MU_MIN))
+
+    def _on_rollout_start(self) -> None:
+        self._acc: list[float] = []
+        self._ref: list[float] = []
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", []):
+            self._acc.extend(info.get(ACCURACY_KEY, info.get("accuracy", [])))
+            self._ref.extend(info.get(REFERENCE_ACCURACY_KEY, []))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if not self._acc or not self._ref:
+            return
+        gap = 100.0 * (float(np.mean(self._acc)) - float(np.mean(self._ref)))
+        self.lam = max(self.MU_MIN, self.lam + self.lr * (self.target_ms - gap) / 10.0)
+        self._push()
+        self.logger.record("constraint/multiplier", self.lam)
+        self.logger.record("constraint/accuracy_gap_pts", gap)
+        self._save()
 
 
 class TqdmProgress(BaseCallback):

@@ -26,6 +26,7 @@ import numpy as np
 from artic_rl.agents.base import Agent
 
 REFERENCE_LATENCY_KEY = "reference_probe_latency_ms"  # the reference's latencies in info
+REFERENCE_ACCURACY_KEY = "reference_probe_accuracy"  # ... and its accuracies
 REFERENCE_REWARD_KEY = "reference_reward"  # the reference's reward of the step in info
 _SEED_SPACE = 2**31 - 1
 
@@ -34,9 +35,9 @@ class PairedReference(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     """The learner's environment paired with ``shadow``, an environment of the same settings that
     ``agent`` drives on the same episode; the reward becomes the learner's minus the agent's.
 
-    ``info`` gains the reference's reward (:data:`REFERENCE_REWARD_KEY`) and the latencies it
-    was paid for (:data:`REFERENCE_LATENCY_KEY`: its probe latencies when the reward pays probes,
-    else its answered questions')."""
+    ``info`` gains the reference's reward (:data:`REFERENCE_REWARD_KEY`) and the latencies and
+    accuracies it was paid for (:data:`REFERENCE_LATENCY_KEY`, :data:`REFERENCE_ACCURACY_KEY`:
+    its probes' when the reward pays probes, else its answered questions')."""
 
     def __init__(
         self,
@@ -72,8 +73,13 @@ class PairedReference(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         self._obs, ref_reward, ref_term, ref_trunc, self._info = self.shadow.step(ref_action)
         if (ref_term or ref_trunc) != (terminated or truncated):
             raise RuntimeError("the reference's episode ended on another step than the learner's")
-        ref_latency = self._info.get("probe_latency_ms", self._info["latency_ms"])
-        info = {**info, REFERENCE_REWARD_KEY: float(ref_reward), REFERENCE_LATENCY_KEY: ref_latency}
+        ref = self._info
+        info = {
+            **info,
+            REFERENCE_REWARD_KEY: float(ref_reward),
+            REFERENCE_LATENCY_KEY: ref.get("probe_latency_ms", ref["latency_ms"]),
+            REFERENCE_ACCURACY_KEY: ref.get("probe_accuracy", ref["accuracy"]),
+        }
         return obs, float(reward) - float(ref_reward), terminated, truncated, info
 
     def set_latency_price(self, per_s: float) -> None:

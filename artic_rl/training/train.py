@@ -39,6 +39,7 @@ from artic_rl.evaluation.rollout import env_codec
 VEC_ENVS = ("dummy", "subproc")
 STATUS_FILE = "status.json"
 LOGGER_MODES = ("online", "offline", "disabled")
+CONSTRAINTS = ("latency", "accuracy")
 
 
 @dataclass
@@ -65,9 +66,9 @@ class TrainSettings:
     latency_reference: str | None = "artic"  # latency at most this agent's (null: unconstrained)
     latency_reference_episodes: int = 64  # ... measured on this many training episodes first
     lagrange_lr: float = 0.2  # ... multiplier step per rollout, per second over the target
-    paired: bool = (
-        False  # run the reference beside every episode: reward and latency as differences
-    )
+    paired: bool = False  # run the reference beside each episode: reward as the difference
+    constrain: str = "latency"  # latency: at most the reference's; accuracy: at least it (paired)
+    accuracy_margin_pts: float = 0.0  # ... constrain=accuracy: this many points above it
     seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes (the top-level seed)
 
     def __post_init__(self) -> None:
@@ -91,6 +92,16 @@ class TrainSettings:
             self.latency_reference_episodes >= 1, "train.latency_reference_episodes", "must be >= 1"
         )
         check(self.lagrange_lr >= 0.0, "train.lagrange_lr", "must be >= 0")
+        check(
+            self.constrain in CONSTRAINTS,
+            "train.constrain",
+            f"must be one of {', '.join(CONSTRAINTS)}, got {self.constrain!r}",
+        )
+        check(
+            self.constrain != "accuracy" or self.paired,
+            "train.constrain",
+            "accuracy is measured against the paired reference: set train.paired=true",
+        )
         check(
             not self.paired or bool(self.latency_reference),
             "train.paired",
@@ -228,7 +239,14 @@ def train_ppo(
         VecNormalize,
     )
 
-    from artic_rl.training.callbacks import PROGRESS_FILE, ProgressCsv, WandbWriter, trim_history
+    from artic_rl.training.callbacks import (
+        PROGRESS_FILE,
+        AccuracyConstraint,
+        LatencyConstraint,
+        ProgressCsv,
+        WandbWriter,
+        trim_history,
+    )
     from artic_rl.training.callbacks import wandb_run as start_wandb
 
     torch.set_num_threads(1)
@@ -285,13 +303,14 @@ def train_ppo(
     if run is not None:
         sb3_logger.output_formats.append(WandbWriter(run))
     model.set_logger(sb3_logger)
-    constraint = None
+    constraint: LatencyConstraint | None = None
     if reference is not None:
-        from artic_rl.training.callbacks import LatencyConstraint
-
         weights = env_kwargs.get("reward") or {}
         init = float(weights.get("latency_per_s", 1.0))
-        if settings.paired:  # the latency gap to the reference on the same episodes
+        if settings.constrain == "accuracy":  # accuracy at least the paired reference's
+            margin = settings.accuracy_margin_pts
+            constraint = AccuracyConstraint(margin, settings.lagrange_lr, 1.0 / init, run_dir)
+        elif settings.paired:  # the latency gap to the reference on the same episodes
             constraint = LatencyConstraint(0.0, settings.lagrange_lr, init, run_dir, paired=True)
         else:
             target = _reference_latency_ms(env_id, env_kwargs, reference, settings)

@@ -3,6 +3,7 @@ difference, and the constraint on the latency gap."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -131,3 +132,42 @@ def test_a_wrapper_without_a_reset_refuses_to_step(artic: AgentSpec) -> None:
     )
     with pytest.raises(RuntimeError, match="reset"):
         env.step(np.array([4, 0]))
+
+
+def test_the_accuracy_constraint_makes_accuracy_dearer_below_the_margin(tmp_path: Path) -> None:
+    from artic_rl.training.callbacks import AccuracyConstraint
+    from artic_rl.training.paired import REFERENCE_ACCURACY_KEY
+
+    cb = AccuracyConstraint(target_ms=0.5, lr=0.2, init=1.0, run_dir=tmp_path)
+    prices: list[float] = []
+    envs = SimpleNamespace(env_method=lambda name, value: prices.append(value))
+    logger = SimpleNamespace(record=lambda key, value: None)
+    cb.model = SimpleNamespace(logger=logger, get_env=lambda: envs)  # type: ignore[assignment]
+    cb.num_timesteps = 1024
+
+    def rollout(mine: float, ref: float) -> None:
+        cb._on_rollout_start()
+        cb.locals = {"infos": [{"probe_accuracy": [mine], REFERENCE_ACCURACY_KEY: [ref]}]}
+        cb._on_step()
+        cb._on_rollout_end()
+
+    rollout(0.80, 0.82)  # 2 points under the reference: 2.5 under the margin
+    assert cb.lam == pytest.approx(1.0 + 0.2 * 2.5 / 10)
+    assert prices[-1] == pytest.approx(1.0 / cb.lam)  # latency cheaper against accuracy
+    rollout(0.90, 0.82)  # 8 points over: 7.5 over the margin
+    assert cb.lam == pytest.approx(1.05 - 0.2 * 7.5 / 10)
+    for _ in range(20):
+        rollout(1.0, 0.0)
+    assert cb.lam == AccuracyConstraint.MU_MIN and prices[-1] == pytest.approx(10.0)
+    assert json.loads((tmp_path / "lagrange.json").read_text())["multiplier"] == cb.lam
+
+
+def test_the_accuracy_constraint_needs_the_paired_reference() -> None:
+    from artic_rl.errors import ConfigError
+    from artic_rl.training.train import TrainSettings
+
+    with pytest.raises(ConfigError, match="train.constrain"):
+        TrainSettings(constrain="accuracy")
+    with pytest.raises(ConfigError, match="train.constrain"):
+        TrainSettings(constrain="throughput", paired=True)
+    assert TrainSettings(constrain="accuracy", paired=True).accuracy_margin_pts == 0.0
