@@ -61,13 +61,15 @@ P_W_I_SEQ, P_W_I_LAST_RELEASED, P_W_I_N_SHOWN, P_W_I_SENT_TAIL = 17, 18, 19, 20
 P_W_QF_SENT_SEND, P_W_QF_SENT_ARR, P_W_QI_SENT_SIZE, P_W_QI_SENT_RTX = 21, 22, 23, 24
 P_W_SI_FRAME, P_W_SI_NACKED, P_W_SF_COMPLETE, P_W_SF_CONTINUOUS = 25, 26, 27, 28
 P_W_SF_RELEASE, P_W_SF_SINK, P_W_SF_DECIDED, P_W_SF_ORIGINAL = 29, 30, 31, 32
-N_P = 33
+P_MLLM_FPS = 33
+N_P = 34
 
 # ---- f: float scalars
 F_NEXT_FRAME, F_LAST_FRAME, F_LAST_KEY_MS = 0, 1, 2
 F_PACER_FREE, F_PACER_BEFORE, F_PACER_LEAD = 3, 4, 5
 F_LAST_DEC, F_LAST_PLI, F_INTERVAL_LOSS, F_L_LAST_SEND = 6, 7, 8, 9
-N_F = 10
+F_SAMPLE_NEXT = 10  # the MLLM sampler's next instant
+N_F = 11
 
 # ---- i: int scalars
 I_N_FRAMES, I_LAST_KEY_IDX, I_SEQ, I_CHAIN_OK, I_N_DECODED = 0, 1, 2, 3, 4
@@ -75,7 +77,8 @@ I_N_TIMES, I_N_PACKETS, I_SENT_BYTES, I_INLINE = 5, 6, 7, 8
 I_L_HEAD, I_L_TAIL, I_L_END, I_L_SENT, I_L_DROPPED = 9, 10, 11, 12, 13  # the link's cursor
 I_FB_STATUS = 14  # feedback's answer: DONE, or NEED_ROOM (nothing changed)
 I_DRAW, I_L_LOST = 15, 16  # whether the kernel draws from the generator; the link's random losses
-I_LIST = 17  # head and tail of list L at I_LIST + 2 L, I_LIST + 2 L + 1
+I_SAMPLE_LAST = 17  # the MLLM sampler's last position in the decoded table (-1: none yet)
+I_LIST = 18  # head and tail of list L at I_LIST + 2 L, I_LIST + 2 L + 1
 # the lists (rows of q): packet reports (in known order, and learned out of order), packets
 # waiting for a later arrival, frame reports (the same two), frames waiting for their loss to be
 # noticed, keyframe requests on their way to the sender, keyframe requests not yet reported
@@ -737,6 +740,49 @@ def queue_packet_reports(
         i[I_LIST + 2 * L_PK_WAIT], i[I_LIST + 2 * L_PK_WAIT + 1] = 0, 0
     for k in range(j, m):
         push(q, i, L_PK_WAIT, seq0 + k, send[k], size[k], 0.0, 0.0)
+
+
+# ------------------------------------------------------------------ the MLLM
+
+
+@njit(cache=True)
+def mllm_samples(
+    t1: float,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    plan: np.ndarray,
+    dl: np.ndarray,
+    out: np.ndarray,
+) -> tuple[int, int, int]:
+    """``MllmSampler.due`` and the look-ups of ``Timeline.sample_mllm``: the samples before
+    ``t1``, each of the freshest frame decodable then (``DecodeLog.freshest_at``). Returns their
+    number, how many of them need an accuracy (a frame and a predicted region: frame id, question
+    and instant in ``out``'s rows) and how many were stale (no frame, or the previous one); minus
+    their number (nothing changed) when ``out`` has fewer rows."""
+    period = p[P_MS_PER_S] / p[P_MLLM_FPS]
+    due, s = 0, f[F_SAMPLE_NEXT]
+    while s < t1:
+        s += period
+        due += 1
+    if due > out.shape[0]:
+        return -due, 0, 0
+    decodable = dl[: i[I_N_DECODED], DL_DEC]
+    n = n_acc = stale = 0
+    while f[F_SAMPLE_NEXT] < t1:
+        s = f[F_SAMPLE_NEXT]
+        f[F_SAMPLE_NEXT] += period
+        k = np.searchsorted(decodable, s, side="right") - 1
+        if k < 0 or k == i[I_SAMPLE_LAST]:
+            stale += 1
+        if k >= 0:
+            i[I_SAMPLE_LAST] = k
+            j = np.searchsorted(plan[0], s, side="right") - 1  # QuestionBook.region_at
+            if j >= 0:
+                out[n_acc, 0], out[n_acc, 1], out[n_acc, 2] = dl[k, DL_FRAME], j, s
+                n_acc += 1
+        n += 1
+    return n, n_acc, stale
 
 
 # ------------------------------------------------------------------ the webrtc receiver

@@ -32,7 +32,7 @@ import numpy as np
 
 from artic_rl.envs import _timeline_kernels as k
 from artic_rl.envs import _webrtc_kernels as wk
-from artic_rl.envs.timeline import MS_PER_S, EpisodePlan, Timeline
+from artic_rl.envs.timeline import MS_PER_S, EpisodePlan, SampleStats, Timeline
 from artic_rl.envs.webrtc_compiled import CompiledWebRtcTransport
 from artic_rl.net import Link, Trace
 from artic_rl.net.loss import BernoulliLoss
@@ -172,6 +172,10 @@ class CompiledTimeline(Timeline):
         self._link_table = link._kernel_table
         self._link_start, self._link_size = _NO_QUEUE, _NO_QUEUE  # the kernel link's buffers
         self._kernel_link: Link | None = None  # the link whose state the kernel holds
+        f[k.F_SAMPLE_NEXT] = self.sampler.next_ms
+        self._i[k.I_SAMPLE_LAST] = -1
+        self._samples = np.zeros((int(env.interval_ms * env.mllm_fps / MS_PER_S) + 2, 3))
+        self._no_samples = SampleStats(0.0, 0.0)  # immutable: one serves every empty interval
         self._bits, self._buf = _generator_views(np_random)
         self._i[k.I_DRAW] = self._bits.size > 0
 
@@ -458,6 +462,22 @@ class CompiledTimeline(Timeline):
             float(row[k.FC_CAPTURE]),
         )
 
+    def sample_mllm(self, t0: float, t1: float) -> SampleStats:
+        """The MLLM's samples in [t0, t1): the freshest decodable frame stands in for a missing one."""
+        while True:
+            n, n_acc, stale = k.mllm_samples(
+                t1, self._f, self._i, self._p, self._plan, self._dl, self._samples
+            )
+            if n >= 0:
+                break
+            self._samples = np.zeros((-n, 3))
+        if not n:
+            return self._no_samples
+        acc = [self._accuracy(int(f), int(j), at) for f, j, at in self._samples[:n_acc].tolist()]
+        # np.mean's own summation order for more than one sample
+        mean = (acc[0] if len(acc) == 1 else float(np.mean(acc))) if acc else 0.0
+        return SampleStats(mean, stale / n)
+
     # --- feedback -----------------------------------------------------------------------------
     def feedback(self, t_ms: float, sent_bytes: int) -> FeedbackReport:
         """What the sender has learned by ``t_ms`` since the previous report."""
@@ -500,6 +520,7 @@ def _params(env: VideoChatEnv, link: Link, timeline: Timeline) -> np.ndarray:
         "PLI_INTERVAL": timeline.chain.pli_interval_ms,
         "BITS_PER_BYTE": BITS_PER_BYTE,
         "MS_PER_S": MS_PER_S,
+        "MLLM_FPS": timeline.sampler.fps,
         "L_PERIOD": link.trace.period_ms,
         "L_START": link.start_ms,
         "L_DELAY": link.delay_ms,
