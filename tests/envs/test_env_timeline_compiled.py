@@ -265,3 +265,17 @@ def test_another_generator_draws_in_python(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(timeline_compiled, "_generator_views", no_views)
     tl = assert_equal_episodes(1, preset="wifi", loss_rate=0.05)
     assert tl._i[k.I_DRAW] == 0 and tl._kernel_link is None
+
+
+def test_the_state_handed_over_mid_episode_keeps_the_numbers() -> None:
+    """``__getstate__`` (the link's state written back, the generator's views left out) and
+    ``__setstate__`` (the views made again from the generator) mid-episode: the same episode."""
+
+    def hand_over(env: Any) -> None:
+        tl = env._timeline
+        state = tl.__getstate__()
+        assert "_bits" not in state and tl.link.packets_sent > 0
+        tl.__setstate__(state)
+
+    tl = assert_equal_episodes(2, mid=hand_over, preset="wifi", loss_rate=0.05)
+    assert tl._bits.size == 4 and tl._kernel_link is not None
