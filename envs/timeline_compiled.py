@@ -1,24 +1,29 @@
 """The timeline on the compiled backend: the reference's numbers, an interval in one kernel call.
 
-:class:`CompiledTimeline` is :class:`~artic_rl.envs.timeline.Timeline` with the ``artic``
-receiver's per-interval work (frame grid, keyframes, frame sizes, packets, pacer, link, receiver,
-packet and frame reports) and the transport part of :meth:`~Timeline.feedback` in
-:mod:`~artic_rl.envs._timeline_kernels` (numba), over arrays that hold that state; it gives the
-same numbers bit for bit. Python keeps what reads models (answers, the MLLM's samples and their
-accuracy, the report's question fields: the reference's own methods); the kernel draws the frame
-sizes' residuals and the link's independent loss from the episode's generator itself, advancing
-its state as numpy does (:func:`_generator_views`; Python draws where the generator is not numpy's
-PCG64). The scalar attributes
-the reference keeps (``n_frames``, ``last_key_idx``, ...) live in the kernel's arrays (read and
-written through :class:`_Scalar`), the decodable frames are mirrored into the reference's
-:class:`~artic_rl.receiver.DecodeLog` once per interval; the reference's pacer, chain and loss
-notices are unused.
+:class:`CompiledTimeline` is :class:`~artic_rl.envs.timeline.Timeline` with its per-interval work
+in :mod:`~artic_rl.envs._timeline_kernels` (numba), over arrays that hold that state, and gives
+the same numbers bit for bit. With the ``artic`` receiver one call runs the interval (frame grid,
+keyframes, frame sizes, packets, pacer, link, receiver, packet and frame reports); with the
+``webrtc`` receiver one call puts the frames into the compiled transport
+(:mod:`~artic_rl.envs.webrtc_compiled`), its kernel runs, and one call takes the frames' fates and
+the transmissions. One call each gives the feedback's transport part and the MLLM's samples.
+Python keeps what reads models (the answers' and samples' accuracy, the report's question fields:
+the reference's own methods). The kernel draws the frame sizes' residuals and the link's
+independent loss from the episode's generator itself, advancing its state as numpy does
+(:func:`_generator_views`; Python draws where the generator is not numpy's PCG64).
 
-The link runs inside the kernel when it is a plain compiled :class:`~artic_rl.net.Link` without
-per-segment loss or delay and with at most independent loss (its kernel, on its own buffers; the
-kernel then holds the link's counters, queue and last send time, and writes them back when the
-link changes or :meth:`CompiledTimeline.sync_link` asks); any other (bursty loss, a test's
-wrapper) gets the interval's batch from Python, as the reference hands it over.
+The scalar attributes the reference keeps (``n_frames``, ``last_key_idx``, ...) live in the
+kernel's arrays (read and written through :class:`_Scalar`), the per-frame lists are read from its
+tables, and the decodable frames are mirrored into the reference's
+:class:`~artic_rl.receiver.DecodeLog` once per interval; the reference's pacer (``artic``), decode
+chain, loss notices and sampler are unused.
+
+The ``artic`` receiver's link runs inside the kernel when it is a plain compiled
+:class:`~artic_rl.net.Link` without per-segment loss or delay and with at most independent loss
+(its kernel, on its own buffers; the kernel then holds the link's counters, queue and last send
+time, and writes them back when the link changes or :meth:`CompiledTimeline.sync_link` asks); any
+other (bursty loss, a test's wrapper) gets the interval's batch from Python, as the reference
+hands it over.
 """
 
 from __future__ import annotations
@@ -119,7 +124,7 @@ class _Decoded:
 
 
 class CompiledTimeline(Timeline):
-    """:class:`~artic_rl.envs.timeline.Timeline` (``artic`` receiver) over the kernel's arrays."""
+    """:class:`~artic_rl.envs.timeline.Timeline` over the kernel's arrays, either receiver."""
 
     n_frames = _Scalar("I_N_FRAMES")
     last_key_idx = _Scalar("I_LAST_KEY_IDX")
