@@ -1,12 +1,15 @@
-"""Compiled kernels of the timeline's interval with the ``artic`` receiver: :class:`~artic_rl.envs.timeline.Timeline`
-over arrays, an interval's sender, link and receiver in one call.
+"""Compiled kernels of the timeline: :class:`~artic_rl.envs.timeline.Timeline` over arrays, an
+interval's sender, link and receiver in one call (``artic`` receiver; the ``webrtc`` receiver's
+frames into its compiled transport and their fates out of it, one call each).
 
 The rules are those of the reference, restated statement for statement and in the same
 floating-point order (no ``fastmath``), so every number is the reference's bit for bit (the tests
 compare whole episodes): the frame grid and keyframes (``Timeline._frame_times``,
-``Timeline._keyframes``), the frame sizes (:meth:`~artic_rl.video.profile.CodecProfile.frame_sizes_bytes`,
-drawing from the episode's generator as numpy does: :func:`bounded_uint32`), the pacer (:mod:`~artic_rl.sender.pacer`), the link
-(:mod:`~artic_rl.net._link_kernels`), the decode chain and loss notices (:mod:`artic_rl.receiver`)
+``Timeline._keyframes``), the frame sizes
+(:meth:`~artic_rl.video.profile.CodecProfile.frame_sizes_bytes`, drawing from the episode's
+generator as numpy does: :func:`bounded_uint32`), the pacer (:mod:`~artic_rl.sender.pacer`), the
+link (:mod:`~artic_rl.net._link_kernels`), the decode chain, loss notices and the MLLM's sampler
+(:mod:`artic_rl.receiver`), the ``webrtc`` transport's fates (``Timeline._send_interval_webrtc``)
 and the sender's feedback (``Timeline._queue_packet_reports``, ``Timeline.feedback``). Python's
 ``min``/``max`` keep their first argument on ties (:func:`pymin`, :func:`pymax`), as here.
 
@@ -16,7 +19,8 @@ State (owned by :class:`~artic_rl.envs.timeline_compiled.CompiledTimeline`):
   ``p`` (float64): the constants of the episode (``P_*``; the cache is keyed on this file only,
   so nothing comes from another module's globals);
 - ``fr``: per frame (row = frame id), its capture time, decodable time (NaN: never) and the
-  action's settings (``FC_*``); ``dl``: the decodable frames in decoding order (``DL_*``);
+  action's settings (``FC_*``); ``dl``: the decodable frames in decoding order (``DL_*``; with
+  the ``webrtc`` receiver, each one's retransmission wait and jitter-buffer hold too);
 - ``q``: the lists, ``q[list, row, field]`` with the live rows ``[head, tail)`` in
   ``i[I_LIST + 2 list]`` and ``i[I_LIST + 2 list + 1]``: the packet reports not yet sent (in
   ``known`` order, and the few learned out of order), the packets waiting for a later arrival to
@@ -25,7 +29,8 @@ State (owned by :class:`~artic_rl.envs.timeline_compiled.CompiledTimeline`):
 - ``sc``/``sci``: the interval's scratch rows (frame times and sizes, each packet's send time,
   size and arrival);
 - ``plan``: the questions' region start times and whether the cloud predicted each region;
-- ``bits``/``buf``: the episode generator's own state (numpy's PCG64, see :func:`pcg64_next64`).
+- ``bits``/``buf``: the episode generator's own state (numpy's PCG64, see :func:`pcg64_next64`);
+- ``w_*``: the compiled ``webrtc`` transport's own arrays (its layout in ``p[P_W_*]``).
 
 :func:`send_interval` runs an interval; it stops with ``NEED_ROOM`` (a table must grow first)
 before it changes any state but the frame times and draws (the caller grows it and calls
