@@ -1,8 +1,9 @@
 """Which implementation runs the simulator's hot rules: the plain-Python reference or compiled kernels.
 
 The classes with a compiled twin (:class:`~artic_rl.control.delay_based.InterArrival`,
-:class:`~artic_rl.control.delay_based.TrendlineEstimator`, :class:`~artic_rl.control.gcc.GccController`,
-:class:`~artic_rl.net.link.Link`) take ``backend="python" | "compiled"``; both give the same numbers
+:class:`~artic_rl.control.delay_based.TrendlineEstimator`, :class:`~artic_rl.control.gcc.GccController`:
+one kernel call per feedback report, :class:`~artic_rl.sender.observation.ObservationBuilder`: one
+per update, :class:`~artic_rl.net.link.Link`) take ``backend="python" | "compiled"``; both give the same numbers
 bit for bit (the tests compare them). The ``webrtc`` receiver's transport follows its link's backend
 (``artic_rl.envs.webrtc_compiled.make_transport``: the whole event loop of
 ``artic_rl.envs.webrtc_transport`` as one kernel), and so does the environment's timeline
