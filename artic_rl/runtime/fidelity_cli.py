@@ -332,6 +332,12 @@ def pooled_rows(sweeps: list[Path]) -> list[dict[str, Any]]:
                 raise InputError(f"not a stream report: {err}", path) from err
             if "fidelity" not in reports[-1]:
                 raise InputError("a session without its simulator run (compare_sim)", path)
+            try:
+                pool_sessions(reports[-1:])  # each session readable on its own, or named
+            except (KeyError, TypeError) as err:
+                raise InputError(
+                    f"no per-question figures ({err}): run --resimulate on its sweep first", path
+                ) from err
         pooled = pool_sessions(reports)
         trace, agent, receiver = run_names(sweeps[0] / "runs" / name, reports[0])
         row: dict[str, Any] = {"trace": Path(trace).name, "agent": Path(agent).name}

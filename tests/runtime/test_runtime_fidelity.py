@@ -287,3 +287,11 @@ def test_pool_writes_one_table_of_the_cells_every_sweep_streamed(
     capsys.readouterr()
     assert main(["fidelity", "--pool", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "not a fidelity sweep" in capsys.readouterr().err
+    # a session from before the simulator kept its questions: one line naming it
+    old = Path(sweeps[1]) / "runs" / "00-lte-01-artic-own" / "report.json"
+    doc = json.loads(old.read_text())
+    del doc["fidelity"]["simulator"]["question_accuracy"]
+    old.write_text(json.dumps(doc))
+    assert main(["fidelity", "--pool", *sweeps, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(old) in err and "--resimulate" in err
