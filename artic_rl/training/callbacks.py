@@ -163,6 +163,95 @@ class AccuracyConstraint(LatencyConstraint):
         self._save()
 
 
+class DominanceConstraints(BaseCallback):
+    """Lagrangian PPO with both sides held (``train.constrain=both``, with ``train.paired``): the
+    objective (accuracy minus ``base_price`` x response latency in s) subject to accuracy at least
+    the paired reference's plus ``margin_pts`` and mean response latency at most the reference's
+    plus ``margin_ms``, on the same episodes: the region that Pareto-dominates the reference.
+
+    The Lagrangian ``(1 + mu) x accuracy - (base_price + lam) x latency`` is, up to its scale
+    (which VecNormalize removes), the reward with the latency price ``(base_price + lam) / (1 +
+    mu)``, which is pushed to the environments. After every rollout each multiplier takes a
+    projected dual-ascent step on its own paired gap: ``mu = max(0, mu + lr x (margin_pts -
+    accuracy gap) / 10)`` and ``lam = max(0, lam + lr x (latency gap - margin_ms) / 1000)``. With
+    both constraints met both multipliers fall to 0 and the objective's own price is left; a
+    learner too slow makes latency dearer, one not accurate enough makes it cheaper. The state
+    lives in ``lagrange.json``, so a resumed run continues with it.
+    """
+
+    FILE = "lagrange.json"
+
+    def __init__(
+        self,
+        margin_pts: float,
+        margin_ms: float,
+        lr: float,
+        base_price: float,
+        run_dir: Path,
+    ) -> None:
+        super().__init__()
+        self.margin_pts, self.margin_ms, self.lr = margin_pts, margin_ms, lr
+        self.base_price = base_price
+        self.mu = self.lam = 0.0
+        self.path = run_dir / self.FILE
+
+    @property
+    def price(self) -> float:
+        """The latency price the multipliers make, in reward per second."""
+        return (self.base_price + self.lam) / (1.0 + self.mu)
+
+    def _on_training_start(self) -> None:
+        if self.path.is_file():
+            doc = json.loads(self.path.read_text())
+            self.mu, self.lam = float(doc["accuracy_multiplier"]), float(doc["latency_multiplier"])
+        self._push()
+
+    def _push(self) -> None:
+        self.training_env.env_method("set_latency_price", self.price)
+
+    def _on_rollout_start(self) -> None:
+        self._acc: list[float] = []
+        self._ref_acc: list[float] = []
+        self._lat: list[float] = []
+        self._ref_lat: list[float] = []
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", []):
+            self._acc.extend(info.get(ACCURACY_KEY, info.get("accuracy", [])))
+            self._ref_acc.extend(info.get(REFERENCE_ACCURACY_KEY, []))
+            self._lat.extend(info.get(LATENCY_KEY, info.get("latency_ms", [])))
+            self._ref_lat.extend(info.get(REFERENCE_LATENCY_KEY, []))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if not (self._acc and self._ref_acc and self._lat and self._ref_lat):
+            return
+        acc_gap = 100.0 * (float(np.mean(self._acc)) - float(np.mean(self._ref_acc)))
+        lat_gap = float(np.mean(self._lat)) - float(np.mean(self._ref_lat))
+        self.mu = max(0.0, self.mu + self.lr * (self.margin_pts - acc_gap) / 10.0)
+        self.lam = max(0.0, self.lam + self.lr * (lat_gap - self.margin_ms) / 1000.0)
+        self._push()
+        self.logger.record("constraint/accuracy_multiplier", self.mu)
+        self.logger.record("constraint/latency_multiplier", self.lam)
+        self.logger.record("constraint/latency_price", self.price)
+        self.logger.record("constraint/accuracy_gap_pts", acc_gap)
+        self.logger.record("constraint/latency_gap_ms", lat_gap)
+        self._save()
+
+    def _save(self) -> None:
+        doc = {
+            "accuracy_margin_pts": self.margin_pts,
+            "latency_margin_ms": self.margin_ms,
+            "accuracy_multiplier": self.mu,
+            "latency_multiplier": self.lam,
+            "latency_price": self.price,
+            "timesteps": self.num_timesteps,
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        tmp.replace(self.path)
+
+
 class TqdmProgress(BaseCallback):
     """A console progress bar over environment steps."""
 

@@ -39,7 +39,7 @@ from artic_rl.evaluation.rollout import env_codec
 VEC_ENVS = ("dummy", "subproc")
 STATUS_FILE = "status.json"
 LOGGER_MODES = ("online", "offline", "disabled")
-CONSTRAINTS = ("latency", "accuracy")
+CONSTRAINTS = ("latency", "accuracy", "both")
 
 
 @dataclass
@@ -67,8 +67,9 @@ class TrainSettings:
     latency_reference_episodes: int = 64  # ... measured on this many training episodes first
     lagrange_lr: float = 0.2  # ... multiplier step per rollout, per second over the target
     paired: bool = False  # run the reference beside each episode: reward as the difference
-    constrain: str = "latency"  # latency: at most the reference's; accuracy: at least it (paired)
-    accuracy_margin_pts: float = 0.0  # ... constrain=accuracy: this many points above it
+    constrain: str = "latency"  # latency: at most the reference's; accuracy: at least it; both (paired)
+    accuracy_margin_pts: float = 0.0  # ... constrain=accuracy|both: this many points above it
+    latency_margin_ms: float = 0.0  # ... constrain=both: mean response latency at most this over it
     seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes (the top-level seed)
 
     def __post_init__(self) -> None:
@@ -98,9 +99,9 @@ class TrainSettings:
             f"must be one of {', '.join(CONSTRAINTS)}, got {self.constrain!r}",
         )
         check(
-            self.constrain != "accuracy" or self.paired,
+            self.constrain == "latency" or self.paired,
             "train.constrain",
-            "accuracy is measured against the paired reference: set train.paired=true",
+            f"{self.constrain} is measured against the paired reference: set train.paired=true",
         )
         check(
             not self.paired or bool(self.latency_reference),
@@ -242,6 +243,7 @@ def train_ppo(
     from artic_rl.training.callbacks import (
         PROGRESS_FILE,
         AccuracyConstraint,
+        DominanceConstraints,
         LatencyConstraint,
         ProgressCsv,
         WandbWriter,
@@ -303,11 +305,19 @@ def train_ppo(
     if run is not None:
         sb3_logger.output_formats.append(WandbWriter(run))
     model.set_logger(sb3_logger)
-    constraint: LatencyConstraint | None = None
+    constraint: LatencyConstraint | DominanceConstraints | None = None
     if reference is not None:
         weights = env_kwargs.get("reward") or {}
         init = float(weights.get("latency_per_s", 1.0))
-        if settings.constrain == "accuracy":  # accuracy at least the paired reference's
+        if settings.constrain == "both":  # dominance: both gaps to the paired reference held
+            constraint = DominanceConstraints(
+                settings.accuracy_margin_pts,
+                settings.latency_margin_ms,
+                settings.lagrange_lr,
+                init,
+                run_dir,
+            )
+        elif settings.constrain == "accuracy":  # accuracy at least the paired reference's
             margin = settings.accuracy_margin_pts
             constraint = AccuracyConstraint(margin, settings.lagrange_lr, 1.0 / init, run_dir)
         elif settings.paired:  # the latency gap to the reference on the same episodes

@@ -171,3 +171,56 @@ def test_the_accuracy_constraint_needs_the_paired_reference() -> None:
     with pytest.raises(ConfigError, match="train.constrain"):
         TrainSettings(constrain="throughput", paired=True)
     assert TrainSettings(constrain="accuracy", paired=True).accuracy_margin_pts == 0.0
+
+
+def test_the_dominance_constraints_price_latency_by_both_gaps(tmp_path: Path) -> None:
+    from artic_rl.training.callbacks import DominanceConstraints
+    from artic_rl.training.paired import REFERENCE_ACCURACY_KEY
+
+    cb = DominanceConstraints(margin_pts=0.5, margin_ms=0.0, lr=0.2, base_price=1.0, run_dir=tmp_path)
+    prices: list[float] = []
+    envs = SimpleNamespace(env_method=lambda name, value: prices.append(value))
+    logger = SimpleNamespace(record=lambda key, value: None)
+    cb.model = SimpleNamespace(logger=logger, get_env=lambda: envs)  # type: ignore[assignment]
+    cb.num_timesteps = 1024
+
+    def rollout(acc: float, ref_acc: float, lat: float, ref_lat: float) -> None:
+        cb._on_rollout_start()
+        cb.locals = {
+            "infos": [
+                {
+                    "probe_accuracy": [acc],
+                    REFERENCE_ACCURACY_KEY: [ref_acc],
+                    "probe_latency_ms": [lat],
+                    REFERENCE_LATENCY_KEY: [ref_lat],
+                }
+            ]
+        }
+        cb._on_step()
+        cb._on_rollout_end()
+
+    rollout(0.80, 0.82, 300.0, 400.0)  # less accurate, faster: latency gets cheaper
+    assert (cb.mu, cb.lam) == pytest.approx((0.2 * 2.5 / 10, 0.0))
+    assert prices[-1] == pytest.approx(1.0 / 1.05) and prices[-1] == cb.price
+    rollout(0.90, 0.82, 900.0, 400.0)  # more accurate, 500 ms slower: latency gets dearer
+    assert (cb.mu, cb.lam) == pytest.approx((0.0, 0.2 * 0.5))
+    assert prices[-1] == pytest.approx(1.1)
+    for _ in range(20):  # both held: the multipliers fall back to the objective's own price
+        rollout(0.90, 0.82, 300.0, 400.0)
+    assert (cb.mu, cb.lam, prices[-1]) == (0.0, 0.0, 1.0)
+    doc = json.loads((tmp_path / "lagrange.json").read_text())
+    assert (doc["accuracy_multiplier"], doc["latency_multiplier"]) == (0.0, 0.0)
+    resumed = DominanceConstraints(0.5, 0.0, 0.2, 1.0, tmp_path)
+    rollout(0.70, 0.82, 300.0, 400.0)
+    resumed.model = cb.model  # type: ignore[assignment]
+    resumed._on_training_start()
+    assert resumed.mu == cb.mu > 0.0 and prices[-1] == pytest.approx(cb.price)
+
+
+def test_the_dominance_constraints_need_the_paired_reference() -> None:
+    from artic_rl.errors import ConfigError
+    from artic_rl.training.train import TrainSettings
+
+    with pytest.raises(ConfigError, match="both is measured against the paired reference"):
+        TrainSettings(constrain="both")
+    assert TrainSettings(constrain="both", paired=True).latency_margin_ms == 0.0
