@@ -344,6 +344,11 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         info["capacity_kbps_next"] = self._next_capacity(0.0)
         return obs, info
 
+    @property
+    def trace_index(self) -> int:
+        """The index in ``traces`` of the current episode's trace."""
+        return int(self._plan.trace_index)
+
     def set_latency_price(self, per_s: float) -> None:
         """Set the reward's price of response latency (``latency_per_s``): Lagrangian training
         (:class:`artic_rl.training.callbacks.LatencyConstraint`) moves it between rollouts."""

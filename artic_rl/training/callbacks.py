@@ -16,7 +16,12 @@ from artic_rl.agents.ppo import ObsNorm, PPOAgent
 from artic_rl.agents.residual import ResidualSpec
 from artic_rl.evaluation.evaluate import evaluate_policy
 from artic_rl.evaluation.rollout import env_codec
-from artic_rl.training.paired import REFERENCE_ACCURACY_KEY, REFERENCE_LATENCY_KEY
+from artic_rl.training.paired import (
+    EPISODE_KEY,
+    REFERENCE_ACCURACY_KEY,
+    REFERENCE_LATENCY_KEY,
+    TraceCurriculum,
+)
 
 CHECKPOINT_PREFIX = "ckpt"
 EVAL_HISTORY = "eval_history.jsonl"
@@ -249,6 +254,50 @@ class DominanceConstraints(BaseCallback):
         }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        tmp.replace(self.path)
+
+
+class Curriculum(BaseCallback):
+    """``train.curriculum``: the paired environments draw their traces by
+    :class:`~artic_rl.training.paired.TraceCurriculum`'s weights, updated after every rollout from
+    the paired episodes that ended in it. The record lives in ``curriculum.json``, so a resumed
+    run continues with it."""
+
+    FILE = "curriculum.json"
+
+    def __init__(self, share: float, run_dir: Path) -> None:
+        super().__init__()
+        self.share = share
+        self.path = run_dir / self.FILE
+        self.curriculum: TraceCurriculum | None = None
+
+    def _on_training_start(self) -> None:
+        if self.path.is_file():
+            self.curriculum = TraceCurriculum.from_state(json.loads(self.path.read_text()))
+        else:
+            n = int(self.training_env.env_method("n_traces")[0])
+            self.curriculum = TraceCurriculum(n, self.share)
+        self._push()
+
+    def _push(self) -> None:
+        assert self.curriculum is not None
+        self.training_env.env_method("set_trace_weights", self.curriculum.weights())
+
+    def _on_step(self) -> bool:
+        assert self.curriculum is not None
+        for info in self.locals.get("infos", []):
+            if EPISODE_KEY in info:
+                self.curriculum.record(*info[EPISODE_KEY])
+        return True
+
+    def _on_rollout_end(self) -> None:
+        assert self.curriculum is not None
+        self._push()
+        deficit = self.curriculum.deficits()
+        self.logger.record("curriculum/traces_trailing", int((deficit > 0).sum()))
+        self.logger.record("curriculum/max_weight", float(self.curriculum.weights().max()))
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.curriculum.state()) + "\n")
         tmp.replace(self.path)
 
 

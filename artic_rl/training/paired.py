@@ -14,6 +14,12 @@ the learner's mean response latency minus the reference's on the same rollout
 
 Each reset draws the episode's seed from the wrapper's own generator (seeded by the vector
 environment's seed), so that the reference's episode is the learner's.
+
+The pairing also measures, episode by episode, how far the learner trails the reference on each
+trace: :class:`TraceCurriculum` (``train.curriculum``) turns that into the traces' sampling
+weights, a Genet-style curriculum (Xia et al., "Genet: Automatic Curriculum Generation for
+Learning Adaptation in Networking", SIGCOMM 2022) that trains more on the traces where the
+hand-designed policy is still ahead.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from artic_rl.agents.base import Agent
 REFERENCE_LATENCY_KEY = "reference_probe_latency_ms"  # the reference's latencies in info
 REFERENCE_ACCURACY_KEY = "reference_probe_accuracy"  # ... and its accuracies
 REFERENCE_REWARD_KEY = "reference_reward"  # the reference's reward of the step in info
+EPISODE_KEY = "paired_episode"  # at an episode's end: its trace index and the paired return
 _SEED_SPACE = 2**31 - 1
 
 
@@ -52,6 +59,9 @@ class PairedReference(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         self._obs: np.ndarray | None = None
         self._info: dict[str, Any] = {}
         self.episode_seed: int | None = None
+        self.trace_weights: np.ndarray | None = None  # None: the environment draws the trace
+        self.trace_index: int | None = None
+        self._return = 0.0
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -59,9 +69,14 @@ class PairedReference(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self.episode_seed = int(self._rng.integers(_SEED_SPACE))
+        if self.trace_weights is not None:  # the curriculum's draw, the same trace for both
+            k = int(self._rng.choice(len(self.trace_weights), p=self.trace_weights))
+            options = {**(options or {}), "trace_index": k}
         obs, info = self.env.reset(seed=self.episode_seed, options=options)
         self.agent.reset()
         self._obs, self._info = self.shadow.reset(seed=self.episode_seed, options=options)
+        self.trace_index = self.env.get_wrapper_attr("trace_index")
+        self._return = 0.0
         return obs, info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -80,7 +95,19 @@ class PairedReference(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray
             REFERENCE_LATENCY_KEY: ref.get("probe_latency_ms", ref["latency_ms"]),
             REFERENCE_ACCURACY_KEY: ref.get("probe_accuracy", ref["accuracy"]),
         }
-        return obs, float(reward) - float(ref_reward), terminated, truncated, info
+        paired = float(reward) - float(ref_reward)
+        self._return += paired
+        if terminated or truncated:
+            info[EPISODE_KEY] = (self.trace_index, self._return)
+        return obs, paired, terminated, truncated, info
+
+    def n_traces(self) -> int:
+        """How many traces the learner's environment draws from."""
+        return len(self.env.get_wrapper_attr("traces"))
+
+    def set_trace_weights(self, weights: np.ndarray | None) -> None:
+        """The probabilities of each trace at the next resets (None: the environment's own draw)."""
+        self.trace_weights = None if weights is None else np.asarray(weights, dtype=float)
 
     def set_latency_price(self, per_s: float) -> None:
         """The reward's latency price, for the learner's environment and the reference's alike
@@ -91,3 +118,52 @@ class PairedReference(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     def close(self) -> None:
         self.shadow.close()
         super().close()
+
+
+class TraceCurriculum:
+    """Where to train next: the traces on which the learner trails the reference most.
+
+    Each finished paired episode adds its paired return (the learner's minus the reference's) to
+    its trace's record. The sampling weights are ``share`` spread over the traces in proportion to
+    how far the learner trails on each (its mean paired return below 0; a trace not yet met counts
+    as trailing by the largest deficit seen, so every trace is tried), and ``1 - share`` uniform,
+    so no trace is ever dropped. With no trace trailed, the draw is uniform.
+    """
+
+    def __init__(self, n_traces: int, share: float = 0.5) -> None:
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"share must be in [0, 1], got {share}")
+        self.share = share
+        self.sums = np.zeros(n_traces)
+        self.counts = np.zeros(n_traces, dtype=np.int64)
+
+    def record(self, trace_index: int, paired_return: float) -> None:
+        self.sums[trace_index] += paired_return
+        self.counts[trace_index] += 1
+
+    def deficits(self) -> np.ndarray:
+        """How far the learner trails the reference per trace (0 where it does not)."""
+        seen = self.counts > 0
+        mean = np.divide(self.sums, self.counts, out=np.zeros_like(self.sums), where=seen)
+        deficit = np.maximum(-mean, 0.0)
+        deficit[~seen] = deficit[seen].max() if seen.any() else 0.0
+        return deficit
+
+    def weights(self) -> np.ndarray:
+        n = len(self.sums)
+        uniform = np.full(n, 1.0 / n)
+        deficit = self.deficits()
+        total = float(deficit.sum())
+        if total <= 0.0:
+            return uniform
+        return self.share * deficit / total + (1.0 - self.share) * uniform
+
+    def state(self) -> dict[str, Any]:
+        return {"share": self.share, "sums": self.sums.tolist(), "counts": self.counts.tolist()}
+
+    @classmethod
+    def from_state(cls, doc: dict[str, Any]) -> TraceCurriculum:
+        cur = cls(len(doc["sums"]), float(doc["share"]))
+        cur.sums = np.asarray(doc["sums"], dtype=float)
+        cur.counts = np.asarray(doc["counts"], dtype=np.int64)
+        return cur

@@ -67,9 +67,11 @@ class TrainSettings:
     latency_reference_episodes: int = 64  # ... measured on this many training episodes first
     lagrange_lr: float = 0.2  # ... multiplier step per rollout, per second over the target
     paired: bool = False  # run the reference beside each episode: reward as the difference
-    constrain: str = "latency"  # latency: at most the reference's; accuracy: at least it; both (paired)
+    constrain: str = "latency"  # latency: <= the reference's; accuracy: >= it; both (paired)
     accuracy_margin_pts: float = 0.0  # ... constrain=accuracy|both: this many points above it
     latency_margin_ms: float = 0.0  # ... constrain=both: mean response latency at most this over it
+    curriculum: bool = False  # draw training traces where the learner trails the reference (paired)
+    curriculum_share: float = 0.5  # ... the share of draws by that deficit; the rest uniform
     seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes (the top-level seed)
 
     def __post_init__(self) -> None:
@@ -103,6 +105,12 @@ class TrainSettings:
             "train.constrain",
             f"{self.constrain} is measured against the paired reference: set train.paired=true",
         )
+        check(
+            not self.curriculum or self.paired,
+            "train.curriculum",
+            "the curriculum follows the paired reference's gap: set train.paired=true",
+        )
+        check(0.0 <= self.curriculum_share <= 1.0, "train.curriculum_share", "must be in [0, 1]")
         check(
             not self.paired or bool(self.latency_reference),
             "train.paired",
@@ -175,6 +183,10 @@ def _callbacks(
     cbs: list[Any] = [InfoMetrics()]
     if constraint is not None:
         cbs.append(constraint)
+    if settings.curriculum:
+        from artic_rl.training.callbacks import Curriculum
+
+        cbs.append(Curriculum(settings.curriculum_share, run_dir))
     if settings.progress_bar:
         cbs.append(TqdmProgress(settings.total_timesteps))
     if settings.eval_episodes > 0:

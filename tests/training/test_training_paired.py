@@ -224,3 +224,63 @@ def test_the_dominance_constraints_need_the_paired_reference() -> None:
     with pytest.raises(ConfigError, match="both is measured against the paired reference"):
         TrainSettings(constrain="both")
     assert TrainSettings(constrain="both", paired=True).latency_margin_ms == 0.0
+
+
+def test_the_curriculum_weighs_traces_by_how_far_the_learner_trails() -> None:
+    from artic_rl.training.paired import TraceCurriculum
+
+    cur = TraceCurriculum(4, share=0.5)
+    assert cur.weights() == pytest.approx([0.25] * 4)  # nothing met: uniform
+    cur.record(0, -3.0)  # trails by 3 on trace 0
+    cur.record(1, +2.0)  # ahead on trace 1
+    cur.record(2, -1.0)
+    cur.record(2, -0.0)  # trails by 0.5 on average on trace 2
+    # trace 3 not met yet: counted as the largest deficit (3), so it is tried
+    w = cur.weights()
+    assert w == pytest.approx(0.5 * np.array([3.0, 0.0, 0.5, 3.0]) / 6.5 + 0.125)
+    assert w.sum() == pytest.approx(1.0) and w.min() >= 0.125  # no trace dropped
+    cur.record(3, 5.0)
+    cur.record(0, 10.0)
+    cur.record(2, 4.0)  # ahead everywhere: uniform again
+    assert cur.weights() == pytest.approx([0.25] * 4)
+    again = TraceCurriculum.from_state(json.loads(json.dumps(cur.state())))
+    assert again.weights() == pytest.approx(cur.weights()) and again.share == 0.5
+    with pytest.raises(ValueError, match="share"):
+        TraceCurriculum(4, share=1.5)
+
+
+def test_the_curriculum_draws_the_same_trace_for_both_and_reports_the_episode(
+    artic: AgentSpec,
+) -> None:
+    from artic_rl.training.paired import EPISODE_KEY
+
+    env: Any = _paired(artic, seed=3)
+    n = env.n_traces()
+    weights = np.zeros(n)
+    weights[n - 1] = 1.0  # every draw: the last trace
+    env.set_trace_weights(weights)
+    for _ in range(2):
+        _, info = env.reset()
+        assert env.trace_index == n - 1
+        assert env.shadow.unwrapped.trace_index == n - 1
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, info = env.step(np.asarray(_neutral(env)))
+            total += reward
+            done = terminated or truncated
+            assert (EPISODE_KEY in info) == done
+        assert info[EPISODE_KEY] == (n - 1, pytest.approx(total))
+    env.set_trace_weights(None)  # back to the environment's own draw
+    env.reset()
+    assert env.trace_weights is None
+    env.close()
+
+
+def test_the_curriculum_needs_the_paired_reference() -> None:
+    from artic_rl.errors import ConfigError
+    from artic_rl.training.train import TrainSettings
+
+    with pytest.raises(ConfigError, match="train.curriculum"):
+        TrainSettings(curriculum=True)
+    with pytest.raises(ConfigError, match="train.curriculum_share"):
+        TrainSettings(curriculum=True, paired=True, curriculum_share=2.0)
