@@ -31,6 +31,11 @@ State (owned by :class:`~artic_rl.envs.webrtc_transport.CompiledWebRtcTransport`
 (the batch must go through the Python link: random loss, a wrapped link, a full link buffer)
 between two events, where its state is consistent; the caller does it and calls again, and the
 loop resumes as if uninterrupted (every event time is recomputed from the state).
+
+The kernels allocate nothing, so they are compiled without numba's reference counting
+(:data:`kernel`): each helper then takes its arrays as plain views, where the counting would add two
+atomic updates per array argument at every helper's entry and exit (the event loop calls helpers of
+up to a dozen arrays per packet: several microseconds per interval).
 """
 
 from __future__ import annotations
@@ -157,14 +162,18 @@ N_P = 72
 NAN = math.nan
 INF = math.inf
 
+# every kernel of this file: cached, and without reference counting (nothing here allocates;
+# ``_nrt`` is numba's own option, missing from its type hints)
+kernel = njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 
-@njit(cache=True)
+
+@kernel
 def pymin(a: float, b: float) -> float:
     """Python's ``min(a, b)``: ``a`` unless ``b`` is smaller."""
     return b if b < a else a
 
 
-@njit(cache=True)
+@kernel
 def pymax(a: float, b: float) -> float:
     """Python's ``max(a, b)``: ``a`` unless ``b`` is larger."""
     return b if b > a else a
@@ -173,18 +182,18 @@ def pymax(a: float, b: float) -> float:
 # ------------------------------------------------------------------ rings
 
 
-@njit(cache=True)
+@kernel
 def ring_len(i: np.ndarray, r: int) -> int:
     return i[RING + 2 * r + 1] - i[RING + 2 * r]
 
 
-@njit(cache=True)
+@kernel
 def ring_head(i: np.ndarray, r: int, mask: int) -> int:
     """The slot of ring ``r``'s first item."""
     return i[RING + 2 * r] & mask
 
 
-@njit(cache=True)
+@kernel
 def ring_push(i: np.ndarray, r: int, mask: int) -> int:
     """A new last item of ring ``r``: its slot."""
     pos = i[RING + 2 * r + 1]
@@ -192,7 +201,7 @@ def ring_push(i: np.ndarray, r: int, mask: int) -> int:
     return pos & mask
 
 
-@njit(cache=True)
+@kernel
 def ring_pop(i: np.ndarray, r: int, mask: int) -> int:
     """Remove ring ``r``'s first item: its slot (still readable until the next push)."""
     pos = i[RING + 2 * r]
@@ -200,13 +209,13 @@ def ring_pop(i: np.ndarray, r: int, mask: int) -> int:
     return pos & mask
 
 
-@njit(cache=True)
+@kernel
 def ring_clear(i: np.ndarray, r: int) -> None:
     i[RING + 2 * r] = 0
     i[RING + 2 * r + 1] = 0
 
 
-@njit(cache=True)
+@kernel
 def room(i: np.ndarray, q: int, p: np.ndarray) -> bool:
     """Every ring can take one more event's items (a NACK adds up to the list's size)."""
     free = q
@@ -218,20 +227,20 @@ def room(i: np.ndarray, q: int, p: np.ndarray) -> bool:
 # ------------------------------------------------------------------ pacer (sender/pacer.py)
 
 
-@njit(cache=True)
+@kernel
 def pacer_next_ms(f: np.ndarray, ready_ms: float) -> float:
     before = f[F_PACER_BEFORE]
     return before + pymax(f[F_PACER_LEAD], ready_ms - before)
 
 
-@njit(cache=True)
+@kernel
 def pacer_departure(f: np.ndarray, ready_ms: float) -> None:
     d = ready_ms - f[F_PACER_BEFORE]
     if d > f[F_PACER_LEAD]:
         f[F_PACER_LEAD] = d
 
 
-@njit(cache=True)
+@kernel
 def pacer_sent(
     f: np.ndarray, p: np.ndarray, size_bytes: int, rate_kbps: float, sent_ms: float
 ) -> None:
@@ -248,7 +257,7 @@ def pacer_sent(
 # ------------------------------------------------------------------ sender: history, limiter
 
 
-@njit(cache=True)
+@kernel
 def history_cull(
     f: np.ndarray, i: np.ndarray, p: np.ndarray, pk_f: np.ndarray, now_ms: float, rtt_ms: float
 ) -> None:
@@ -269,7 +278,7 @@ def history_cull(
             return
 
 
-@njit(cache=True)
+@kernel
 def history_resend(
     i: np.ndarray,
     p: np.ndarray,
@@ -289,7 +298,7 @@ def history_resend(
     return pk_i[s, PI_SIZE] + int(p[P_RTX_OVERHEAD])
 
 
-@njit(cache=True)
+@kernel
 def limiter_allow(
     i: np.ndarray,
     p: np.ndarray,
@@ -316,7 +325,7 @@ def limiter_allow(
 # ------------------------------------------------------------------ receiver: RTT (nack.py)
 
 
-@njit(cache=True)
+@kernel
 def rtt_on_sample(
     f: np.ndarray, i: np.ndarray, qf: np.ndarray, now_ms: float, rtt_ms: float
 ) -> None:
@@ -326,7 +335,7 @@ def rtt_on_sample(
     f[F_RTT_LAST] = rtt_ms
 
 
-@njit(cache=True)
+@kernel
 def rtt_estimate(
     f: np.ndarray, i: np.ndarray, p: np.ndarray, qf: np.ndarray, now_ms: float
 ) -> float:
@@ -348,7 +357,7 @@ def rtt_estimate(
 # ------------------------------------------------------------------ receiver: NACK list (nack.py)
 
 
-@njit(cache=True)
+@kernel
 def nack_send(
     i: np.ndarray, p: np.ndarray, qf: np.ndarray, qi: np.ndarray, sent_ms: float, off: int, cnt: int
 ) -> None:
@@ -359,7 +368,7 @@ def nack_send(
     qi[QI_NQ_CNT, s] = cnt
 
 
-@njit(cache=True)
+@kernel
 def nack_clear(i: np.ndarray, pk_i: np.ndarray, qi: np.ndarray) -> None:
     """NackList._clear: every entry is in the sequence-order queue."""
     pmask, qmask = pk_i.shape[0] - 1, qi.shape[1] - 1
@@ -370,7 +379,7 @@ def nack_clear(i: np.ndarray, pk_i: np.ndarray, qi: np.ndarray) -> None:
     ring_clear(i, R_BYSEQ)
 
 
-@njit(cache=True)
+@kernel
 def nack_on_packet(
     i: np.ndarray,
     p: np.ndarray,
@@ -417,7 +426,7 @@ def nack_on_packet(
     return 0
 
 
-@njit(cache=True)
+@kernel
 def nack_on_tick(
     i: np.ndarray,
     p: np.ndarray,
@@ -462,7 +471,7 @@ def nack_on_tick(
     nack_send(i, p, qf, qi, now_ms, off, end - off)
 
 
-@njit(cache=True)
+@kernel
 def nack_clear_up_to(i: np.ndarray, pk_i: np.ndarray, qi: np.ndarray, seq: int) -> None:
     pmask, qmask = pk_i.shape[0] - 1, qi.shape[1] - 1
     while ring_len(i, R_BYSEQ) > 0 and qi[QI_BYSEQ, ring_head(i, R_BYSEQ, qmask)] < seq:
@@ -477,7 +486,7 @@ def nack_clear_up_to(i: np.ndarray, pk_i: np.ndarray, qi: np.ndarray, seq: int) 
 # ------------------------------------------------------------------ receiver: jitter (jitter.py)
 
 
-@njit(cache=True)
+@kernel
 def fps_hz(f: np.ndarray, i: np.ndarray, p: np.ndarray) -> float:
     n = i[I_IV_COUNT]
     if n == 0:
@@ -490,7 +499,7 @@ def fps_hz(f: np.ndarray, i: np.ndarray, p: np.ndarray) -> float:
     return pymin(p[P_MS_PER_S] / mean_ms, p[P_MAX_FPS]) if mean_ms > 0.0 else 0.0
 
 
-@njit(cache=True)
+@kernel
 def kalman_update(
     f: np.ndarray, p: np.ndarray, delay_ms: float, ds: float, max_size: float, var_noise: float
 ) -> None:
@@ -517,7 +526,7 @@ def kalman_update(
     f[F_K_P11] = f[F_K_P11] * (1.0 - k1) - k1 * ds * t01
 
 
-@njit(cache=True)
+@kernel
 def jitter_update_sizes(f: np.ndarray, i: np.ndarray, p: np.ndarray, size: float) -> None:
     n_start = int(p[P_FS_STARTUP])
     if i[I_N_STARTUP] < n_start:
@@ -539,7 +548,7 @@ def jitter_update_sizes(f: np.ndarray, i: np.ndarray, p: np.ndarray, size: float
     f[F_MAX_SIZE] = pymax(p[P_PSI] * f[F_MAX_SIZE], size)
 
 
-@njit(cache=True)
+@kernel
 def jitter_noise(
     f: np.ndarray, i: np.ndarray, p: np.ndarray, deviation: float, now_ms: float
 ) -> None:
@@ -571,7 +580,7 @@ def jitter_noise(
     f[F_AVG_NOISE] = avg
 
 
-@njit(cache=True)
+@kernel
 def jitter_update(
     f: np.ndarray,
     i: np.ndarray,
@@ -608,7 +617,7 @@ def jitter_update(
         i[I_STARTUP_COUNT] += 1
 
 
-@njit(cache=True)
+@kernel
 def jitter_estimate(f: np.ndarray, p: np.ndarray) -> float:
     noise = pymax(p[P_NOISE_STD_DEVS] * math.sqrt(f[F_VAR_NOISE]) - p[P_NOISE_OFFSET], 1.0)
     e = f[F_K_SLOPE] * (f[F_MAX_SIZE] - f[F_AVG_SIZE]) + noise
@@ -619,7 +628,7 @@ def jitter_estimate(f: np.ndarray, p: np.ndarray) -> float:
     return e
 
 
-@njit(cache=True)
+@kernel
 def jitter_ms(f: np.ndarray, i: np.ndarray, p: np.ndarray, rtt_ms: float, now_ms: float) -> float:
     if p[P_JITTER_FIXED] != 0.0:
         j = p[P_FIXED_JITTER]
@@ -642,7 +651,7 @@ def jitter_ms(f: np.ndarray, i: np.ndarray, p: np.ndarray, rtt_ms: float, now_ms
 # ------------------------------------------------------------------ receiver: timing (timing.py)
 
 
-@njit(cache=True)
+@kernel
 def extrapolator_reset(f: np.ndarray, i: np.ndarray, p: np.ndarray, now_ms: float) -> None:
     f[F_X_START] = now_ms
     f[F_X_W0], f[F_X_W1] = p[P_TICKS_PER_MS], 0.0
@@ -654,7 +663,7 @@ def extrapolator_reset(f: np.ndarray, i: np.ndarray, p: np.ndarray, now_ms: floa
     f[F_X_POS], f[F_X_NEG] = 0.0, 0.0
 
 
-@njit(cache=True)
+@kernel
 def extrapolator_delay_change(f: np.ndarray, p: np.ndarray, residual: float) -> bool:
     clip = p[P_CUSUM_CLIP]
     error = pymin(pymax(residual, -clip), clip)
@@ -666,7 +675,7 @@ def extrapolator_delay_change(f: np.ndarray, p: np.ndarray, residual: float) -> 
     return False
 
 
-@njit(cache=True)
+@kernel
 def extrapolator_update(
     f: np.ndarray, i: np.ndarray, p: np.ndarray, now_ms: float, ts_ticks: float
 ) -> None:
@@ -700,7 +709,7 @@ def extrapolator_update(
     i[I_X_UPDATES] += 1
 
 
-@njit(cache=True)
+@kernel
 def render_ms(
     f: np.ndarray, i: np.ndarray, p: np.ndarray, capture_ms: float, now_ms: float
 ) -> float:
@@ -718,7 +727,7 @@ def render_ms(
     return est + delay
 
 
-@njit(cache=True)
+@kernel
 def playout_set_jitter(f: np.ndarray, i: np.ndarray, jitter: float) -> None:
     f[F_PO_JITTER] = jitter
     if i[I_PO_STARTED] == 0 and f[F_PO_CURRENT] == 0.0:
@@ -726,7 +735,7 @@ def playout_set_jitter(f: np.ndarray, i: np.ndarray, jitter: float) -> None:
     i[I_PO_STARTED] = 1
 
 
-@njit(cache=True)
+@kernel
 def playout_on_release(f: np.ndarray, p: np.ndarray, render: float, now_ms: float) -> None:
     late = (now_ms - render) + f[F_PO_DECODE] + p[P_RENDER_DELAY]
     if late < 0.0:
@@ -739,7 +748,7 @@ def playout_on_release(f: np.ndarray, p: np.ndarray, render: float, now_ms: floa
 # ------------------------------------------------------------------ receiver (webrtc.py)
 
 
-@njit(cache=True)
+@kernel
 def frame_present(fr_i: np.ndarray, k: int) -> bool:
     if k < 0:
         return False
@@ -747,7 +756,7 @@ def frame_present(fr_i: np.ndarray, k: int) -> bool:
     return fr_i[s, FI_PRESENT] != 0 and fr_i[s, FI_ID] == k
 
 
-@njit(cache=True)
+@kernel
 def show(
     i: np.ndarray,
     fr_f: np.ndarray,
@@ -774,7 +783,7 @@ def show(
     i[I_N_SHOWN] = n + 1
 
 
-@njit(cache=True)
+@kernel
 def rx_next_event(f: np.ndarray, i: np.ndarray) -> float:
     """WebRtcReceiver.next_event_ms."""
     tick = f[F_NEXT_TICK] if i[I_N_ENTRIES] else INF
@@ -783,7 +792,7 @@ def rx_next_event(f: np.ndarray, i: np.ndarray) -> float:
     return min(tick, f[F_TIMEOUT], start, done)
 
 
-@njit(cache=True)
+@kernel
 def rx_propagate(
     f: np.ndarray,
     i: np.ndarray,
@@ -821,7 +830,7 @@ def rx_propagate(
         k += 1
 
 
-@njit(cache=True)
+@kernel
 def next_continuous(i: np.ndarray, fr_i: np.ndarray, after: int, key_only: bool) -> int:
     """The first frame of the continuous list above ``after`` (a keyframe if ``key_only``); -1."""
     fmask = fr_i.shape[0] - 1
@@ -832,7 +841,7 @@ def next_continuous(i: np.ndarray, fr_i: np.ndarray, after: int, key_only: bool)
     return -1
 
 
-@njit(cache=True)
+@kernel
 def rx_skip_before(
     i: np.ndarray,
     fr_f: np.ndarray,
@@ -852,7 +861,7 @@ def rx_skip_before(
             i[I_N_CONT] -= 1
 
 
-@njit(cache=True)
+@kernel
 def rx_schedule(
     f: np.ndarray,
     i: np.ndarray,
@@ -893,7 +902,7 @@ def rx_schedule(
         return
 
 
-@njit(cache=True)
+@kernel
 def rx_on_packet(
     f: np.ndarray,
     i: np.ndarray,
@@ -959,7 +968,7 @@ def rx_on_packet(
     rx_schedule(f, i, p, fr_f, fr_i, shown_f, shown_i, now_ms)
 
 
-@njit(cache=True)
+@kernel
 def rx_decode_start(
     f: np.ndarray,
     i: np.ndarray,
@@ -1008,7 +1017,7 @@ def rx_decode_start(
     f[F_DEC_DONE], f[F_DEC_RENDER], f[F_DEC_START] = now_ms + p[P_DECODE], render, now_ms
 
 
-@njit(cache=True)
+@kernel
 def rx_decode_done(
     f: np.ndarray,
     i: np.ndarray,
@@ -1036,7 +1045,7 @@ def rx_decode_done(
     rx_schedule(f, i, p, fr_f, fr_i, shown_f, shown_i, now_ms)
 
 
-@njit(cache=True)
+@kernel
 def rx_advance(
     f: np.ndarray,
     i: np.ndarray,
@@ -1079,14 +1088,14 @@ def rx_advance(
 # ------------------------------------------------------------------ transport (webrtc_transport.py)
 
 
-@njit(cache=True)
+@kernel
 def rtt_ms(f: np.ndarray, i: np.ndarray, p: np.ndarray) -> float:
     """WebRtcTransport._rtt_ms: the last one-way delay (0 before any) plus the feedback delay."""
     owd = f[F_LAST_OWD] if i[I_HAS_OWD] else 0.0
     return owd + p[P_FB]
 
 
-@njit(cache=True)
+@kernel
 def next_send(f: np.ndarray, i: np.ndarray, pk_f: np.ndarray, qf: np.ndarray) -> tuple[float, bool]:
     """WebRtcTransport._next_send: the pacer's next send, and whether a retransmission."""
     r = INF
@@ -1098,7 +1107,7 @@ def next_send(f: np.ndarray, i: np.ndarray, pk_f: np.ndarray, qf: np.ndarray) ->
     return (r, True) if r <= m else (m, False)
 
 
-@njit(cache=True)
+@kernel
 def flush_ms(f: np.ndarray, i: np.ndarray, p: np.ndarray, qf: np.ndarray) -> float:
     """WebRtcTransport._flush_ms (the batch not handed over starts at slot 0)."""
     if ring_len(i, R_UNSENT) == 0:
@@ -1106,7 +1115,7 @@ def flush_ms(f: np.ndarray, i: np.ndarray, p: np.ndarray, qf: np.ndarray) -> flo
     return pymax(qf[QF_UN_SEND, 0], f[F_DRAIN]) + p[P_LINK_DELAY]
 
 
-@njit(cache=True)
+@kernel
 def burst(
     f: np.ndarray,
     i: np.ndarray,
@@ -1154,7 +1163,7 @@ def burst(
             return send, rtx
 
 
-@njit(cache=True)
+@kernel
 def link_inline(
     f: np.ndarray,
     i: np.ndarray,
@@ -1206,7 +1215,7 @@ def link_inline(
     return True
 
 
-@njit(cache=True)
+@kernel
 def flush_done(f: np.ndarray, i: np.ndarray, qf: np.ndarray, qi: np.ndarray) -> None:
     """The rest of WebRtcTransport._flush once the batch's arrivals are in ``QF_UN_ARR``: the
     outbox, and the packets in flight (in arrival order, after the equal ones)."""
@@ -1232,7 +1241,7 @@ def flush_done(f: np.ndarray, i: np.ndarray, qf: np.ndarray, qi: np.ndarray) -> 
     i[I_FLUSH_READY] = 0
 
 
-@njit(cache=True)
+@kernel
 def flush(
     f: np.ndarray,
     i: np.ndarray,
@@ -1257,7 +1266,7 @@ def flush(
     return DONE
 
 
-@njit(cache=True)
+@kernel
 def answer_nack(
     f: np.ndarray,
     i: np.ndarray,
@@ -1289,7 +1298,7 @@ def answer_nack(
     return answered
 
 
-@njit(cache=True)
+@kernel
 def run_until(
     t_ms: float,
     pacing_kbps: float,
@@ -1369,7 +1378,7 @@ def run_until(
     return flush(f, i, p, qf, qi, opps, table, q_start, q_size)
 
 
-@njit(cache=True)
+@kernel
 def live_seq(i: np.ndarray, pk_i: np.ndarray, qi: np.ndarray) -> int:
     """The oldest sequence number the state may still read: the history's, the NACK list's (in
     sequence order), those waiting in the retransmission queue, the batch or in flight, and the
@@ -1386,7 +1395,7 @@ def live_seq(i: np.ndarray, pk_i: np.ndarray, qi: np.ndarray) -> int:
     return lo
 
 
-@njit(cache=True)
+@kernel
 def enqueue_frame(
     i: np.ndarray,
     pk_f: np.ndarray,
