@@ -377,10 +377,13 @@ class CompiledTimeline(Timeline):
 
     def sync_link(self) -> None:
         """Write the link state the kernel holds back into ``self.link`` (its counters, queue and
-        last send; the kernel keeps it in between, so the link object lags until then)."""
+        last send; the kernel keeps it in between, so the link object lags until then), and the
+        ``webrtc`` transport's (:meth:`~artic_rl.envs.webrtc_compiled.CompiledWebRtcTransport.sync`)."""
         if self._kernel_link is not None:
             self._link_out(self._kernel_link)
             self._link_in(self._kernel_link)
+        if isinstance(self.transport, CompiledWebRtcTransport):
+            self.transport.sync()
 
     # --- pickling: the generator's state views point into the generator's memory ---------------
     def __getstate__(self) -> dict[str, Any]:

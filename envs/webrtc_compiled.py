@@ -5,7 +5,10 @@ interface and gives the same numbers bit for bit; its state lives in arrays and 
 :func:`~artic_rl.envs._webrtc_kernels.run_until` (numba) runs an interval's events. The link
 stays the caller's :class:`~artic_rl.net.Link`: a link without random loss or per-segment delay
 runs inside the kernel (its compiled kernel on its own buffers), any other (random loss, a test's
-wrapper) gets each batch from Python, as the reference hands it over. :func:`make_transport` picks
+wrapper) gets each batch from Python, as the reference hands it over. Between calls the arrays hold
+the pacer's state and that of a link run inside the kernel: the objects lag until
+:meth:`CompiledWebRtcTransport.sync` writes it back (the timeline's ``sync_link`` and pickling
+call it), so that an interval copies nothing in or out. :func:`make_transport` picks
 the implementation by the link's backend; the reference serves where the kernel does not model a
 setting (``nack_send_delay_ms > 0``). ``transport.rx`` is a snapshot of the receiver's jitter
 buffer as the reference's object (for the fidelity report), not a live receiver.
@@ -183,6 +186,10 @@ class CompiledWebRtcTransport:
         )
         i[k.I_KEY_REQUIRED], i[k.I_LAST_RELEASED], i[k.I_MAX_FRAME] = 1, -1, -1
         i[k.I_ALPHA_COUNT] = 1
+        # the pacer's state lives here (written back by sync), as does the link's once it runs
+        # inside the kernel (_held_link)
+        f[k.F_PACER_FREE : k.F_PACER_LEAD + 1] = (pacer.free_ms, pacer._before, pacer._lead)
+        self._held_link: Link | None = None
         self.pk_f = np.zeros((PACKET_ROWS, k.N_PF))
         self.pk_i = np.zeros((PACKET_ROWS, k.N_PI), dtype=np.int64)
         self.fr_f = np.zeros((FRAME_ROWS, k.N_FF))
@@ -223,6 +230,8 @@ class CompiledWebRtcTransport:
 
     def gate_keyframe_requests(self, until_ms: float) -> list[float]:
         """The PLIs that reached the sender before ``until_ms`` and that it honours."""
+        if not self.plis_at_sender:
+            return []
         due = [t for t in self.plis_at_sender if t < until_ms]
         self.plis_at_sender = [t for t in self.plis_at_sender if t >= until_ms]
         return [t for t in sorted(due) if self.gate.accept(t)]
@@ -233,7 +242,7 @@ class CompiledWebRtcTransport:
         return self._shown()
 
     def _run(self, t_ms: float, pacing_kbps: float, target_kbps: float) -> None:
-        k, f, i, link, pacer = self._k, self.f, self.i, self.link, self.pacer
+        k, f, i, link = self._k, self.f, self.i, self.link
         inline = (
             type(link) is Link
             and link.backend == "compiled"
@@ -241,11 +250,11 @@ class CompiledWebRtcTransport:
             and link._segment_loss is None
             and link._segment_rtt is None
         )
-        f[k.F_PACER_FREE : k.F_PACER_LEAD + 1] = (pacer.free_ms, pacer._before, pacer._lead)
+        if (link if inline else None) is not self._held_link:
+            self._hand_over(link if inline else None)
+        elif inline and i[k.I_L_TAIL] + LINK_ROOM > link._q_start.size:
+            self._make_room()
         i[k.I_N_SHOWN] = 0
-        i[k.I_INLINE_LINK] = inline
-        if inline:
-            self._link_in()
         while True:
             status = k.run_until(
                 t_ms, pacing_kbps, target_kbps, f, i, self.p, self.pk_f, self.pk_i,
@@ -254,18 +263,14 @@ class CompiledWebRtcTransport:
             )  # fmt: skip
             if status == k.DONE:
                 break
-            if inline:
-                self._link_out()
             if status == k.NEED_ROOM:
                 self._grow_queues()
             else:
                 self._flush_python()
-            if inline:
-                self._link_in()
-        if inline:
-            self._link_out()
-        pacer.free_ms, pacer._before, pacer._lead = f[k.F_PACER_FREE : k.F_PACER_LEAD + 1].tolist()
-        self._take_outboxes()
+            if inline and i[k.I_L_TAIL] + LINK_ROOM > link._q_start.size:
+                self._make_room()
+        if i[k.RING + 2 * k.R_PLI + 1]:
+            self._take_outboxes()
 
     def run_until_fates(
         self, t_ms: float, pacing_kbps: float, target_kbps: float
@@ -326,16 +331,35 @@ class CompiledWebRtcTransport:
         link = self.link
         return link._opps, link._kernel_table, link._q_start, link._q_size
 
+    def _hand_over(self, link: Link | None) -> None:
+        """The kernel holds the state of ``link`` from now on (None: no link, the batches go
+        through Python); the link whose state it held gets it back."""
+        if self._held_link is not None:
+            self._link_out()
+        self._held_link = link
+        self.i[self._k.I_INLINE_LINK] = link is not None
+        if link is not None:
+            self._link_in()
+
+    def _make_room(self) -> None:
+        """Room in the held link's buffer for a long batch (compacted or grown: no simulated
+        number depends on it)."""
+        self._link_out()
+        self._link_in()
+
     def _link_in(self) -> None:
-        """The link's state into the kernel's (the link buffer with room for a long batch)."""
-        k, link, i = self._k, self.link, self.i
+        """The held link's state into the kernel's (the link buffer with room for a long batch)."""
+        k, link, i = self._k, self._held_link, self.i
+        assert link is not None
         if link._tail + LINK_ROOM > link._q_start.size:
             link._reserve(LINK_ROOM)  # compacts or grows: no simulated number depends on it
         i[k.I_L_HEAD : k.I_L_DROPPED + 1] = (link._head, link._tail, link._end_byte, 0, 0)
         self.f[k.F_L_LAST_SEND] = link._last_send_ms
 
     def _link_out(self) -> None:
-        k, link, i = self._k, self.link, self.i
+        """The kernel's state of the held link back into the link object."""
+        k, link, i = self._k, self._held_link, self.i
+        assert link is not None
         head, tail, end, sent, dropped = i[k.I_L_HEAD : k.I_L_DROPPED + 1].tolist()
         link._head, link._tail, link._end_byte = head, tail, end
         link.packets_sent += sent
@@ -343,15 +367,32 @@ class CompiledWebRtcTransport:
         link._last_send_ms = float(self.f[k.F_L_LAST_SEND])
         i[k.I_L_SENT] = i[k.I_L_DROPPED] = 0
 
+    def sync(self) -> None:
+        """Write the state the kernel holds between calls back into the objects it belongs to:
+        the pacer's, and the link's (its cursor, counters and last send) when it runs inside the
+        kernel. Those objects lag until then (nothing but this transport reads them)."""
+        k, pacer = self._k, self.pacer
+        pacer.free_ms, pacer._before, pacer._lead = self.f[
+            k.F_PACER_FREE : k.F_PACER_LEAD + 1
+        ].tolist()
+        if self._held_link is not None:
+            self._link_out()
+            self._link_in()
+
     def _flush_python(self) -> None:
-        """The batch through the Python link (as the reference hands it over)."""
+        """The batch through the Python link (as the reference hands it over), the held link's
+        state handed back around it."""
         k = self._k
+        if self._held_link is not None:
+            self._link_out()
         n = int(self.i[k.RING + 2 * k.R_UNSENT + 1] - self.i[k.RING + 2 * k.R_UNSENT])
         send = self.qf[k.QF_UN_SEND, :n].tolist()
         size = self.qi[k.QI_UN_SIZE, :n].tolist()
         self.qf[k.QF_UN_ARR, :n] = self.link.send_list(send, size)
         self.f[k.F_DRAIN] = self.link.drain_ms
         self.i[k.I_FLUSH_READY] = 1
+        if self._held_link is not None:
+            self._link_in()
 
     def _take_outboxes(self) -> None:
         k, i = self._k, self.i

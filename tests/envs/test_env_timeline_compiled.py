@@ -279,3 +279,32 @@ def test_the_state_handed_over_mid_episode_keeps_the_numbers() -> None:
 
     tl = assert_equal_episodes(2, mid=hand_over, preset="wifi", loss_rate=0.05)
     assert tl._bits.size == 4 and tl._kernel_link is not None
+
+
+def test_the_webrtc_transport_state_written_back_mid_episode_keeps_the_numbers() -> None:
+    """The compiled ``webrtc`` transport holds the pacer's and the link's state between intervals:
+    written back mid-episode (``sync_link``) the episode goes on as the reference's, and the pacer
+    and link objects then hold the reference's state."""
+
+    def sync(env: Any) -> None:
+        env._timeline.sync_link()
+
+    for kwargs in ({"preset": "lte"}, {"preset": "3g", "loss_rate": 0.05}):
+        reference, compiled = (
+            _env("python", receiver="webrtc", **kwargs),
+            _env("compiled", receiver="webrtc", **kwargs),
+        )
+        actions = _actions(reference, 6)
+        _same(_steps(compiled, 6, actions, sync), _steps(reference, 6, actions), "episode")
+        compiled._timeline.sync_link()
+        ours, theirs = compiled._timeline, reference._timeline
+        for name in ("free_ms", "_before", "_lead"):
+            _same(getattr(ours.pacer, name), getattr(theirs.pacer, name), f"pacer.{name}")
+        for name in ("packets_sent", "packets_dropped", "_end_byte", "_last_send_ms"):
+            assert getattr(ours.link, name) == getattr(theirs.link, name), name
+        for buffer in ("_q_start", "_q_size"):  # the queue (the buffers' layout may differ)
+            np.testing.assert_array_equal(
+                getattr(ours.link, buffer)[ours.link._head : ours.link._tail],
+                getattr(theirs.link, buffer)[theirs.link._head : theirs.link._tail],
+            )
+        assert ours.link.packets_sent > 0
