@@ -747,6 +747,37 @@ def queue_packet_reports(
         push(q, i, L_PK_WAIT, seq0 + k, send[k], size[k], 0.0, 0.0)
 
 
+# ------------------------------------------------------------------ the link's capacity
+
+
+@njit(cache=True)
+def opportunities_by(
+    x_ms: float, start_ms: float, period_ms: float, n_opps: int, table: np.ndarray
+) -> float:
+    """The trace's delivery opportunities up to episode time ``x_ms`` (``Timeline.capacity_kbps``'s
+    count): whole periods, then the table's entry for the phase (opportunities are whole ms)."""
+    x_ms += start_ms
+    phase = x_ms % period_ms
+    return (x_ms // period_ms) * n_opps + float(table[int(phase)])
+
+
+@njit(cache=True)
+def capacity_kbps(
+    t0: float,
+    t1: float,
+    start_ms: float,
+    period_ms: float,
+    n_opps: int,
+    table: np.ndarray,
+    mtu_bytes: int,
+) -> float:
+    """``Timeline.capacity_kbps``: the link's capacity over [t0, t1) of episode time, from the
+    trace's table of opportunities through each ms of its period (privileged: plots, the oracle)."""
+    after = opportunities_by(t1, start_ms, period_ms, n_opps, table)
+    before = opportunities_by(t0, start_ms, period_ms, n_opps, table)
+    return (after - before) * mtu_bytes * 8.0 / (t1 - t0)
+
+
 # ------------------------------------------------------------------ the MLLM
 
 

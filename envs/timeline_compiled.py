@@ -31,7 +31,7 @@ from __future__ import annotations
 import ctypes
 import math
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -81,9 +81,7 @@ class _Scalar:
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        if self.float:
-            return float(obj._f[self.index])
-        return int(obj._i[self.index])
+        return (obj._f if self.float else obj._i).item(self.index)  # a Python float or int
 
     def __set__(self, obj: Any, value: float) -> None:
         (obj._f if self.float else obj._i)[self.index] = value
@@ -183,6 +181,7 @@ class CompiledTimeline(Timeline):
         self._no_samples = SampleStats(0.0, 0.0)  # immutable: one serves every empty interval
         self._bits, self._buf = _generator_views(np_random)
         self._i[k.I_DRAW] = self._bits.size > 0
+        self._cap_period_ms = float(trace.period_ms)
 
     # --- sender -------------------------------------------------------------------------------
     def send_interval(self, act: SenderAction, t0: float, t1: float) -> int:
@@ -486,6 +485,16 @@ class CompiledTimeline(Timeline):
         mean = (acc[0] if len(acc) == 1 else float(np.mean(acc))) if acc else 0.0
         return SampleStats(mean, stale / n)
 
+    def capacity_kbps(self, t0: float, t1: float) -> float:
+        """Link capacity over [t0, t1) of episode time (privileged: plots and the oracle only):
+        the reference's count in one kernel call (the reference's binary search without a table)."""
+        if self._cap_table is None:
+            return super().capacity_kbps(t0, t1)
+        return k.capacity_kbps(
+            t0, t1, self.plan.start_ms, self._cap_period_ms, self._cap_opps.shape[0],
+            self._cap_table, MTU_BYTES,
+        )  # fmt: skip
+
     # --- feedback -----------------------------------------------------------------------------
     def feedback(self, t_ms: float, sent_bytes: int) -> FeedbackReport:
         """What the sender has learned by ``t_ms`` since the previous report."""
@@ -495,7 +504,8 @@ class CompiledTimeline(Timeline):
             if i[k.I_FB_STATUS] == k.DONE:
                 break
             self._grow_lists(self._live(k.L_FLOSS))
-        packets = PacketReports(  # views of the two arrays (reports are read-only)
+        packets = _frozen(  # views of the two arrays (reports are read-only)
+            PacketReports,
             seq=ints[:n],
             send_ms=floats[:n],
             arrival_ms=floats[n : 2 * n],
@@ -503,7 +513,8 @@ class CompiledTimeline(Timeline):
         )
         if n_frames:
             m = 2 * n
-            frames = FrameReports(
+            frames = _frozen(
+                FrameReports,
                 frame_id=ints[m:],
                 capture_ms=floats[m : m + n_frames],
                 decodable_ms=floats[m + n_frames :],
@@ -511,6 +522,18 @@ class CompiledTimeline(Timeline):
         else:
             frames = self._no_frames
         return self._report(t_ms, sent_bytes, packets, frames, kf)
+
+
+_Report = TypeVar("_Report", PacketReports, FrameReports)
+
+
+def _frozen(cls: type[_Report], **fields: np.ndarray) -> _Report:
+    """``cls(**fields)`` for a report of arrays (a frozen dataclass without ``__post_init__``,
+    every field given): the fields go straight into the instance, without the frozen
+    ``__init__``'s ``object.__setattr__`` per field (the same object at a third of the cost)."""
+    report = object.__new__(cls)
+    report.__dict__.update(fields)
+    return report
 
 
 def _params(env: VideoChatEnv, link: Link, timeline: Timeline) -> np.ndarray:

@@ -281,6 +281,27 @@ def test_the_state_handed_over_mid_episode_keeps_the_numbers() -> None:
     assert tl._bits.size == 4 and tl._kernel_link is not None
 
 
+def test_the_capacity_kernel_counts_as_the_reference() -> None:
+    """``capacity_kbps`` (the info's capacity, privileged) in one kernel call is the reference's
+    count bit for bit: intervals across the trace's period and on whole-ms edges, of any width
+    (the comparison sees one ulp)."""
+    env = _env("compiled", preset="lte")
+    env.reset(seed=5)
+    tl = env._timeline
+    assert type(tl) is CompiledTimeline and tl._cap_table is not None
+    period = tl._cap_period_ms
+    rng = np.random.default_rng(0)
+    starts = [*rng.uniform(0.0, 3.0 * period, 300), *np.arange(0.0, 2.0 * period, 199.0)]
+    starts += [period - tl.plan.start_ms, period - tl.plan.start_ms - 0.5]  # a period's edge
+    for t0 in starts:
+        for width in (200.0, 0.5, 1.0, 7_000.0, period):
+            t0, t1 = float(t0), float(t0) + width
+            got, want = tl.capacity_kbps(t0, t1), Timeline.capacity_kbps(tl, t0, t1)
+            _same(got, want, f"capacity_kbps({t0}, {t1})")
+    with pytest.raises(AssertionError, match="capacity"):
+        _same(got, float(np.nextafter(want, math.inf)), "capacity")
+
+
 def test_the_webrtc_transport_state_written_back_mid_episode_keeps_the_numbers() -> None:
     """The compiled ``webrtc`` transport holds the pacer's and the link's state between intervals:
     written back mid-episode (``sync_link``) the episode goes on as the reference's, and the pacer
@@ -308,3 +329,23 @@ def test_the_webrtc_transport_state_written_back_mid_episode_keeps_the_numbers()
                 getattr(theirs.link, buffer)[theirs.link._head : theirs.link._tail],
             )
         assert ours.link.packets_sent > 0
+
+
+def test_the_reports_built_without_their_init_are_the_constructors() -> None:
+    """The feedback's packet and frame reports, built without the frozen ``__init__``
+    (``_frozen``), are the constructor's objects: every field, the same arrays, frozen."""
+    from artic_rl.sender.feedback import FrameReports, PacketReports
+
+    ints, floats = np.arange(6, dtype=np.int64), np.linspace(0.0, 1.0, 6)
+    for cls, fields in (
+        (PacketReports, {"seq": ints[:2], "send_ms": floats[:2], "arrival_ms": floats[2:4],
+                         "size_bytes": ints[2:4]}),
+        (FrameReports, {"frame_id": ints[4:], "capture_ms": floats[4:5],
+                        "decodable_ms": floats[5:]}),
+    ):  # fmt: skip
+        ours, theirs = timeline_compiled._frozen(cls, **fields), cls(**fields)
+        assert vars(ours).keys() == cls.__dataclass_fields__.keys() == vars(theirs).keys()
+        _same(ours, theirs, cls.__name__)
+        assert ours == theirs and type(ours) is cls
+        with pytest.raises(AttributeError):
+            ours.seq = ints  # type: ignore[misc]
