@@ -37,6 +37,11 @@ before it changes any state but the frame times and draws (the caller grows it a
 :func:`send_frames`), and with ``NEED_LINK`` (the link is not run inside the kernel: a loss model
 other than independent loss, a wrapped link) once the packets are paced (the caller hands the
 batch to the Python link and calls :func:`receive`).
+
+The kernels that allocate nothing and take several arrays once per step (:func:`receive_webrtc`,
+:func:`mllm_samples`, :func:`capacity_kbps`) are compiled without numba's reference counting (``_nrt=False``, numba's
+own option, missing from its type hints): a call then takes its arrays as plain views, where the
+counting would wrap each in a new reference-counted record.
 """
 
 from __future__ import annotations
@@ -104,7 +109,8 @@ N_DL = 5
 
 # ---- sc (float) and sci (int) scratch rows
 SC_TIME, SC_SIZE, SC_KEY, SC_SEND, SC_ARR, SC_DEP = 0, 1, 2, 3, 4, 5
-N_SC = 6
+SC_KNOWN = 6  # when the sender learns each packet's fate (queue_packet_reports)
+N_SC = 7
 SCI_PSIZE, SCI_START, SCI_DRAW = 0, 1, 2
 N_SCI = 3
 
@@ -588,7 +594,7 @@ def receive(
             notice_frame_loss(lost, pymin(timer, first_ms), f, i, p, fr, q)
     receive_frames(n, m, n_lost, rate_kbps, fps, roi_level, f, i, p, plan, fr, dl, q, sc, sci)
     queue_packet_reports(
-        m, n_lost, first_ms, sc[SC_SEND], sc[SC_ARR], sci[SCI_PSIZE], f, i, p, q
+        m, n_lost, first_ms, sc[SC_SEND], sc[SC_ARR], sci[SCI_PSIZE], sc[SC_KNOWN], f, i, p, q
     )  # fmt: skip
 
 
@@ -684,18 +690,19 @@ def queue_packet_reports(
     send: np.ndarray,
     arrival: np.ndarray,
     size: np.ndarray,
+    known: np.ndarray,
     f: np.ndarray,
     i: np.ndarray,
     p: np.ndarray,
     q: np.ndarray,
 ) -> None:
     """``Timeline._queue_packet_reports``: when the sender learns each packet's fate, its arrival
-    or the next arrival after it; ``first_ms`` reveals the earlier intervals' tail losses."""
+    or the next arrival after it (into ``known``, scratch of ``m`` slots at least); ``first_ms``
+    reveals the earlier intervals' tail losses."""
     fb = p[P_FB]
     f[F_INTERVAL_LOSS] = n_lost / m
     seq0 = i[I_SEQ]
     i[I_SEQ] = seq0 + m
-    known = np.empty(m)
     w_head, w_tail = i[I_LIST + 2 * L_PK_WAIT], i[I_LIST + 2 * L_PK_WAIT + 1]
     n_rows = 0
     if first_ms == first_ms:
@@ -750,7 +757,7 @@ def queue_packet_reports(
 # ------------------------------------------------------------------ the link's capacity
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 def opportunities_by(
     x_ms: float, start_ms: float, period_ms: float, n_opps: int, table: np.ndarray
 ) -> float:
@@ -761,7 +768,7 @@ def opportunities_by(
     return (x_ms // period_ms) * n_opps + float(table[int(phase)])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 def capacity_kbps(
     t0: float,
     t1: float,
@@ -781,7 +788,7 @@ def capacity_kbps(
 # ------------------------------------------------------------------ the MLLM
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 def mllm_samples(
     t1: float,
     f: np.ndarray,
@@ -930,7 +937,7 @@ def enqueue_frames(
     return DONE
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 def receive_webrtc(
     f: np.ndarray,
     i: np.ndarray,
@@ -938,6 +945,7 @@ def receive_webrtc(
     fr: np.ndarray,
     dl: np.ndarray,
     q: np.ndarray,
+    sc: np.ndarray,
     w_i: np.ndarray,
     w_qf: np.ndarray,
     w_qi: np.ndarray,
@@ -947,12 +955,13 @@ def receive_webrtc(
     """The end of ``Timeline._send_interval_webrtc`` after the transport's run: each frame's fate
     (``run_until_fates``' arithmetic: shown time, retransmission wait, jitter-buffer hold, the
     frame report), then the transmissions (``take_sent``) as packet reports; the retransmitted
-    bytes added to ``i[I_SENT_BYTES]``. ``NEED_ROOM`` (nothing changed) when a list must grow."""
+    bytes added to ``i[I_SENT_BYTES]``. ``NEED_ROOM`` (nothing changed) when a list or the scratch
+    must grow."""
     n_shown = w_i[int(p[P_W_I_N_SHOWN])]
     tail = int(p[P_W_I_SENT_TAIL])
     m = w_i[tail]  # the sent ring's slots 0..m-1
     need = m + n_shown + live(i, L_PK_WAIT)
-    fits = i[I_N_DECODED] + n_shown <= dl.shape[0]
+    fits = i[I_N_DECODED] + n_shown <= dl.shape[0] and m <= sc.shape[1]
     for lst in (L_PK, L_PK_LATE, L_PK_WAIT, L_FR, L_FR_LATE):
         fits = fits and room(q, i, lst, need)
     if not fits:
@@ -978,7 +987,7 @@ def receive_webrtc(
         arrival = w_qf[int(p[P_W_QF_SENT_ARR]), :m]
         size = w_qi[int(p[P_W_QI_SENT_SIZE]), :m]
         n_lost, first_ms = lost_and_first(arrival, m)
-        queue_packet_reports(m, n_lost, first_ms, send, arrival, size, f, i, p, q)
+        queue_packet_reports(m, n_lost, first_ms, send, arrival, size, sc[SC_KNOWN], f, i, p, q)
         rtx = 0
         for k in range(m):
             if w_qi[int(p[P_W_QI_SENT_RTX]), k] != 0:

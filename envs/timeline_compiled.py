@@ -297,11 +297,12 @@ class CompiledTimeline(Timeline):
             self._push(k.L_PLI_REP, [(t + fb_ms, 0.0) for t in tr.plis_sent])
             tr.plis_sent = []
         while k.receive_webrtc(
-            f, i, self._p, self._fr, self._dl, self._q, tr.i, tr.qf, tr.qi, tr.shown_f,
-            tr.shown_i,
+            f, i, self._p, self._fr, self._dl, self._q, self._sc, tr.i, tr.qf, tr.qi,
+            tr.shown_f, tr.shown_i,
         ) != k.DONE:  # fmt: skip
-            shown = int(tr.i[wk.I_N_SHOWN])
-            self._grow_lists(int(tr.i[self._p_sent_tail]) + shown + self._live(k.L_PK_WAIT))
+            shown, sent = int(tr.i[wk.I_N_SHOWN]), int(tr.i[self._p_sent_tail])
+            self._grow_lists(sent + shown + self._live(k.L_PK_WAIT))
+            self._grow_scratch(sent)
         if i[k.I_N_DECODED] != self._mirrored:
             self._mirror_decoded()
         return int(i[k.I_SENT_BYTES])

@@ -8,7 +8,10 @@ libm's ``pow`` as in CPython (its exponent comes in as data, so that LLVM does n
 applied as ``np.clip`` does. numba compiles it on first use and caches the machine code beside
 this file; the cache is keyed on this file only, so the reference module's constants come in as
 arguments (``params``), never as globals. Its helpers are inlined (``inline="always"``): a
-call between compiled functions costs more than what they do.
+call between compiled functions costs more than what they do. It allocates nothing, so it is
+compiled without numba's reference counting (``_nrt=False``): a call then takes its dozen arrays as
+plain views, where the counting would wrap each in a new reference-counted record (about half
+the call's cost).
 
 The builder's state lives in arrays, indexed by the constants below:
 
@@ -100,7 +103,11 @@ def absorb_packets(
     counts[UNREPORTED_BYTES] += sent_bytes
     if n_pk:
         counts[UNREPORTED_BYTES] -= size_bytes.sum()
-        values[NEWEST_SEND_MS] = max(values[NEWEST_SEND_MS], send_ms.max())
+        newest = send_ms[0]  # send_ms.max() (no NaN: every packet has its send time)
+        for i in range(1, n_pk):
+            if send_ms[i] > newest:
+                newest = send_ms[i]
+        values[NEWEST_SEND_MS] = max(values[NEWEST_SEND_MS], newest)
         n_ok = 0
         size_sum = 0
         lowest = 0.0
@@ -173,7 +180,7 @@ def put(obs: np.ndarray, bounds: np.ndarray, i: int, value: float) -> None:
     obs[i] = v
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # numba's option, not in its hints
 def observe(
     values: np.ndarray,
     counts: np.ndarray,
