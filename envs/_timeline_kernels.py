@@ -38,10 +38,14 @@ before it changes any state but the frame times and draws (the caller grows it a
 other than independent loss, a wrapped link) once the packets are paced (the caller hands the
 batch to the Python link and calls :func:`receive`).
 
-The kernels that allocate nothing and take several arrays once per step (:func:`receive_webrtc`,
-:func:`mllm_samples`, :func:`capacity_kbps`) are compiled without numba's reference counting (``_nrt=False``, numba's
-own option, missing from its type hints): a call then takes its arrays as plain views, where the
-counting would wrap each in a new reference-counted record.
+The kernels that allocate nothing and take several arrays once per step (the ``webrtc``
+receiver's :func:`send_interval_webrtc`, :func:`enqueue_frames` and :func:`receive_webrtc`,
+:func:`mllm_samples`, :func:`capacity_kbps`) are compiled without numba's reference counting
+(``_nrt=False``, numba's own option, missing from its type hints): a call then takes its arrays
+as plain views, where the counting would wrap each in a new reference-counted record. The scratch
+serves where they need room (``SC_KNOWN``, the packet sizes), and the keyframe requests a frame
+saw leave their list only once room is checked (:func:`drop_due_requests`), so nothing is copied
+to be undone.
 """
 
 from __future__ import annotations
@@ -272,8 +276,10 @@ def frame_times(
 
 @njit(cache=True)
 def keyframes(n: int, f: np.ndarray, i: np.ndarray, q: np.ndarray, sc: np.ndarray) -> None:
-    """``Timeline._keyframes``: which of the interval's frames are keyframes (the first frame, or
-    a due keyframe request about a frame since the last keyframe), into ``sc[SC_KEY]``."""
+    """``Timeline._keyframes``: which of the interval's ``n`` (> 0) frames are keyframes (the first
+    frame, or a due keyframe request about a frame since the last keyframe), into ``sc[SC_KEY]``.
+    Each frame's due requests are those that reached the sender by its capture and after the
+    previous frame's; they stay in the list until :func:`drop_due_requests`."""
     first = i[I_N_FRAMES]
     for k in range(n):
         sc[SC_KEY, k] = 0.0
@@ -282,24 +288,31 @@ def keyframes(n: int, f: np.ndarray, i: np.ndarray, q: np.ndarray, sc: np.ndarra
         i[I_LAST_KEY_IDX] = 0
         f[F_LAST_KEY_MS] = sc[SC_TIME, 0]
     head, tail = i[I_LIST + 2 * L_PLI], i[I_LIST + 2 * L_PLI + 1]
-    if head == tail:
-        return
     for k in range(n):
         c = sc[SC_TIME, k]
-        keep = head
         due = False
         for r in range(head, tail):
-            if q[L_PLI, r, 0] <= c:
+            at = q[L_PLI, r, 0]
+            if at <= c and (k == 0 or at > sc[SC_TIME, k - 1]):
                 due = due or q[L_PLI, r, 1] >= i[I_LAST_KEY_IDX]
-            else:
-                q[L_PLI, keep, 0], q[L_PLI, keep, 1] = q[L_PLI, r, 0], q[L_PLI, r, 1]
-                keep += 1
         if due:
             sc[SC_KEY, k] = 1.0
             i[I_LAST_KEY_IDX] = first + k
             f[F_LAST_KEY_MS] = c
-        tail = keep
-    i[I_LIST + 2 * L_PLI + 1] = tail
+
+
+@njit(cache=True)
+def drop_due_requests(n: int, i: np.ndarray, q: np.ndarray, sc: np.ndarray) -> None:
+    """The keyframe requests the interval's ``n`` (> 0) frames saw (:func:`keyframes`) leave the
+    list: those that reached the sender by the last frame's capture (the others keep their
+    order)."""
+    head, tail = i[I_LIST + 2 * L_PLI], i[I_LIST + 2 * L_PLI + 1]
+    last, keep = sc[SC_TIME, n - 1], head
+    for r in range(head, tail):
+        if q[L_PLI, r, 0] > last:
+            q[L_PLI, keep, 0], q[L_PLI, keep, 1] = q[L_PLI, r, 0], q[L_PLI, r, 1]
+            keep += 1
+    i[I_LIST + 2 * L_PLI + 1] = keep
 
 
 @njit(cache=True)
@@ -449,10 +462,8 @@ def send_frames(
     ``NEED_LINK`` once paced (``i[I_N_PACKETS]`` packets in ``sc[SC_SEND]``/``sci[SCI_PSIZE]``).
     """
     n = i[I_N_TIMES]
-    # the sizes first, on a copy of the keyframe state: room is checked before any change
+    # the sizes first, the keyframe state saved: room is checked before any change
     last_key_idx, last_key_ms = i[I_LAST_KEY_IDX], f[F_LAST_KEY_MS]
-    pli_tail = i[I_LIST + 2 * L_PLI + 1]
-    pli_saved = q[L_PLI, i[I_LIST + 2 * L_PLI] : pli_tail, :2].copy()
     keyframes(n, f, i, q, sc)
     frame_sizes_bytes(n, cell, sc, sci)
     m = n_packets(n, p, sc)
@@ -467,10 +478,8 @@ def send_frames(
         fits = fits and room(q, i, lst, need)
     if not fits:  # undo the keyframes' changes
         i[I_LAST_KEY_IDX], f[F_LAST_KEY_MS] = last_key_idx, last_key_ms
-        head = i[I_LIST + 2 * L_PLI]
-        q[L_PLI, head : head + pli_saved.shape[0], :2] = pli_saved
-        i[I_LIST + 2 * L_PLI + 1] = head + pli_saved.shape[0]
         return NEED_ROOM
+    drop_due_requests(n, i, q, sc)
     i[I_SENT_BYTES] = pace(n, p[P_PACING] * rate_kbps, f, i, p, sc, sci)
     if i[I_INLINE] == 0:
         return NEED_LINK
@@ -831,7 +840,7 @@ def mllm_samples(
 # ------------------------------------------------------------------ the webrtc receiver
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 def send_interval_webrtc(
     t0: float,
     t1: float,
@@ -875,7 +884,7 @@ def send_interval_webrtc(
     )  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 def enqueue_frames(
     rate_kbps: float,
     fps: float,
@@ -901,7 +910,6 @@ def enqueue_frames(
     changes but the frame times and draws."""
     n = i[I_N_TIMES]
     last_key_idx, last_key_ms = i[I_LAST_KEY_IDX], f[F_LAST_KEY_MS]
-    pli_saved = q[L_PLI, i[I_LIST + 2 * L_PLI] : i[I_LIST + 2 * L_PLI + 1], :2].copy()
     keyframes(n, f, i, q, sc)
     frame_sizes_bytes(n, cell, sc, sci)
     m = n_packets(n, p, sc)
@@ -910,16 +918,15 @@ def enqueue_frames(
     last_seq = w_i[int(p[P_W_I_SEQ])] + m - 1
     if (
         i[I_N_FRAMES] + n > fr.shape[0]
+        or m > sci.shape[1]
         or last_seq - wk.live_seq(w_i, w_pk_i, w_qi) >= w_pk_f.shape[0]
         or last_frame - w_i[int(p[P_W_I_LAST_RELEASED])] >= w_frame_rows - 2
     ):  # undo the keyframes' changes
         i[I_LAST_KEY_IDX], f[F_LAST_KEY_MS] = last_key_idx, last_key_ms
-        head = i[I_LIST + 2 * L_PLI]
-        q[L_PLI, head : head + pli_saved.shape[0], :2] = pli_saved
-        i[I_LIST + 2 * L_PLI + 1] = head + pli_saved.shape[0]
         return NEED_ROOM
+    drop_due_requests(n, i, q, sc)
     payload, header = int(p[P_PAYLOAD]), int(p[P_HEADER])
-    sizes = np.empty(m, dtype=np.int64)
+    sizes = sci[SCI_PSIZE]  # each frame's packet sizes in turn
     total = 0
     for k in range(n):
         size = max(int(sc[SC_SIZE, k]), 1)

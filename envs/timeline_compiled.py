@@ -283,8 +283,9 @@ class CompiledTimeline(Timeline):
             if status == k.NEED_DRAWS:  # the residuals, as CodecProfile.frame_sizes_bytes draws
                 pool = cell.shape[0] - k.C_POOL
                 self._sci[k.SCI_DRAW, :n] = self.rng.integers(0, pool, size=n)
-            else:  # NEED_ROOM: this frame table, the transport's tables
+            else:  # NEED_ROOM: this frame table, the scratch, the transport's tables
                 self._grow(0, n)
+                self._grow_scratch(int(i[k.I_N_PACKETS]))
                 tr._grow_tables(int(i[k.I_N_FRAMES]) + n - 1, int(i[k.I_N_PACKETS]))
             status = k.enqueue_frames(
                 act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p, self._plan,

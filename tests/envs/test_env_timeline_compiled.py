@@ -349,3 +349,42 @@ def test_the_reports_built_without_their_init_are_the_constructors() -> None:
         assert ours == theirs and type(ours) is cls
         with pytest.raises(AttributeError):
             ours.seq = ints  # type: ignore[misc]
+
+
+def test_keyframes_and_the_requests_they_drop_are_the_references() -> None:
+    """The kernel's keyframes (:func:`~artic_rl.envs._timeline_kernels.keyframes`, the list left
+    as it was) and the requests they drop once room is checked (``drop_due_requests``) are the
+    reference's ``Timeline._keyframes``: requests on a frame's capture instant, one ulp after it,
+    about frames before and after the last keyframe, from the first frame on."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    period = 1000.0 / 30.0
+    for case in range(300):
+        n, first = int(rng.integers(1, 7)), int(rng.choice([0, 5, 40]))
+        times = [(first + j) * period for j in range(n)]
+        pli = []
+        for _ in range(int(rng.integers(0, 6))):
+            at = float(rng.choice([*times, times[-1] + period])) - float(rng.choice([0.0, 5.0]))
+            at = float(np.nextafter(at, math.inf)) if rng.random() < 0.4 else at
+            pli.append((at, int(rng.integers(0, first + n + 2))))
+        pli.sort(key=lambda row: row[0])
+        last_key = int(rng.integers(-1, first + 1))
+        ref = SimpleNamespace(pli=list(pli), n_frames=first, last_key_idx=last_key,
+                              last_key_ms=-1.0)  # fmt: skip
+        key = Timeline._keyframes(ref, times)  # type: ignore[arg-type]
+        f, i = np.zeros(k.N_F), np.zeros(k.N_I, dtype=np.int64)
+        q, sc = np.zeros((k.N_LISTS, 8, k.N_Q)), np.zeros((k.N_SC, 8))
+        i[k.I_N_FRAMES], i[k.I_LAST_KEY_IDX], f[k.F_LAST_KEY_MS] = first, last_key, -1.0
+        i[k.I_LIST + 2 * k.L_PLI], i[k.I_LIST + 2 * k.L_PLI + 1] = 1, 1 + len(pli)
+        for r, (at, lost) in enumerate(pli):
+            q[k.L_PLI, 1 + r, :2] = at, lost
+        sc[k.SC_TIME, :n] = times
+        k.keyframes(n, f, i, q, sc)
+        assert q[k.L_PLI, 1 : 1 + len(pli), 0].tolist() == [at for at, _ in pli]  # unchanged
+        k.drop_due_requests(n, i, q, sc)
+        head, tail = i[k.I_LIST + 2 * k.L_PLI], i[k.I_LIST + 2 * k.L_PLI + 1]
+        assert (sc[k.SC_KEY, :n] != 0.0).tolist() == (key or [False] * n), case
+        assert (i[k.I_LAST_KEY_IDX], f[k.F_LAST_KEY_MS]) == (ref.last_key_idx, ref.last_key_ms)
+        kept = [(float(at), int(lost)) for at, lost in q[k.L_PLI, head:tail, :2]]
+        assert kept == ref.pli, case
