@@ -304,9 +304,9 @@ class CompiledTimeline(Timeline):
             shown, sent = int(tr.i[wk.I_N_SHOWN]), int(tr.i[self._p_sent_tail])
             self._grow_lists(sent + shown + self._live(k.L_PK_WAIT))
             self._grow_scratch(sent)
-        if i[k.I_N_DECODED] != self._mirrored:
+        if i.item(k.I_N_DECODED) != self._mirrored:
             self._mirror_decoded()
-        return int(i[k.I_SENT_BYTES])
+        return i.item(k.I_SENT_BYTES)
 
     def _push(self, lst: int, rows: list[tuple[float, float]]) -> None:
         """Append rows (their first two fields) to a pending list (the Python side's rare ones)."""
@@ -485,7 +485,7 @@ class CompiledTimeline(Timeline):
         acc = [self._accuracy(int(f), int(j), at) for f, j, at in self._samples[:n_acc].tolist()]
         # np.mean's own summation order for more than one sample
         mean = (acc[0] if len(acc) == 1 else float(np.mean(acc))) if acc else 0.0
-        return SampleStats(mean, stale / n)
+        return _frozen(SampleStats, mean_accuracy=mean, stale_share=stale / n)
 
     def capacity_kbps(self, t0: float, t1: float) -> float:
         """Link capacity over [t0, t1) of episode time (privileged: plots and the oracle only):
@@ -503,7 +503,7 @@ class CompiledTimeline(Timeline):
         i = self._i
         while True:
             ints, floats, n, n_frames, kf = k.feedback(t_ms, self._f, i, self._p, self._fr, self._q)
-            if i[k.I_FB_STATUS] == k.DONE:
+            if i.item(k.I_FB_STATUS) == k.DONE:
                 break
             self._grow_lists(self._live(k.L_FLOSS))
         packets = _frozen(  # views of the two arrays (reports are read-only)
@@ -526,13 +526,14 @@ class CompiledTimeline(Timeline):
         return self._report(t_ms, sent_bytes, packets, frames, kf)
 
 
-_Report = TypeVar("_Report", PacketReports, FrameReports)
+_Report = TypeVar("_Report", PacketReports, FrameReports, SampleStats)
 
 
-def _frozen(cls: type[_Report], **fields: np.ndarray) -> _Report:
-    """``cls(**fields)`` for a report of arrays (a frozen dataclass without ``__post_init__``,
-    every field given): the fields go straight into the instance, without the frozen
-    ``__init__``'s ``object.__setattr__`` per field (the same object at a third of the cost)."""
+def _frozen(cls: type[_Report], **fields: Any) -> _Report:
+    """``cls(**fields)`` for a report built once per step (a frozen dataclass without
+    ``__post_init__``, every field given): the fields go straight into the instance, without the
+    frozen ``__init__``'s ``object.__setattr__`` per field (the same object at a third of the
+    cost)."""
     report = object.__new__(cls)
     report.__dict__.update(fields)
     return report

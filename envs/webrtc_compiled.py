@@ -252,7 +252,7 @@ class CompiledWebRtcTransport:
         )
         if (link if inline else None) is not self._held_link:
             self._hand_over(link if inline else None)
-        elif inline and i[k.I_L_TAIL] + LINK_ROOM > link._q_start.size:
+        elif inline and i.item(k.I_L_TAIL) + LINK_ROOM > link._q_start.size:
             self._make_room()
         i[k.I_N_SHOWN] = 0
         while True:
@@ -267,9 +267,9 @@ class CompiledWebRtcTransport:
                 self._grow_queues()
             else:
                 self._flush_python()
-            if inline and i[k.I_L_TAIL] + LINK_ROOM > link._q_start.size:
+            if inline and i.item(k.I_L_TAIL) + LINK_ROOM > link._q_start.size:
                 self._make_room()
-        if i[k.RING + 2 * k.R_PLI + 1]:
+        if i.item(k.RING + 2 * k.R_PLI + 1):
             self._take_outboxes()
 
     def run_until_fates(
