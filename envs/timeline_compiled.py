@@ -525,39 +525,8 @@ class CompiledTimeline(Timeline):
             frames = self._no_frames
         return self._report(t_ms, sent_bytes, packets, frames, kf)
 
-    def _report(
-        self,
-        t_ms: float,
-        sent_bytes: int,
-        packets: PacketReports,
-        frames: FrameReports,
-        keyframe_request: bool,
-    ) -> FeedbackReport:
-        """The reference's report (``Timeline._report``: the cloud's question fields around the
-        transport part), field for field, built without the frozen ``__init__`` (the episode
-        tests compare every field of every step's report with the reference's)."""
-        env, book = self.env, self.book
-        j = book.region_at(t_ms - env.feedback_delay_ms)
-        active = book.active(t_ms)
-        sent_capture_ms = self._f.item(k.F_LAST_FRAME) if self._i.item(k.I_N_FRAMES) else math.nan
-        return _frozen(
-            FeedbackReport,
-            now_ms=t_ms,
-            interval_ms=env.interval_ms,
-            sent_bytes=sent_bytes,
-            packets=packets,
-            frames=frames,
-            keyframe_request=keyframe_request,
-            question_active=active,
-            roi_known=j >= 0,
-            roi_area=self.plan.questions[j].roi_area if j >= 0 else 0.0,
-            confidence=self._confidence[j] if j >= 0 else None,
-            question_asked_ms=self._question_ms[book.answered] if active else math.nan,
-            sent_capture_ms=sent_capture_ms,
-        )
 
-
-_Report = TypeVar("_Report", PacketReports, FrameReports, SampleStats, FeedbackReport)
+_Report = TypeVar("_Report", PacketReports, FrameReports, SampleStats)
 
 
 def _frozen(cls: type[_Report], **fields: Any) -> _Report:
