@@ -347,6 +347,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     @property
     def trace_index(self) -> int:
         """The index in ``traces`` of the current episode's trace."""
+        if self._plan is None:
+            raise RuntimeError("call reset() before reading trace_index")
         return int(self._plan.trace_index)
 
     def set_latency_price(self, per_s: float) -> None:

@@ -177,7 +177,9 @@ def test_the_dominance_constraints_price_latency_by_both_gaps(tmp_path: Path) ->
     from artic_rl.training.callbacks import DominanceConstraints
     from artic_rl.training.paired import REFERENCE_ACCURACY_KEY
 
-    cb = DominanceConstraints(margin_pts=0.5, margin_ms=0.0, lr=0.2, base_price=1.0, run_dir=tmp_path)
+    cb = DominanceConstraints(
+        margin_pts=0.5, margin_ms=0.0, lr=0.2, base_price=1.0, run_dir=tmp_path
+    )
     prices: list[float] = []
     envs = SimpleNamespace(env_method=lambda name, value: prices.append(value))
     logger = SimpleNamespace(record=lambda key, value: None)
