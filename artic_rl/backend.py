@@ -19,11 +19,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-from typing import Literal, TypeAlias
+from collections.abc import Callable
+from typing import Any, Literal, TypeAlias, TypeVar
 
 Backend: TypeAlias = Literal["python", "compiled"]
 BACKENDS: tuple[Backend, ...] = ("python", "compiled")
 BACKEND_ENV = "ARTIC_BACKEND"
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
 
 
 def check_backend(name: str) -> Backend:
@@ -51,3 +53,13 @@ def default_backend() -> Backend:
 def resolve_backend(name: str | None) -> Backend:
     """An explicit backend, or :func:`default_backend` for ``None`` (an env's ``backend`` kwarg)."""
     return default_backend() if name is None else check_backend(name)
+
+
+def kernel(fn: _Fn) -> _Fn:
+    """numba's ``njit``, cached, compiled without numba's reference counting (``_nrt=False``,
+    numba's own option, missing from its type hints): for the kernels that allocate nothing.
+    Each array argument then costs no atomic count update at each call and each helper's entry
+    and exit; a kernel that allocated would fail to compile, not run wrong."""
+    from numba import njit
+
+    return njit(cache=True, _nrt=False)(fn)  # type: ignore[call-overload]

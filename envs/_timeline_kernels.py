@@ -55,6 +55,7 @@ import math
 import numpy as np
 from numba import njit
 
+from artic_rl.backend import kernel
 from artic_rl.envs import _webrtc_kernels as wk
 from artic_rl.net import _link_kernels as lk
 
@@ -766,7 +767,7 @@ def queue_packet_reports(
 # ------------------------------------------------------------------ the link's capacity
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+@kernel
 def opportunities_by(
     x_ms: float, start_ms: float, period_ms: float, n_opps: int, table: np.ndarray
 ) -> float:
@@ -777,7 +778,7 @@ def opportunities_by(
     return (x_ms // period_ms) * n_opps + float(table[int(phase)])
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+@kernel
 def capacity_kbps(
     t0: float,
     t1: float,
@@ -797,7 +798,7 @@ def capacity_kbps(
 # ------------------------------------------------------------------ the MLLM
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+@kernel
 def mllm_samples(
     t1: float,
     f: np.ndarray,
@@ -840,7 +841,7 @@ def mllm_samples(
 # ------------------------------------------------------------------ the webrtc receiver
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+@kernel
 def send_interval_webrtc(
     t0: float,
     t1: float,
@@ -884,7 +885,7 @@ def send_interval_webrtc(
     )  # fmt: skip
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+@kernel
 def enqueue_frames(
     rate_kbps: float,
     fps: float,
@@ -944,7 +945,7 @@ def enqueue_frames(
     return DONE
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+@kernel
 def receive_webrtc(
     f: np.ndarray,
     i: np.ndarray,

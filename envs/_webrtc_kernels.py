@@ -43,8 +43,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from artic_rl.backend import kernel  # every kernel here: cached, no reference counting
 from artic_rl.net import _link_kernels as lk
 
 # ---- run_until's answers
@@ -161,10 +161,6 @@ N_P = 72
 
 NAN = math.nan
 INF = math.inf
-
-# every kernel of this file: cached, and without reference counting (nothing here allocates;
-# ``_nrt`` is numba's own option, missing from its type hints)
-kernel = njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 
 
 @kernel

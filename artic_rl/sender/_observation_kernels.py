@@ -28,6 +28,8 @@ import math
 import numpy as np
 from numba import njit
 
+from artic_rl.backend import kernel
+
 # ObservationBuilder.values
 MIN_OWD_MS, QUEUE_MS, RTT_MS, FRAME_DELAY_MS, NEWEST_SEND_MS = 0, 1, 2, 3, 4
 N_VALUES = 5
@@ -180,7 +182,7 @@ def put(obs: np.ndarray, bounds: np.ndarray, i: int, value: float) -> None:
     obs[i] = v
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # numba's option, not in its hints
+@kernel
 def observe(
     values: np.ndarray,
     counts: np.ndarray,
