@@ -16,6 +16,7 @@ from artic_rl.agents.ppo import ObsNorm, PPOAgent
 from artic_rl.agents.residual import ResidualSpec
 from artic_rl.evaluation.evaluate import evaluate_policy
 from artic_rl.evaluation.rollout import env_codec
+from artic_rl.net.formats import atomic_write
 from artic_rl.training.paired import (
     EPISODE_KEY,
     REFERENCE_ACCURACY_KEY,
@@ -30,6 +31,12 @@ STEPS_COLUMN = "time/total_timesteps"  # SB3's step count in progress.csv
 WANDB_ID_FILE = "wandb_id.txt"
 LATENCY_KEY = "probe_latency_ms"  # the latencies the constraint measures, when the env pays probes
 ACCURACY_KEY = "probe_accuracy"  # ... and the accuracies
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    """A run folder's state file, written whole (:func:`~artic_rl.net.formats.atomic_write`)."""
+    with atomic_write(path) as fh:
+        fh.write(json.dumps(doc, indent=2) + "\n")
 
 
 class InfoMetrics(BaseCallback):
@@ -123,9 +130,7 @@ class LatencyConstraint(BaseCallback):
 
     def _save(self) -> None:
         doc = {"target_ms": self.target_ms, "multiplier": self.lam, "timesteps": self.num_timesteps}
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
-        tmp.replace(self.path)
+        write_json(self.path, doc)
 
 
 class AccuracyConstraint(LatencyConstraint):
@@ -252,9 +257,7 @@ class DominanceConstraints(BaseCallback):
             "latency_price": self.price,
             "timesteps": self.num_timesteps,
         }
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
-        tmp.replace(self.path)
+        write_json(self.path, doc)
 
 
 class Curriculum(BaseCallback):
@@ -296,9 +299,7 @@ class Curriculum(BaseCallback):
         deficit = self.curriculum.deficits()
         self.logger.record("curriculum/traces_trailing", int((deficit > 0).sum()))
         self.logger.record("curriculum/max_weight", float(self.curriculum.weights().max()))
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.curriculum.state()) + "\n")
-        tmp.replace(self.path)
+        write_json(self.path, self.curriculum.state())
 
 
 class TqdmProgress(BaseCallback):
@@ -413,12 +414,10 @@ class ProgressCsv(KVWriter):
         row = {k: str(v) for k, v in key_values.items() if isinstance(v, int | float | np.number)}
         self.rows.append(row)
         keys = list(dict.fromkeys(k for r in self.rows for k in r))
-        tmp = self.path.with_suffix(".tmp")
-        with tmp.open("w", newline="") as fh:
+        with atomic_write(self.path) as fh:
             writer = csv.DictWriter(fh, fieldnames=keys)
             writer.writeheader()
             writer.writerows(self.rows)
-        tmp.replace(self.path)
 
     def close(self) -> None:
         pass
