@@ -14,6 +14,7 @@ from stable_baselines3.common.logger import KVWriter
 
 from artic_rl.agents.ppo import ObsNorm, PPOAgent
 from artic_rl.agents.residual import ResidualSpec
+from artic_rl.errors import InputError
 from artic_rl.evaluation.evaluate import evaluate_policy
 from artic_rl.evaluation.rollout import env_codec
 from artic_rl.net.formats import atomic_write
@@ -31,6 +32,24 @@ STEPS_COLUMN = "time/total_timesteps"  # SB3's step count in progress.csv
 WANDB_ID_FILE = "wandb_id.txt"
 LATENCY_KEY = "probe_latency_ms"  # the latencies the constraint measures, when the env pays probes
 ACCURACY_KEY = "probe_accuracy"  # ... and the accuracies
+
+
+def read_state(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A run folder's state file (``lagrange.json``, ``curriculum.json``) to resume from, with
+    ``keys``; InputError names the file and the missing key (another set-up's file, say)."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot resume from it: {err}", path) from err
+    for key in keys:
+        if not isinstance(doc, dict) or key not in doc:
+            raise InputError(
+                "cannot resume from it: missing (written by another train.constrain or an older "
+                "version? resume with the run's own settings, or start a new run folder)",
+                path,
+                field=key,
+            )
+    return doc
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -101,7 +120,7 @@ class LatencyConstraint(BaseCallback):
 
     def _on_training_start(self) -> None:
         if self.path.is_file():
-            doc = json.loads(self.path.read_text())
+            doc = read_state(self.path, ("target_ms", "multiplier"))
             self.target_ms, self.lam = float(doc["target_ms"]), float(doc["multiplier"])
         self._push()
 
@@ -212,7 +231,7 @@ class DominanceConstraints(BaseCallback):
 
     def _on_training_start(self) -> None:
         if self.path.is_file():
-            doc = json.loads(self.path.read_text())
+            doc = read_state(self.path, ("accuracy_multiplier", "latency_multiplier"))
             self.mu, self.lam = float(doc["accuracy_multiplier"]), float(doc["latency_multiplier"])
         self._push()
 
@@ -275,10 +294,18 @@ class Curriculum(BaseCallback):
         self.curriculum: TraceCurriculum | None = None
 
     def _on_training_start(self) -> None:
+        n = int(self.training_env.env_method("n_traces")[0])
         if self.path.is_file():
-            self.curriculum = TraceCurriculum.from_state(json.loads(self.path.read_text()))
+            doc = read_state(self.path, ("share", "sums", "counts"))
+            if len(doc["sums"]) != n or len(doc["counts"]) != n:
+                raise InputError(
+                    f"cannot resume from it: it records {len(doc['sums'])} traces, the training "
+                    f"environments draw from {n}",
+                    self.path,
+                    field="sums",
+                )
+            self.curriculum = TraceCurriculum.from_state(doc)
         else:
-            n = int(self.training_env.env_method("n_traces")[0])
             self.curriculum = TraceCurriculum(n, self.share)
         self._push()
 

@@ -286,3 +286,28 @@ def test_the_curriculum_needs_the_paired_reference() -> None:
         TrainSettings(curriculum=True)
     with pytest.raises(ConfigError, match="train.curriculum_share"):
         TrainSettings(curriculum=True, paired=True, curriculum_share=2.0)
+
+
+def test_resuming_from_another_set_ups_state_is_one_clear_error(tmp_path: Path) -> None:
+    from artic_rl.errors import InputError
+    from artic_rl.training.callbacks import Curriculum, DominanceConstraints
+
+    envs = SimpleNamespace(env_method=lambda name, *args: [3] if name == "n_traces" else None)
+    model = SimpleNamespace(logger=None, get_env=lambda: envs)
+    # a latency-constraint run's lagrange.json, resumed with train.constrain=both
+    (tmp_path / "lagrange.json").write_text(json.dumps({"target_ms": 0.0, "multiplier": 1.2}))
+    cb = DominanceConstraints(0.5, 0.0, 0.2, 1.0, tmp_path)
+    cb.model = model  # type: ignore[assignment]
+    with pytest.raises(InputError, match=r"lagrange.json \(field 'accuracy_multiplier'\)"):
+        cb._on_training_start()
+    # a curriculum recorded over 4 traces, resumed on 3
+    (tmp_path / "curriculum.json").write_text(
+        json.dumps({"share": 0.5, "sums": [0.0] * 4, "counts": [0] * 4})
+    )
+    cur = Curriculum(0.5, tmp_path)
+    cur.model = model  # type: ignore[assignment]
+    with pytest.raises(InputError, match="records 4 traces, the training environments draw from 3"):
+        cur._on_training_start()
+    (tmp_path / "curriculum.json").write_text("{not json")
+    with pytest.raises(InputError, match="curriculum.json: cannot resume from it"):
+        cur._on_training_start()
