@@ -28,6 +28,13 @@ per pixel), and pads every access unit with an H.264 filler-data NAL unit (type 
 discard) to its size x ``1920 * 1080 / (width * height)``: the link carries the bytes of the 1080p
 stream the simulator sends, the judge sees the picture the accuracy model describes. At 1920x1080
 the factor is 1 and nothing is padded.
+
+Bits per pixel hold for P frames, not for an IDR: x264's keyframe at 640x360 costs 1.6-2.5 times
+the 1080p stream's at the same 1080p-equivalent rate (``scripts/first_keyframe.py``), and WebRTC's
+jitter buffer sizes its hold by the largest frame it has seen. So a keyframe is padded to the
+1080p stream's keyframe instead: the codec profile's measured keyframe size at the frame's rate,
+frame rate and ROI level (:meth:`CodecProfile.keyframe_bytes`, the size the simulator sends), or
+the native IDR if that is larger.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from typing import Any
 
 from artic_rl.sender.actions import MAX_RATE_KBPS
 from artic_rl.video.encoder import EncodedFrame, Encoder, EncoderSettings, _open_codec
+from artic_rl.video.profile import CodecProfile
 from artic_rl.video.roi import Region
 
 REFERENCE_WIDTH, REFERENCE_HEIGHT = 1920, 1080  # the resolution the simulator's kbps describe
@@ -100,12 +108,14 @@ class ReferenceRateEncoder:
 
     Wraps an :class:`Encoder` (duck-typed like it: ``set_bitrate``, ``set_fps``, ``set_roi``,
     ``request_keyframe``, ``encode``); ``scale`` is :func:`picture_scale` of the stream. The inner
-    encoder runs at ``kbps x scale``; each encoded frame is padded to ``size / scale`` bytes with a
-    filler NAL unit, and its record carries the padded size and the 1080p-equivalent target.
+    encoder runs at ``kbps x scale``; each encoded P frame is padded to ``size / scale`` bytes with
+    a filler NAL unit, each IDR to ``profile``'s keyframe size (without a profile: ``size /
+    scale`` too), and its record carries the padded size and the 1080p-equivalent target.
     """
 
     inner: Any
     scale: float
+    profile: CodecProfile | None = None
 
     @property
     def kbps(self) -> float:
@@ -127,17 +137,27 @@ class ReferenceRateEncoder:
         out: EncodedFrame | None = self.inner.encode(frame, now_ms)
         if out is None or not out.data or self.scale >= 1.0:
             return out
-        wire = round(len(out.data) / self.scale)
+        kbps = out.record.kbps / self.scale
+        if out.record.frame_type == "I" and self.profile is not None:
+            wire = self.profile.keyframe_bytes(kbps, out.record.fps, out.record.roi_level)
+        else:
+            wire = round(len(out.data) / self.scale)
         pad = max(wire - len(out.data), _FILLER_OVERHEAD)
         data = out.data + filler_nal(pad)
-        record = replace(out.record, size_bytes=len(data), kbps=out.record.kbps / self.scale)
+        record = replace(out.record, size_bytes=len(data), kbps=kbps)
         return EncodedFrame(data, record, out.decoded_y)
 
 
-def make_encoder(settings: EncoderSettings, kbps: float, fps: float, live_rate: bool = True) -> Any:
-    """The streamer's encoder, in 1080p-equivalent kbps (:class:`ReferenceRateEncoder`) around a
-    :class:`LiveRateEncoder` (its ceiling, the top tier, in native kbps), or around the base one
-    (``live_rate=False``)."""
+def make_encoder(
+    settings: EncoderSettings,
+    kbps: float,
+    fps: float,
+    live_rate: bool = True,
+    profile: CodecProfile | None = None,
+) -> Any:
+    """The streamer's encoder, in 1080p-equivalent kbps (:class:`ReferenceRateEncoder`, its
+    keyframes ``profile``'s) around a :class:`LiveRateEncoder` (its ceiling, the top tier, in native
+    kbps), or around the base one (``live_rate=False``)."""
     scale = min(picture_scale(settings.width, settings.height), 1.0)
     if live_rate:
         inner: Encoder = LiveRateEncoder(
@@ -145,4 +165,4 @@ def make_encoder(settings: EncoderSettings, kbps: float, fps: float, live_rate: 
         )
     else:
         inner = Encoder(settings, kbps=kbps * scale, fps=fps)
-    return ReferenceRateEncoder(inner, scale)
+    return ReferenceRateEncoder(inner, scale, profile)

@@ -34,6 +34,7 @@ SIM_KEYS: tuple[str, ...] = (
     "mllm_fps",
     "roi_lead_ms",
     "question_interval_s",
+    "profile",
 )
 SETTINGS_KEYS = tuple(k for k in StreamSettings.__dataclass_fields__ if k not in SIM_KEYS)
 

@@ -56,6 +56,7 @@ class StreamSettings:
     seed: int = 0
     host: str = "127.0.0.1"
     receiver: str = "artic"  # artic (loss-resilient) | webrtc (NACK/RTX, jitter buffer)
+    profile: str | None = None  # codec profile file (the keyframes' sizes); None = shipped default
 
 
 def load_questions(path: str | Path | None, settings: StreamSettings) -> tuple[StreamQuestion, ...]:
@@ -91,6 +92,7 @@ def load_questions(path: str | Path | None, settings: StreamSettings) -> tuple[S
 def _make_encoder(settings: StreamSettings) -> Any:
     from artic_rl.runtime.encoder import make_encoder
     from artic_rl.video.encoder import EncoderSettings
+    from artic_rl.video.profile import CodecProfile
 
     enc_settings = EncoderSettings(
         width=settings.width,
@@ -100,8 +102,15 @@ def _make_encoder(settings: StreamSettings) -> Any:
         rate_headroom=settings.rate_headroom,
         threads=1,
     )
+    profile = (
+        CodecProfile.default() if settings.profile is None else CodecProfile.load(settings.profile)
+    )
     return make_encoder(
-        enc_settings, settings.initial_kbps, settings.capture_fps, settings.live_rate_encoder
+        enc_settings,
+        settings.initial_kbps,
+        settings.capture_fps,
+        settings.live_rate_encoder,
+        profile,
     )
 
 

@@ -312,6 +312,10 @@ class CodecProfile:
         # round half to even (as np.rint), at least one byte
         return np.array([max(round(x), 1) for x in sizes], dtype=np.int64)
 
+    def keyframe_bytes(self, kbps: float, fps: float, roi_level: int) -> int:
+        """A keyframe's size in bytes, as :meth:`frame_sizes_bytes` gives it (no residual)."""
+        return max(round(self._cell(kbps, fps, roi_level).key_bytes), 1)
+
     def mean_frame_bytes(self, kbps: float, fps: float, roi_level: int) -> float:
         """Mean steady P-frame size in bytes (no noise)."""
         i, w = self._kbps_pos(kbps)

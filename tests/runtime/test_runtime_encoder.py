@@ -107,3 +107,28 @@ def test_reference_resolution_is_not_padded(frames: list[np.ndarray]) -> None:
     assert len(filler_nal(6)) == 6 and filler_nal(9)[4] == 12
     with pytest.raises(ValueError):
         filler_nal(5)
+
+
+def test_keyframe_carries_the_reference_streams_keyframe(frames: list[np.ndarray]) -> None:
+    """Issue 16: bits per pixel hold for P frames, not for an IDR (x264's keyframe at a small
+    picture costs 1.6-2.5x the 1080p stream's at the same equivalent rate). A keyframe is padded
+    to the size the simulator sends for it; P frames keep ``size / scale``."""
+    from artic_rl.video.profile import CodecProfile
+
+    profile = CodecProfile.default()
+    kbps, fps = 300.0, 30.0
+    simulated = profile.frame_sizes_bytes(
+        kbps, fps, 0, 1, np.random.default_rng(0), keyframe=np.array([True])
+    )[0]
+    enc = make_encoder(EncoderSettings(320, 180, threads=1), kbps, fps, profile=profile)
+    bare = make_encoder(EncoderSettings(320, 180, threads=1), kbps, fps)
+    for i, frame in enumerate(frames[:10]):
+        out, plain = enc.encode(frame, i * 1000.0 / 30.0), bare.encode(frame, i * 1000.0 / 30.0)
+        assert out is not None and plain is not None
+        if i == 0:
+            assert out.record.frame_type == "I"
+            assert out.record.size_bytes == len(out.data) == simulated
+            assert abs(plain.record.size_bytes - simulated) > 0.2 * simulated  # without a profile
+        else:  # the same picture, padded to size / scale
+            assert out.record.frame_type == "P"
+            assert out.record.size_bytes == plain.record.size_bytes == len(out.data)
