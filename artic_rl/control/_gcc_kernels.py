@@ -34,6 +34,8 @@ import math
 import numpy as np
 from numba import njit
 
+from artic_rl.backend import kernel
+
 # InterArrival.groups rows and columns
 CURRENT, PREVIOUS = 0, 1
 FIRST_SEND, SEND, FIRST_ARRIVAL, ARRIVAL = 0, 1, 2, 3
@@ -695,10 +697,9 @@ def rtt_ms(
 
 
 @njit(cache=True, inline="always")
-def arrival_order(arrival_ms: np.ndarray, n_ok: int) -> np.ndarray:
-    """The received packets' indices sorted by arrival, ties in sequence order (a stable sort:
-    the reference's ``sort(key=itemgetter(0))``)."""
-    order = np.empty(n_ok, dtype=np.int64)
+def arrival_order(arrival_ms: np.ndarray, order: np.ndarray) -> None:
+    """The received packets' indices sorted by arrival into ``order`` (its first ``n_ok`` slots),
+    ties in sequence order (a stable sort: the reference's ``sort(key=itemgetter(0))``)."""
     n = 0
     for i in range(arrival_ms.shape[0]):
         if arrival_ms[i] == arrival_ms[i]:
@@ -708,7 +709,6 @@ def arrival_order(arrival_ms: np.ndarray, n_ok: int) -> np.ndarray:
                 j -= 1
             order[j + 1] = i
             n += 1
-    return order
 
 
 @njit(cache=True, inline="always")
@@ -741,7 +741,7 @@ def detect_packet(
         trendline_delta(values, counts, xs, ys, send_delta, arrival_delta, arrival_ms, params)
 
 
-@njit(cache=True)
+@kernel
 def gcc_on_feedback(
     groups: np.ndarray,
     counters: np.ndarray,
@@ -756,6 +756,7 @@ def gcc_on_feedback(
     history: np.ndarray,
     acked_ms: np.ndarray,
     acked_bytes: np.ndarray,
+    order: np.ndarray,
     send_ms: np.ndarray,
     arrival_ms: np.ndarray,
     size_bytes: np.ndarray,
@@ -765,15 +766,17 @@ def gcc_on_feedback(
     target rate (kbps): inter-arrival grouping, trendline, AIMD, acknowledged throughput and
     loss-based control, as the reference's ``on_feedback``.
 
-    Returns NaN, having changed nothing, when a ring lacks room for this report's rows (the
-    caller grows the rings and calls again).
+    ``order`` is scratch room for the received packets' arrival order (when they arrived out of
+    sequence order), so that the kernel allocates nothing. Returns NaN, having changed nothing,
+    when a ring or ``order`` lacks room for this report's rows (the caller grows them and calls
+    again).
     """
     n = send_ms.shape[0]
     if n == 0:
         return state[TARGET_KBPS]
     room_acked = acked_ms.shape[0] - flags[ACKED_LEN]
     room_history = history.shape[0] - flags[HISTORY_LEN]
-    if room_acked < n or room_history < HISTORY_ROWS_PER_REPORT:
+    if room_acked < n or room_history < HISTORY_ROWS_PER_REPORT or order.shape[0] < n:
         return np.nan
     n_ok = 0
     last = 0  # the last received packet in sequence order
@@ -791,8 +794,9 @@ def gcc_on_feedback(
                     groups, counters, values, counts, xs, ys, params, gcc, arrival_ms[i], send_ms[i]
                 )
     else:
-        order = arrival_order(arrival_ms, n_ok)
-        for i in order:
+        arrival_order(arrival_ms, order)
+        for k in range(n_ok):
+            i = order[k]
             detect_packet(
                 groups, counters, values, counts, xs, ys, params, gcc, arrival_ms[i], send_ms[i]
             )

@@ -171,6 +171,7 @@ class _CompiledGcc:
         self.history = np.zeros((self.HISTORY_ROWS, 2), dtype=np.float64)
         self.acked_ms = np.zeros(self.ACKED_ROWS, dtype=np.float64)
         self.acked_bytes = np.zeros(self.ACKED_ROWS, dtype=np.int64)
+        self.order = np.zeros(self.ACKED_ROWS, dtype=np.int64)  # scratch: the arrival order
         self.load(gcc)
 
     def load(self, gcc: GccController) -> None:
@@ -247,6 +248,7 @@ class _CompiledGcc:
             self.history,
             self.acked_ms,
             self.acked_bytes,
+            self.order,
             packets.send_ms,
             packets.arrival_ms,
             packets.size_bytes,
@@ -258,8 +260,10 @@ class _CompiledGcc:
         return target
 
     def _grow(self, n: int) -> None:
-        """Double the rings (at least enough for ``n`` more packets), oldest row first."""
+        """Double the rings (at least enough for ``n`` more packets), oldest row first, and the
+        arrival-order scratch."""
         k, flags = self.k, self.flags
+        self.order = np.zeros(2 * len(self.order) + n, dtype=np.int64)
         rows = _ring_rows(self.history, flags[k.HISTORY_START], flags[k.HISTORY_LEN])
         self.history = _ring_of(rows, self.history, 2 * len(self.history))
         start, length = flags[k.ACKED_START], flags[k.ACKED_LEN]
