@@ -1,7 +1,8 @@
 """The learned policy: a stable-baselines3 PPO actor plus its observation normalisation.
 
 A *policy folder* (a training run directory, ``policies/<preset>``, or what ``artic-rl select
---out`` writes) holds ``model.zip`` (SB3's PPO) and ``obs_norm.npz`` (:class:`ObsNorm`). Training
+--out`` writes) holds ``model.zip`` (SB3's PPO, or sb3-contrib's RecurrentPPO: an LSTM actor whose
+state the agent carries through an episode) and ``obs_norm.npz`` (:class:`ObsNorm`). Training
 checkpoints keep SB3's ``VecNormalize`` pickle beside each ``.zip`` instead; :meth:`ObsNorm.load`
 reads either, and is the only place that unpickles one.
 """
@@ -23,6 +24,43 @@ OBS_NORM_FILE = "obs_norm.npz"
 VECNORMALIZE_FILE = "vecnormalize.pkl"
 CONFIG_FILE = "config.yaml"  # the run's composed config, resolved
 CHECKPOINTS = "checkpoints"  # a run's checkpoint folder
+#: ``algo.name`` -> (the algorithm class as ``module:name``, its policy for the flat observation)
+ALGORITHMS = {
+    "ppo": ("stable_baselines3:PPO", "MlpPolicy"),
+    "recurrent_ppo": ("sb3_contrib:RecurrentPPO", "MlpLstmPolicy"),
+}
+_RECURRENT_POLICY_MODULE = "sb3_contrib.common.recurrent.policies"
+
+
+def algorithm_class(name: str) -> Any:
+    """The SB3 algorithm class of ``algo.name`` (:data:`ALGORITHMS`)."""
+    import importlib
+
+    module, _, cls = ALGORITHMS[name][0].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def saved_algorithm(model_file: str | Path) -> str:
+    """The ``algo.name`` a saved model was trained with, read from its policy class's module in
+    the zip's ``data`` (no unpickling): ``recurrent_ppo`` for sb3-contrib's LSTM policies, else
+    ``ppo``."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(model_file) as zf:
+        data = json.loads(zf.read("data"))
+    module = data.get("policy_class", {}).get("__module__", "")
+    return "recurrent_ppo" if module == _RECURRENT_POLICY_MODULE else "ppo"
+
+
+def load_model(model_file: str | Path, **kwargs: Any) -> Any:
+    """A saved PPO or RecurrentPPO model on the CPU (``kwargs``: SB3's ``load``, e.g. ``env``)."""
+    return algorithm_class(saved_algorithm(model_file)).load(model_file, device="cpu", **kwargs)
+
+
+def is_recurrent(model: Any) -> bool:
+    """Whether ``model``'s policy carries an LSTM state from step to step."""
+    return hasattr(model.policy, "lstm_actor")
 
 
 def read_run_config(policy_dir: str | Path) -> dict[str, Any]:
@@ -142,7 +180,8 @@ def norm_path_for(checkpoint: Path) -> Path:
 class PPOAgent(ResidualPolicy):
     """Loads ``<policy>/model.zip`` and ``<policy>/obs_norm.npz`` (a training run directory or
     ``policies/<preset>``), or a checkpoint, and acts with the deterministic actor (argmax per sub-action).
-    A folder with ``residual.json`` holds a residual policy (:mod:`artic_rl.agents.residual`): the
+    A recurrent policy (RecurrentPPO) carries its LSTM state from step to step; :meth:`reset`
+    starts it afresh, as training starts each episode. A folder with ``residual.json`` holds a residual policy (:mod:`artic_rl.agents.residual`): the
     agent then runs the base heuristic on the same feedback and composes the action with it.
 
     Args:
@@ -160,15 +199,13 @@ class PPOAgent(ResidualPolicy):
         codec: ActionCodec | None = None,
         interval_ms: float = 200.0,
     ) -> None:
-        from stable_baselines3 import PPO
-
         path = Path(policy)
         model_file = path if path.suffix == ".zip" else path / MODEL_FILE
         if not model_file.is_file():
             raise FileNotFoundError(f"{model_file}: no trained PPO policy there")
         norm = ObsNorm.load(path)
         residual = ResidualSpec.load(run_folder_of(model_file))
-        model = PPO.load(model_file, device="cpu")
+        model = load_model(model_file)
         self._init(model, norm, deterministic, codec, interval_ms, residual, model_file)
 
     @classmethod
@@ -204,6 +241,8 @@ class PPOAgent(ResidualPolicy):
         self.model = model
         self.norm = norm
         self.deterministic = deterministic
+        self._state: Any = None  # the LSTM state of a recurrent policy (None: zeros)
+        self._episode_start = True
         self.residual = None
         if residual is not None:
             self.residual = Residual(residual, self.codec, interval_ms, where)
@@ -212,8 +251,19 @@ class PPOAgent(ResidualPolicy):
             if nvec is not None and len(nvec) == len(self.codec.nvec):
                 check_bitrate_tiers(int(nvec[0]), self.codec, where)
 
+    def reset(self) -> None:
+        super().reset()
+        self._state = None
+        self._episode_start = True
+
     def policy_action(self, observation: np.ndarray) -> np.ndarray:
-        action, _ = self.model.predict(
-            self.norm.apply(observation), deterministic=self.deterministic
+        """One step; a recurrent policy's state goes in and comes out (a feed-forward one's
+        stays None)."""
+        action, self._state = self.model.predict(
+            self.norm.apply(observation),
+            state=self._state,
+            episode_start=np.array([self._episode_start]),
+            deterministic=self.deterministic,
         )
+        self._episode_start = False
         return np.asarray(action, dtype=np.int64)

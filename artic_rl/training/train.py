@@ -20,6 +20,7 @@ from typing import Any
 import gymnasium as gym
 
 from artic_rl.agents.ppo import (
+    ALGORITHMS,
     CHECKPOINTS,
     CONFIG_FILE,
     MODEL_FILE,
@@ -27,6 +28,8 @@ from artic_rl.agents.ppo import (
     VECNORMALIZE_FILE,
     ObsNorm,
     PPOAgent,
+    algorithm_class,
+    load_model,
     norm_path_for,
     run_folder_of,
 )
@@ -40,6 +43,18 @@ VEC_ENVS = ("dummy", "subproc")
 STATUS_FILE = "status.json"
 LOGGER_MODES = ("online", "offline", "disabled")
 CONSTRAINTS = ("latency", "accuracy", "both")
+#: The ``algo`` keys that build the policy network (``policy_kwargs``), per ``algo.name``; the
+#: other keys are the algorithm's own arguments.
+POLICY_KEYS: dict[str, tuple[str, ...]] = {
+    "ppo": ("net_arch",),
+    "recurrent_ppo": (
+        "net_arch",
+        "lstm_hidden_size",
+        "n_lstm_layers",
+        "shared_lstm",
+        "enable_critic_lstm",
+    ),
+}
 
 
 @dataclass
@@ -220,6 +235,29 @@ def write_status(run_dir: Path, status: str, **extra: Any) -> None:
     path.write_text(json.dumps(doc, indent=2) + "\n")
 
 
+def check_algorithm(algo: str, pretrain: bool) -> None:
+    """ConfigError unless ``algo`` (``algo.name``) is known and combines with behaviour cloning
+    (``pretrain``, ``train.pretrain``) when asked for."""
+    check(algo in ALGORITHMS, "algo.name", f"must be one of {', '.join(ALGORITHMS)}, got {algo!r}")
+    check(
+        algo != "recurrent_ppo" or not pretrain,
+        "train.pretrain",
+        "behaviour cloning fits a memoryless actor to single steps; it does not apply to "
+        "algo=recurrent_ppo (train it from scratch, or with train.residual)",
+    )
+
+
+def build_model(algo: str, venv: Any, ppo_kwargs: dict[str, Any], seed: int) -> Any:
+    """A new ``algo`` model (:data:`~artic_rl.agents.ppo.ALGORITHMS`) on ``venv``: the ``algo``
+    config's policy keys (:data:`POLICY_KEYS`) build the network, the rest go to the algorithm."""
+    kwargs = dict(ppo_kwargs)
+    policy_kwargs = {k: kwargs.pop(k) for k in POLICY_KEYS[algo] if k in kwargs}
+    policy_kwargs["net_arch"] = list(policy_kwargs.get("net_arch", [128, 128]))
+    cls = algorithm_class(algo)
+    policy = ALGORITHMS[algo][1]
+    return cls(policy, venv, seed=seed, device="cpu", policy_kwargs=policy_kwargs, **kwargs)
+
+
 def train_ppo(
     run_dir: Path,
     env_id: str,
@@ -231,8 +269,10 @@ def train_ppo(
     teacher: AgentSpec | None = None,
     residual: ResidualSpec | None = None,
     reference: AgentSpec | None = None,
+    algo: str = "ppo",
 ) -> dict[str, Any]:
-    """Train PPO, save everything into ``run_dir``, return the final evaluation (``eval_split``).
+    """Train PPO (``algo``: ``ppo``, or ``recurrent_ppo``: sb3-contrib's RecurrentPPO, an LSTM
+    policy), save everything into ``run_dir``, return the final evaluation (``eval_split``).
 
     With a ``teacher``, the policy is first behaviour-cloned from it (:mod:`.pretrain`). With
     ``settings.resume`` (a checkpoint of the run in ``run_dir``), training continues in place:
@@ -243,7 +283,6 @@ def train_ppo(
     the reward's latency price becomes a Lagrange multiplier that holds the policy's mean response
     latency at the reference agent's (:class:`~artic_rl.training.callbacks.LatencyConstraint`)."""
     import torch
-    from stable_baselines3 import PPO
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import (
         DummyVecEnv,
@@ -263,6 +302,7 @@ def train_ppo(
     )
     from artic_rl.training.callbacks import wandb_run as start_wandb
 
+    check_algorithm(algo, teacher is not None)
     torch.set_num_threads(1)
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "command.txt").open("a") as fh:
@@ -279,18 +319,15 @@ def train_ppo(
         if settings.vec_env == "subproc" and settings.n_envs > 1
         else DummyVecEnv(fns)
     )
-    kwargs = dict(ppo_kwargs)
-    gamma = float(
-        kwargs.get("gamma", 0.99)
-    )  # one discount: PPO, the reward scale, the critic's pretraining
+    # one discount: PPO, the reward scale, the critic's pretraining
+    gamma = float(ppo_kwargs.get("gamma", 0.99))
     venv: VecNormalize = VecNormalize(
         VecMonitor(vec), norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=gamma
     )
-    net_arch = kwargs.pop("net_arch", [128, 128])
     if settings.resume:
         ckpt = Path(settings.resume)
         venv = VecNormalize.load(str(norm_path_for(ckpt)), VecMonitor(vec))
-        model = PPO.load(ckpt, env=venv, device="cpu")
+        model = load_model(ckpt, env=venv)
         trim_history(run_dir, model.num_timesteps)
         write_status(
             run_dir,
@@ -299,14 +336,7 @@ def train_ppo(
         )
     else:
         write_status(run_dir, "running")
-        model = PPO(
-            "MlpPolicy",
-            venv,
-            seed=settings.seed,
-            device="cpu",
-            policy_kwargs={"net_arch": list(net_arch)},
-            **kwargs,
-        )
+        model = build_model(algo, venv, ppo_kwargs, settings.seed)
         if residual is not None:
             _bias_towards_base(model, venv, residual, settings.residual_bias)
         if teacher is not None:
@@ -458,6 +488,7 @@ def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     env_kwargs = dict(config["env"]["kwargs"])
     ppo_kwargs = dict(config["algo"])
+    algo = str(ppo_kwargs.pop("name", "ppo"))
     teacher = None
     if settings.pretrain and not settings.resume:
         teacher = agent_spec(settings.pretrain, settings.pretrain_kwargs)
@@ -480,6 +511,7 @@ def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
         teacher,
         residual,
         reference,
+        algo,
     )
     print(
         f"final policy on {settings.eval_split} ({settings.eval_episodes or 1} episodes, "
@@ -553,11 +585,16 @@ def validate_train(cfg: Any) -> None:
         "agent",
         f"train.py trains agent=ppo; {target or 'this agent'} has nothing to train",
     )
-    from stable_baselines3 import PPO
-
-    allowed = set(inspect.signature(PPO.__init__).parameters) | {"net_arch"}
+    algo = str(cfg.algo.get("name", "ppo"))
+    check_algorithm(algo, bool(settings.pretrain) and not settings.resume)
+    cls = algorithm_class(algo)
+    allowed = set(inspect.signature(cls.__init__).parameters) | set(POLICY_KEYS[algo]) | {"name"}
     for key, value in cfg.algo.items():
-        check(key in allowed, f"algo.{key}", "not an argument of stable_baselines3.PPO")
+        check(
+            key in allowed,
+            f"algo.{key}",
+            f"not an argument of {cls.__module__.split('.')[0]}.{cls.__name__} or its policy",
+        )
         if key in ("n_steps", "batch_size", "n_epochs"):
             check(isinstance(value, int) and value >= 1, f"algo.{key}", "must be an integer >= 1")
     if settings.resume:
