@@ -1,6 +1,7 @@
 """Compiled kernels of the timeline: :class:`~artic_rl.envs.timeline.Timeline` over arrays, an
-interval's sender, link and receiver in one call (``artic`` receiver; the ``webrtc`` receiver's
-frames into its compiled transport and their fates out of it, one call each).
+interval's sender, link and receiver in one call (``artic`` receiver: :func:`send_interval`;
+``webrtc`` receiver: :func:`interval_webrtc`, the frames into its compiled transport, its run and
+their fates out of it).
 
 The rules are those of the reference, restated statement for statement and in the same
 floating-point order (no ``fastmath``), so every number is the reference's bit for bit (the tests
@@ -65,6 +66,8 @@ from artic_rl.net import _link_kernels as lk
 # send_frames); NEED_LINK (paced; the caller sends the batch through the Python link, then calls
 # receive); DECLINED (the link kernel declined the batch: the reference decides, then receive)
 DONE, NEED_SCRATCH, NEED_DRAWS, NEED_ROOM, NEED_LINK, DECLINED = 0, 1, 2, 3, 4, 5
+# ---- where interval_webrtc stopped for the caller to go on (DONE: it did not)
+AT_SEND, AT_RUN, AT_OUTBOX, AT_RECEIVE = 1, 2, 3, 4
 
 # ---- p: constants
 P_CAPTURE_FPS, P_ENCODE, P_PAYLOAD, P_HEADER, P_PACING, P_FB = 0, 1, 2, 3, 4, 5
@@ -77,7 +80,8 @@ P_W_QF_SENT_SEND, P_W_QF_SENT_ARR, P_W_QI_SENT_SIZE, P_W_QI_SENT_RTX = 21, 22, 2
 P_W_SI_FRAME, P_W_SI_NACKED, P_W_SF_COMPLETE, P_W_SF_CONTINUOUS = 25, 26, 27, 28
 P_W_SF_RELEASE, P_W_SF_SINK, P_W_SF_DECIDED, P_W_SF_ORIGINAL = 29, 30, 31, 32
 P_MLLM_FPS = 33
-N_P = 34
+P_W_I_PLI_TAIL, P_W_DONE = 34, 35  # the transport's keyframe-request outbox; its kernel's DONE
+N_P = 36
 
 # ---- f: float scalars
 F_NEXT_FRAME, F_LAST_FRAME, F_LAST_KEY_MS = 0, 1, 2
@@ -883,6 +887,68 @@ def send_interval_webrtc(
         rate_kbps, fps, roi_level, cell, f, i, p, plan, fr, q, sc, sci, w_i, w_pk_f, w_pk_i,
         w_qi, w_frame_rows,
     )  # fmt: skip
+
+
+@kernel
+def interval_webrtc(
+    t0: float,
+    t1: float,
+    rate_kbps: float,
+    fps: float,
+    roi_level: int,
+    pacing_kbps: float,
+    cell: np.ndarray,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    plan: np.ndarray,
+    fr: np.ndarray,
+    dl: np.ndarray,
+    q: np.ndarray,
+    sc: np.ndarray,
+    sci: np.ndarray,
+    bits: np.ndarray,
+    buf: np.ndarray,
+    w_f: np.ndarray,
+    w_i: np.ndarray,
+    w_p: np.ndarray,
+    w_pk_f: np.ndarray,
+    w_pk_i: np.ndarray,
+    w_fr_f: np.ndarray,
+    w_fr_i: np.ndarray,
+    w_qf: np.ndarray,
+    w_qi: np.ndarray,
+    w_shown_f: np.ndarray,
+    w_shown_i: np.ndarray,
+    l_opps: np.ndarray,
+    l_table: np.ndarray,
+    l_start: np.ndarray,
+    l_size: np.ndarray,
+) -> tuple[int, int]:
+    """``Timeline._send_interval_webrtc`` after the keyframe requests' gating, in one call when
+    nothing needs Python: :func:`send_interval_webrtc`, the transport's run (its kernel
+    ``run_until``, on the link arrays ``l_*``), :func:`receive_webrtc`. Returns ``(DONE, DONE)``,
+    or where it stopped and that call's answer, for the caller to go on from there:
+    ``(AT_SEND, status)``, ``(AT_RUN, run_until's status)``, ``(AT_OUTBOX, DONE)`` (the receiver
+    sent keyframe requests, which the caller takes before :func:`receive_webrtc`) or
+    ``(AT_RECEIVE, NEED_ROOM)``."""
+    status = send_interval_webrtc(
+        t0, t1, rate_kbps, fps, roi_level, cell, f, i, p, plan, fr, q, sc, sci, bits, buf, w_i,
+        w_pk_f, w_pk_i, w_qi, w_fr_i.shape[0],
+    )  # fmt: skip
+    if status != DONE:
+        return AT_SEND, status
+    w_i[int(p[P_W_I_N_SHOWN])] = 0
+    status = wk.run_until(
+        t1, pacing_kbps, rate_kbps, w_f, w_i, w_p, w_pk_f, w_pk_i, w_fr_f, w_fr_i, w_qf, w_qi,
+        w_shown_f, w_shown_i, l_opps, l_table, l_start, l_size,
+    )  # fmt: skip
+    if status != int(p[P_W_DONE]):
+        return AT_RUN, status
+    if w_i[int(p[P_W_I_PLI_TAIL])]:
+        return AT_OUTBOX, DONE
+    status = receive_webrtc(f, i, p, fr, dl, q, sc, w_i, w_qf, w_qi, w_shown_f, w_shown_i)
+    return (DONE if status == DONE else AT_RECEIVE), status
 
 
 @kernel

@@ -3,10 +3,12 @@
 :class:`CompiledTimeline` is :class:`~artic_rl.envs.timeline.Timeline` with its per-interval work
 in :mod:`~artic_rl.envs._timeline_kernels` (numba), over arrays that hold that state, and gives
 the same numbers bit for bit. With the ``artic`` receiver one call runs the interval (frame grid,
-keyframes, frame sizes, packets, pacer, link, receiver, packet and frame reports); with the
-``webrtc`` receiver one call puts the frames into the compiled transport
-(:mod:`~artic_rl.envs.webrtc_compiled`), its kernel runs, and one call takes the frames' fates and
-the transmissions. One call each gives the feedback's transport part and the MLLM's samples.
+keyframes, frame sizes, packets, pacer, link, receiver, packet and frame reports); so does one
+with the ``webrtc`` receiver (the frames into the compiled transport,
+:mod:`~artic_rl.envs.webrtc_compiled`, its event loop, the frames' fates and the transmissions
+out of it), Python taking over only for the rarer turns (tables to grow, a link run in Python,
+the receiver's keyframe requests). One call each gives the feedback's transport part and the
+MLLM's samples.
 Python keeps what reads models (the answers' and samples' accuracy, the report's question fields:
 the reference's own methods). The kernel draws the frame sizes' residuals and the link's
 independent loss from the episode's generator itself, advancing its state as numpy does
@@ -257,42 +259,73 @@ class CompiledTimeline(Timeline):
             )  # fmt: skip
 
     def _send_webrtc(self, act: SenderAction, t0: float, t1: float, cell: np.ndarray) -> int:
-        """The interval with the ``webrtc`` receiver: the frames into the compiled transport (one
-        kernel call), its run (its kernel), the fates and transmissions (one kernel call)."""
+        """The interval with the ``webrtc`` receiver: the frames into the compiled transport, its
+        run and the fates and transmissions out of it, one kernel call
+        (:func:`~artic_rl.envs._timeline_kernels.interval_webrtc`) unless a step needs Python
+        (:meth:`_finish_webrtc`)."""
         tr = self.transport
         assert isinstance(tr, CompiledWebRtcTransport)
         f, i = self._f, self._i
         gated = tr.gate_keyframe_requests(t1)  # honoured requests make the next frame a keyframe
         if gated:
             self._push(k.L_PLI, [(t, float(sys.maxsize)) for t in gated])
-        status = k.send_interval_webrtc(
-            t0, t1, act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p, self._plan,
-            self._fr, self._q, self._sc, self._sci, self._bits, self._buf, tr.i, tr.pk_f,
-            tr.pk_i, tr.qi, tr.fr_i.shape[0],
+        pacing_kbps = self.env.pacing_factor * act.rate_kbps
+        stage, status = k.interval_webrtc(
+            t0, t1, act.rate_kbps, act.fps, act.roi_level, pacing_kbps, cell, f, i, self._p,
+            self._plan, self._fr, self._dl, self._q, self._sc, self._sci, self._bits, self._buf,
+            tr.f, tr.i, tr.p, tr.pk_f, tr.pk_i, tr.fr_f, tr.fr_i, tr.qf, tr.qi, tr.shown_f,
+            tr.shown_i, *tr.link_arrays(),
         )  # fmt: skip
-        while status != k.DONE:
-            if status == k.NEED_SCRATCH:
-                self._grow_scratch(2 * self._sc.shape[1])
-                status = k.send_interval_webrtc(
-                    t0, t1, act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p,
-                    self._plan, self._fr, self._q, self._sc, self._sci, self._bits, self._buf,
-                    tr.i, tr.pk_f, tr.pk_i, tr.qi, tr.fr_i.shape[0],
+        if stage != k.DONE:
+            self._finish_webrtc(stage, status, act, t0, t1, cell, pacing_kbps)
+        if i.item(k.I_N_DECODED) != self._mirrored:
+            self._mirror_decoded()
+        return i.item(k.I_SENT_BYTES)
+
+    def _finish_webrtc(
+        self,
+        stage: int,
+        status: int,
+        act: SenderAction,
+        t0: float,
+        t1: float,
+        cell: np.ndarray,
+        pacing_kbps: float,
+    ) -> None:
+        """The rest of a ``webrtc`` interval from where :func:`~artic_rl.envs._timeline_kernels.interval_webrtc`
+        stopped (``stage``, with that step's ``status``): scratch, tables and lists to grow,
+        draws from Python, the batch through the Python link, the receiver's keyframe requests."""
+        tr = self.transport
+        assert isinstance(tr, CompiledWebRtcTransport)
+        f, i = self._f, self._i
+        if stage == k.AT_SEND:
+            while status != k.DONE:
+                if status == k.NEED_SCRATCH:
+                    self._grow_scratch(2 * self._sc.shape[1])
+                    status = k.send_interval_webrtc(
+                        t0, t1, act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p,
+                        self._plan, self._fr, self._q, self._sc, self._sci, self._bits,
+                        self._buf, tr.i, tr.pk_f, tr.pk_i, tr.qi, tr.fr_i.shape[0],
+                    )  # fmt: skip
+                    continue
+                n = int(i[k.I_N_TIMES])
+                if status == k.NEED_DRAWS:  # the residuals, as CodecProfile.frame_sizes_bytes draws
+                    pool = cell.shape[0] - k.C_POOL
+                    self._sci[k.SCI_DRAW, :n] = self.rng.integers(0, pool, size=n)
+                else:  # NEED_ROOM: this frame table, the scratch, the transport's tables
+                    self._grow(0, n)
+                    self._grow_scratch(int(i[k.I_N_PACKETS]))
+                    tr._grow_tables(int(i[k.I_N_FRAMES]) + n - 1, int(i[k.I_N_PACKETS]))
+                status = k.enqueue_frames(
+                    act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p, self._plan,
+                    self._fr, self._q, self._sc, self._sci, tr.i, tr.pk_f, tr.pk_i, tr.qi,
+                    tr.fr_i.shape[0],
                 )  # fmt: skip
-                continue
-            n = int(i[k.I_N_TIMES])
-            if status == k.NEED_DRAWS:  # the residuals, as CodecProfile.frame_sizes_bytes draws
-                pool = cell.shape[0] - k.C_POOL
-                self._sci[k.SCI_DRAW, :n] = self.rng.integers(0, pool, size=n)
-            else:  # NEED_ROOM: this frame table, the scratch, the transport's tables
-                self._grow(0, n)
-                self._grow_scratch(int(i[k.I_N_PACKETS]))
-                tr._grow_tables(int(i[k.I_N_FRAMES]) + n - 1, int(i[k.I_N_PACKETS]))
-            status = k.enqueue_frames(
-                act.rate_kbps, act.fps, act.roi_level, cell, f, i, self._p, self._plan,
-                self._fr, self._q, self._sc, self._sci, tr.i, tr.pk_f, tr.pk_i, tr.qi,
-                tr.fr_i.shape[0],
-            )  # fmt: skip
-        tr._run(t1, self.env.pacing_factor * act.rate_kbps, act.rate_kbps)
+            tr._run(t1, pacing_kbps, act.rate_kbps)
+        elif stage == k.AT_RUN:
+            tr._resume(status, t1, pacing_kbps, act.rate_kbps)
+        elif stage == k.AT_OUTBOX:
+            tr._take_outboxes()
         if tr.plis_sent:
             fb_ms = self.env.feedback_delay_ms
             self._push(k.L_PLI_REP, [(t + fb_ms, 0.0) for t in tr.plis_sent])
@@ -304,9 +337,6 @@ class CompiledTimeline(Timeline):
             shown, sent = int(tr.i[wk.I_N_SHOWN]), int(tr.i[self._p_sent_tail])
             self._grow_lists(sent + shown + self._live(k.L_PK_WAIT))
             self._grow_scratch(sent)
-        if i.item(k.I_N_DECODED) != self._mirrored:
-            self._mirror_decoded()
-        return i.item(k.I_SENT_BYTES)
 
     def _push(self, lst: int, rows: list[tuple[float, float]]) -> None:
         """Append rows (their first two fields) to a pending list (the Python side's rare ones)."""
@@ -569,6 +599,8 @@ def _params(env: VideoChatEnv, link: Link, timeline: Timeline) -> np.ndarray:
         "I_LAST_RELEASED": wk.I_LAST_RELEASED,
         "I_N_SHOWN": wk.I_N_SHOWN,
         "I_SENT_TAIL": wk.RING + 2 * wk.R_SENT + 1,
+        "I_PLI_TAIL": wk.RING + 2 * wk.R_PLI + 1,
+        "DONE": wk.DONE,
         "QF_SENT_SEND": wk.QF_SENT_SEND,
         "QF_SENT_ARR": wk.QF_SENT_ARR,
         "QI_SENT_SIZE": wk.QI_SENT_SIZE,

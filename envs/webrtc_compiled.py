@@ -242,7 +242,21 @@ class CompiledWebRtcTransport:
         return self._shown()
 
     def _run(self, t_ms: float, pacing_kbps: float, target_kbps: float) -> None:
-        k, f, i, link = self._k, self.f, self.i, self.link
+        k, i = self._k, self.i
+        link_arrays = self.link_arrays()
+        i[k.I_N_SHOWN] = 0
+        status = k.run_until(
+            t_ms, pacing_kbps, target_kbps, self.f, i, self.p, self.pk_f, self.pk_i, self.fr_f,
+            self.fr_i, self.qf, self.qi, self.shown_f, self.shown_i, *link_arrays,
+        )  # fmt: skip
+        self._resume(status, t_ms, pacing_kbps, target_kbps)
+
+    def link_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The link arrays for the next call of the kernel's ``run_until``: a link it runs
+        inside (a compiled :class:`~artic_rl.net.Link` without random loss or per-segment
+        delay; its state handed over when the link changed, its buffer with room for a long
+        batch) gives its own, any other placeholders."""
+        k, link = self._k, self.link
         inline = (
             type(link) is Link
             and link.backend == "compiled"
@@ -252,23 +266,25 @@ class CompiledWebRtcTransport:
         )
         if (link if inline else None) is not self._held_link:
             self._hand_over(link if inline else None)
-        elif inline and i.item(k.I_L_TAIL) + LINK_ROOM > link._q_start.size:
+        elif inline and self.i.item(k.I_L_TAIL) + LINK_ROOM > link._q_start.size:
             self._make_room()
-        i[k.I_N_SHOWN] = 0
-        while True:
-            status = k.run_until(
-                t_ms, pacing_kbps, target_kbps, f, i, self.p, self.pk_f, self.pk_i,
-                self.fr_f, self.fr_i, self.qf, self.qi, self.shown_f, self.shown_i,
-                *(self._link_arrays() if inline else _NO_LINK),
-            )  # fmt: skip
-            if status == k.DONE:
-                break
+        return self._link_arrays() if inline else _NO_LINK
+
+    def _resume(self, status: int, t_ms: float, pacing_kbps: float, target_kbps: float) -> None:
+        """The rest of a run whose kernel call answered ``status``: the state grown or the batch
+        flushed through the Python link, and the kernel called again, until it is done; then the
+        keyframe requests the receiver sent."""
+        k, i = self._k, self.i
+        while status != k.DONE:
             if status == k.NEED_ROOM:
                 self._grow_queues()
             else:
                 self._flush_python()
-            if inline and i.item(k.I_L_TAIL) + LINK_ROOM > link._q_start.size:
-                self._make_room()
+            status = k.run_until(
+                t_ms, pacing_kbps, target_kbps, self.f, i, self.p, self.pk_f, self.pk_i,
+                self.fr_f, self.fr_i, self.qf, self.qi, self.shown_f, self.shown_i,
+                *self.link_arrays(),
+            )  # fmt: skip
         if i.item(k.RING + 2 * k.R_PLI + 1):
             self._take_outboxes()
 
