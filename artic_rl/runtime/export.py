@@ -4,8 +4,12 @@ The graph takes the raw observation (``obs``: float32 ``[batch, 34]``, the layou
 :mod:`artic_rl.sender.observation`) and does everything a runtime needs:
 
 1. VecNormalize's transform in float64 (as the agent does it): ``clip((obs - mean) / sqrt(var + eps), -clip, clip)``;
-2. the actor MLP (``Gemm`` + activation per layer, then the action head) -> ``logits``;
-3. the argmax per sub-action -> ``action`` (int64 ``[batch, 3]``: bitrate, ROI level, fps indices).
+2. for a recurrent policy (sb3-contrib's RecurrentPPO), the actor's LSTM, one ``LSTM`` node per
+   layer over a sequence of one step: its state comes in as ``state_h`` and ``state_c`` (float32
+   ``[layers, batch, hidden]``, zeros at an episode's start) and goes out as ``state_h_out`` and
+   ``state_c_out``, which the runtime feeds back at the next step;
+3. the actor MLP (``Gemm`` + activation per layer, then the action head) -> ``logits``;
+4. the argmax per sub-action -> ``action`` (int64 ``[batch, 3]``: bitrate, ROI level, fps indices).
 
 The file's ``metadata_props["artic_rl"]`` holds a JSON document: observation feature names and
 bounds, the action meaning (:class:`~artic_rl.sender.actions.ActionCodec`), the preset, the control
@@ -23,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from artic_rl.agents.ppo import MODEL_FILE, ObsNorm, read_run_config
+from artic_rl.agents.ppo import MODEL_FILE, ObsNorm, is_recurrent, load_model, read_run_config
 from artic_rl.agents.residual import ResidualSpec, residual_nvec
 from artic_rl.errors import InputError
 from artic_rl.sender.actions import ActionCodec
@@ -34,6 +38,9 @@ METADATA_KEY = "artic_rl"
 METADATA_FIELDS: tuple[str, ...] = ("observation.names", "action.nvec", "interval_ms")
 OPSET = 17
 TIE_TOLERANCE = 1e-5  # logits this close are a tie at float32 precision
+STATE_INPUTS = ("state_h", "state_c")  # a recurrent graph's LSTM state in; ``<name>_out`` out
+PARITY_SEQUENCE_STEPS = 100  # a recurrent policy's parity runs sequences this long, state carried
+_ONNX_GATES = (0, 3, 1, 2)  # PyTorch's LSTM gate blocks are i, f, g, o; ONNX's are i, o, f, c
 
 
 class ExportError(RuntimeError):
@@ -72,8 +79,72 @@ def _layers(model: Any) -> list[tuple[np.ndarray, np.ndarray, str | None]]:
     return out
 
 
+def _lstm_gates(weight: np.ndarray) -> np.ndarray:
+    """A PyTorch LSTM weight or bias (gate blocks i, f, g, o) in ONNX's order (i, o, f, c)."""
+    blocks = np.split(weight, 4, axis=0)
+    return np.concatenate([blocks[k] for k in _ONNX_GATES], axis=0)
+
+
+def _lstm_nodes(lstm: Any, x: str) -> tuple[list[Any], list[Any], list[Any], list[Any], str]:
+    """ONNX ``LSTM`` nodes for a PyTorch ``nn.LSTM`` (sequence first) over one step of ``x``
+    (``[batch, in]``): (nodes, initialisers, state inputs, state outputs, its output
+    ``[batch, hidden]``)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    if lstm.bidirectional or getattr(lstm, "proj_size", 0) or lstm.batch_first or not lstm.bias:
+        raise ExportError(f"unsupported LSTM {lstm}: one direction, no projection, with biases")
+    n, hidden = lstm.num_layers, lstm.hidden_size
+    inits = [numpy_helper.from_array(np.array([0], np.int64), "axis0")]
+    inits.append(numpy_helper.from_array(np.array([1], np.int64), "axis1"))
+    nodes = [helper.make_node("Unsqueeze", [x, "axis0"], ["seq0"])]  # [1, batch, in]
+    for k in range(n):
+        w, r = (getattr(lstm, f"{m}_l{k}").detach().numpy() for m in ("weight_ih", "weight_hh"))
+        b_ih, b_hh = (getattr(lstm, f"{m}_l{k}").detach().numpy() for m in ("bias_ih", "bias_hh"))
+        bias = np.concatenate([_lstm_gates(b_ih), _lstm_gates(b_hh)])[None]
+        inits += [
+            numpy_helper.from_array(_lstm_gates(w)[None], f"lstm_w{k}"),
+            numpy_helper.from_array(_lstm_gates(r)[None], f"lstm_r{k}"),
+            numpy_helper.from_array(bias, f"lstm_b{k}"),
+            numpy_helper.from_array(np.array([k], np.int64), f"layer{k}"),
+            numpy_helper.from_array(np.array([k + 1], np.int64), f"layer{k}_end"),
+        ]
+        for s in STATE_INPUTS:  # this layer's state: [1, batch, hidden]
+            nodes.append(
+                helper.make_node("Slice", [s, f"layer{k}", f"layer{k}_end", "axis0"], [f"{s}{k}"])
+            )
+        nodes.append(
+            helper.make_node(
+                "LSTM",
+                [
+                    f"seq{k}",
+                    f"lstm_w{k}",
+                    f"lstm_r{k}",
+                    f"lstm_b{k}",
+                    "",
+                    f"state_h{k}",
+                    f"state_c{k}",
+                ],
+                [f"lstm_y{k}", f"state_h_out{k}", f"state_c_out{k}"],
+                hidden_size=hidden,
+            )
+        )
+        # Y: [1, directions=1, batch, hidden] -> the next layer's sequence [1, batch, hidden]
+        nodes.append(helper.make_node("Squeeze", [f"lstm_y{k}", "axis1"], [f"seq{k + 1}"]))
+    for s in STATE_INPUTS:
+        parts = [f"{s}_out{k}" for k in range(n)]
+        nodes.append(helper.make_node("Concat", parts, [f"{s}_out"], axis=0))
+    nodes.append(helper.make_node("Squeeze", [f"seq{n}", "axis0"], ["lstm_out"]))
+    shape = [n, "batch", hidden]
+    ins = [helper.make_tensor_value_info(s, TensorProto.FLOAT, shape) for s in STATE_INPUTS]
+    outs = [
+        helper.make_tensor_value_info(f"{s}_out", TensorProto.FLOAT, shape) for s in STATE_INPUTS
+    ]
+    return nodes, inits, ins, outs, "lstm_out"
+
+
 def build_graph(model: Any, norm: ObsNorm, nvec: tuple[int, ...], metadata: dict[str, Any]) -> Any:
-    """The ONNX model (normalisation, MLP, per-sub-action argmax) with ``metadata`` attached."""
+    """The ONNX model (normalisation, a recurrent policy's LSTM, MLP, per-sub-action argmax) with
+    ``metadata`` attached."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -92,6 +163,12 @@ def build_graph(model: Any, norm: ObsNorm, nvec: tuple[int, ...], metadata: dict
         helper.make_node("Cast", ["clipped"], ["x0"], to=TensorProto.FLOAT),
     ]
     x = "x0"
+    state_in: list[Any] = []
+    state_out: list[Any] = []
+    if is_recurrent(model):
+        lstm_nodes, lstm_inits, state_in, state_out, x = _lstm_nodes(model.policy.lstm_actor, x)
+        nodes += lstm_nodes
+        inits += lstm_inits
     for i, (w, b, act) in enumerate(_layers(model)):
         inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
         y = f"h{i}" if act else f"g{i}"
@@ -110,10 +187,11 @@ def build_graph(model: Any, norm: ObsNorm, nvec: tuple[int, ...], metadata: dict
     graph = helper.make_graph(
         nodes,
         "artic_rl_actor",
-        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", OBS_DIM])],
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", OBS_DIM]), *state_in],
         [
             helper.make_tensor_value_info("action", TensorProto.INT64, ["batch", len(nvec)]),
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", int(sum(nvec))]),
+            *state_out,
         ],
         inits,
     )
@@ -145,10 +223,12 @@ def policy_metadata(
     preset: str | None,
     residual: ResidualSpec | None = None,
     nvec: tuple[int, ...] | None = None,
+    recurrent: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything a runtime needs besides the graph (JSON-serialisable). A residual policy's
     graph outputs the residual action (``action.nvec``); ``residual`` names the base agent the
-    runtime composes it with (:mod:`artic_rl.agents.residual`)."""
+    runtime composes it with (:mod:`artic_rl.agents.residual`). ``recurrent`` (None for a
+    feed-forward policy, :func:`recurrent_metadata`) describes the LSTM state the runtime carries."""
     env_kwargs = read_run_config(policy_dir).get("env", {}).get("kwargs", {})
     return {
         "format": "artic_rl.actor/1",
@@ -170,8 +250,35 @@ def policy_metadata(
         },
         "normalisation": {"clip_obs": norm.clip_obs, "epsilon": norm.epsilon, "in_graph": True},
         "residual": None if residual is None else asdict(residual),
+        "recurrent": recurrent,
         "versions": _versions(),
     }
+
+
+def recurrent_metadata(model: Any) -> dict[str, Any] | None:
+    """A recurrent policy's state as the graph carries it (None for a feed-forward policy)."""
+    if not is_recurrent(model):
+        return None
+    lstm = model.policy.lstm_actor
+    return {
+        "layers": int(lstm.num_layers),
+        "hidden_size": int(lstm.hidden_size),
+        "state_inputs": list(STATE_INPUTS),
+        "state_outputs": [f"{s}_out" for s in STATE_INPUTS],
+        "shape": "[layers, batch, hidden_size], float32",
+        "reset": "zeros at each episode's start; each step's outputs are the next step's inputs",
+    }
+
+
+def zero_state(sess: Any, batch: int) -> dict[str, np.ndarray]:
+    """The state inputs of a recurrent graph at an episode's start (zeros), for ``batch``
+    observations; {} for a feed-forward graph."""
+    out = {}
+    for node in sess.get_inputs():
+        if node.name in STATE_INPUTS:
+            shape = [batch if isinstance(d, str) else int(d) for d in node.shape]
+            out[node.name] = np.zeros(shape, dtype=np.float32)
+    return out
 
 
 def parity_observations(norm: ObsNorm, n: int, np_random: np.random.Generator) -> np.ndarray:
@@ -196,20 +303,64 @@ def session(path_or_bytes: str | Path | bytes, threads: int = 1) -> Any:
     return ort.InferenceSession(src, opts, providers=["CPUExecutionProvider"])
 
 
+def _sequences(model: Any, sess: Any, obs: np.ndarray, normed: np.ndarray) -> tuple[Any, ...]:
+    """A recurrent policy stepped through ``obs`` as sequences of :data:`PARITY_SEQUENCE_STEPS`
+    (a batch of them side by side, each from the zero state), the state carried from step to
+    step by SB3 ``predict`` and by the graph: (SB3's actions, its logits, the graph's actions,
+    its logits, the largest difference of the carried states); rows in step-major order."""
+    import torch
+
+    steps = min(PARITY_SEQUENCE_STEPS, len(obs))
+    batch = len(obs) // steps
+    seq_obs = obs[: batch * steps].reshape(batch, steps, -1)
+    seq_normed = normed[: batch * steps].reshape(batch, steps, -1)
+    state: Any = None
+    starts = np.zeros(batch, dtype=bool)
+    feeds = zero_state(sess, batch)
+    out: list[list[np.ndarray]] = [[], [], [], []]
+    state_diff = 0.0
+    for t in range(steps):
+        with torch.no_grad():
+            h, c = state if state is not None else (feeds["state_h"], feeds["state_c"])
+            lstm_in = (torch.as_tensor(h), torch.as_tensor(c))
+            x = torch.as_tensor(seq_normed[:, t])
+            dist, _ = model.policy.get_distribution(x, lstm_in, torch.as_tensor(starts).float())
+        out[1].append(torch.cat([d.logits for d in dist.distribution], dim=1).numpy())
+        actions, state = model.predict(seq_normed[:, t], state, starts, deterministic=True)
+        out[0].append(actions)
+        action, logits, h_out, c_out = sess.run(
+            ["action", "logits", "state_h_out", "state_c_out"], {"obs": seq_obs[:, t], **feeds}
+        )
+        feeds = {"state_h": h_out, "state_c": c_out}
+        out[2].append(action)
+        out[3].append(logits)
+        diff = max(np.abs(h_out - state[0]).max(), np.abs(c_out - state[1]).max())
+        state_diff = max(state_diff, float(diff))
+    return (*(np.concatenate(o) for o in out), state_diff)
+
+
 def check_parity(model: Any, norm: ObsNorm, onnx_bytes: bytes, obs: np.ndarray) -> dict[str, float]:
     """Compare ONNX against SB3 ``predict(deterministic=True)``; raises :class:`ExportError` on any
     differing action that is not a float32 tie (SB3's logits of both choices within
     :data:`TIE_TOLERANCE`) or a logit difference above 1e-4. Returns the counts (``identical``
-    observations, ``ties``, ``mismatched`` sub-actions) and the largest logit difference."""
+    observations, ``ties``, ``mismatched`` sub-actions) and the largest logit difference. A
+    recurrent policy is compared over sequences, its state carried by both (:func:`_sequences`;
+    also ``max_state_diff``, held to the same 1e-4)."""
     import torch
     from scipy.special import log_softmax
 
     normed = norm.apply(obs)
-    sb3_actions, _ = model.predict(normed, deterministic=True)
-    with torch.no_grad():
-        dist = model.policy.get_distribution(torch.as_tensor(normed))
-        sb3_logits = torch.cat([d.logits for d in dist.distribution], dim=1).numpy()
-    actions, logits = session(onnx_bytes).run(["action", "logits"], {"obs": obs})
+    sess = session(onnx_bytes)
+    extra: dict[str, float] = {}
+    if is_recurrent(model):
+        sb3_actions, sb3_logits, actions, logits, state_diff = _sequences(model, sess, obs, normed)
+        extra["max_state_diff"] = state_diff
+    else:
+        sb3_actions, _ = model.predict(normed, deterministic=True)
+        with torch.no_grad():
+            dist = model.policy.get_distribution(torch.as_tensor(normed))
+            sb3_logits = torch.cat([d.logits for d in dist.distribution], dim=1).numpy()
+        actions, logits = sess.run(["action", "logits"], {"obs": obs})
     # SB3's Categorical holds normalised logits (log-softmax): compare after the same shift
     splits = np.cumsum(model.action_space.nvec)[:-1]
     shift = np.concatenate(
@@ -228,13 +379,14 @@ def check_parity(model: Any, norm: ObsNorm, onnx_bytes: bytes, obs: np.ndarray) 
     ties = int((gaps <= TIE_TOLERANCE).sum())
     mismatched = int((gaps > TIE_TOLERANCE).sum())
     result = {
-        "observations": int(obs.shape[0]),
+        "observations": int(differs.shape[0]),
         "identical": int((~differs.any(axis=1)).sum()),
         "ties": ties,
         "mismatched": mismatched,
         "max_logit_diff": max_diff,
+        **extra,
     }
-    if mismatched or max_diff > 1e-4:
+    if mismatched or max(max_diff, extra.get("max_state_diff", 0.0)) > 1e-4:
         raise ExportError(f"ONNX does not reproduce the SB3 policy: {result}")
     return result
 
@@ -243,12 +395,13 @@ def benchmark(onnx_bytes: bytes, obs: np.ndarray, runs: int = 5000) -> dict[str,
     """onnxruntime latency per decision (batch of one, one thread): p50 / p99 / mean in microseconds."""
     sess = session(onnx_bytes, threads=1)
     rows = [obs[i % len(obs) : i % len(obs) + 1] for i in range(runs)]
+    state = zero_state(sess, 1)  # a recurrent graph's state inputs (its cost is the same)
     for r in rows[:200]:  # warm-up
-        sess.run(["action"], {"obs": r})
+        sess.run(["action"], {"obs": r, **state})
     times = np.empty(runs)
     for i, r in enumerate(rows):
         t0 = time.perf_counter_ns()
-        sess.run(["action"], {"obs": r})
+        sess.run(["action"], {"obs": r, **state})
         times[i] = (time.perf_counter_ns() - t0) / 1000.0
     return {
         "p50_us": float(np.percentile(times, 50)),
@@ -278,12 +431,10 @@ def export_policy(
     """Export ``policy`` (a run directory or ``policies/<preset>``: ``model.zip`` + normalisation)
     to ``out``; checks parity on ``parity_n`` observations and benchmarks it. Raises
     :class:`ExportError` when parity fails (nothing is written then)."""
-    from stable_baselines3 import PPO
-
     policy_dir = Path(policy)
     if not (policy_dir / MODEL_FILE).is_file():
         raise FileNotFoundError(f"{policy_dir / MODEL_FILE}: no trained PPO policy there")
-    model = PPO.load(policy_dir / MODEL_FILE, device="cpu")
+    model = load_model(policy_dir / MODEL_FILE)
     norm = load_obs_norm(policy_dir)
     codec = ActionCodec()
     residual = ResidualSpec.load(policy_dir)
@@ -294,7 +445,9 @@ def export_policy(
             f"policy spaces {nvec}/{model.observation_space.shape} do not match the codec"
             f" ({want}/({OBS_DIM},))"
         )
-    meta = policy_metadata(policy_dir, norm, codec, preset, residual, nvec)
+    meta = policy_metadata(
+        policy_dir, norm, codec, preset, residual, nvec, recurrent_metadata(model)
+    )
     onnx_model = build_graph(model, norm, nvec, meta)
     data = onnx_model.SerializeToString()
     obs = parity_observations(norm, parity_n, np.random.default_rng(seed))

@@ -9,7 +9,7 @@ import numpy as np
 
 from artic_rl.agents.residual import Residual, ResidualPolicy, ResidualSpec
 from artic_rl.errors import InputError
-from artic_rl.runtime.export import read_metadata, session
+from artic_rl.runtime.export import read_metadata, session, zero_state
 from artic_rl.sender.actions import ActionCodec
 from artic_rl.sender.observation import FEATURE_NAMES
 
@@ -20,7 +20,9 @@ class OnnxPolicy(ResidualPolicy):
     The observation normalisation and the argmax are inside the graph, so ``act`` is one
     ``session.run``. Refuses a file whose observation layout or action grid differs from this code's.
     A residual policy (metadata ``residual``) runs its base agent on the same feedback and
-    composes the action with it, as :class:`artic_rl.agents.ppo.PPOAgent` does.
+    composes the action with it, as :class:`artic_rl.agents.ppo.PPOAgent` does. A recurrent
+    policy (metadata ``recurrent``) feeds each step's LSTM state back into the next;
+    :meth:`reset` starts it from zeros, as each episode does.
     """
 
     name = "onnx"
@@ -45,8 +47,15 @@ class OnnxPolicy(ResidualPolicy):
         if self.metadata["action"]["nvec"] != list(want):
             raise InputError(f"action grid {self.metadata['action']['nvec']} != {list(want)}", path)
         self._session = session(Path(path), threads=1)
+        self._state = zero_state(self._session, 1)  # {} for a feed-forward policy
+        self._outputs = ["action", *(f"{s}_out" for s in self._state)]
+
+    def reset(self) -> None:
+        super().reset()
+        self._state = zero_state(self._session, 1)
 
     def policy_action(self, observation: np.ndarray) -> np.ndarray:
         obs = np.asarray(observation, dtype=np.float32).reshape(1, -1)
-        (action,) = self._session.run(["action"], {"obs": obs})
+        action, *state = self._session.run(self._outputs, {"obs": obs, **self._state})
+        self._state = dict(zip(self._state, state, strict=True))
         return np.asarray(action[0], dtype=np.int64)

@@ -151,3 +151,47 @@ def test_a_residual_policy_exports_and_composes_like_the_learned_agent(tmp_path:
         actions.append(seq)
     assert actions[0] == actions[1]
     assert all(len(a) == 3 for a in actions[0])
+
+
+def test_a_recurrent_policy_exports_its_lstm_and_the_runtime_carries_the_state(
+    tiny_recurrent_policy: Path, tmp_path: Path
+) -> None:
+    """Parity over sequences with the state carried (both LSTM layers, gate order included); the
+    metadata says so; the ONNX agent acts like the learned agent step by step and resets."""
+    from artic_rl.agents.ppo import PPOAgent
+
+    out = tmp_path / "recurrent.onnx"
+    result = export_policy(tiny_recurrent_policy, out, parity_n=2000, bench_runs=50)
+    parity = result.parity
+    assert parity["observations"] == 2000 and parity["mismatched"] == 0
+    assert parity["max_logit_diff"] < 1e-5 and parity["max_state_diff"] < 1e-5
+    meta = read_metadata(out)
+    assert meta["recurrent"]["layers"] == 2 and meta["recurrent"]["hidden_size"] == 8
+    assert meta["recurrent"]["state_inputs"] == ["state_h", "state_c"]
+    onnx_agent, ppo_agent = OnnxPolicy(out), PPOAgent(str(tiny_recurrent_policy))
+    obs = parity_observations(load_obs_norm(tiny_recurrent_policy), 80, np.random.default_rng(2))
+    runs = []
+    for agent in (onnx_agent, ppo_agent, onnx_agent):
+        agent.reset()
+        runs.append([agent.act(o).tolist() for o in obs])
+    assert runs[0] == runs[1] == runs[2]
+    # a graph fed the zero state at every step acts otherwise: the carried state is what matches
+    stateless = []
+    for o in obs:
+        onnx_agent.reset()
+        stateless.append(onnx_agent.act(o).tolist())
+    assert stateless != runs[0]
+
+
+def test_a_recurrent_graph_that_loses_its_state_fails_parity(tiny_recurrent_policy: Path) -> None:
+    from artic_rl.agents.ppo import load_model
+
+    model = load_model(tiny_recurrent_policy / "model.zip")
+    norm = load_obs_norm(tiny_recurrent_policy)
+    graph = build_graph(model, norm, (20, 4, 6), {})
+    for node in graph.graph.node:  # the LSTM's initial state ignored: always zeros
+        if node.op_type == "LSTM":
+            del node.input[5:]
+    obs = parity_observations(norm, 1000, np.random.default_rng(3))
+    with pytest.raises(ExportError, match="does not reproduce"):
+        check_parity(model, norm, graph.SerializeToString(), obs)
