@@ -8,7 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from artic_rl.errors import ConfigError, check
-from artic_rl.runtime.export import ExportResult, export_policy
+from artic_rl.runtime.export import PARITY_SEQUENCE_STEPS, ExportResult, export_policy
 
 GOAL_P99_US = 100.0
 GOAL_SIZE_BYTES = 1 << 20
@@ -79,6 +79,11 @@ def export(cfg: DictConfig) -> ExportResult:
         f"{result.parity['observations']} observations, {result.parity['ties']} float32 ties, "
         f"{result.parity['mismatched']} mismatched; max logit diff {result.parity['max_logit_diff']:.2e}"
     )
+    if "max_state_diff" in result.parity:
+        print(
+            f"recurrent: compared over sequences of {PARITY_SEQUENCE_STEPS} steps, the LSTM state "
+            f"carried by both; max state diff {result.parity['max_state_diff']:.2e}"
+        )
     if lat:
         print(
             f"onnxruntime, 1 thread: p50 {lat['p50_us']:.1f} us, p99 {lat['p99_us']:.1f} us "
