@@ -27,7 +27,13 @@ class _Fixed:
     def __init__(self, action: tuple[int, int]) -> None:
         self.action = np.array(action, dtype=np.int64)
 
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
+    def predict(
+        self,
+        obs: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, None]:  # SB3's signature: the agent passes a recurrent policy's state
         return self.action, None
 
 
