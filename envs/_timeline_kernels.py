@@ -41,7 +41,8 @@ batch to the Python link and calls :func:`receive`).
 
 The kernels that allocate nothing and take several arrays once per step (the ``webrtc``
 receiver's :func:`send_interval_webrtc`, :func:`enqueue_frames` and :func:`receive_webrtc`,
-:func:`mllm_samples`, :func:`capacity_kbps`) are compiled without numba's reference counting
+:func:`mllm_samples`, :func:`capacity_kbps`, :func:`feedback`: its reports into pools the caller
+owns) are compiled without numba's reference counting
 (``_nrt=False``, numba's own option, missing from its type hints): a call then takes its arrays
 as plain views, where the counting would wrap each in a new reference-counted record. The scratch
 serves where they need room (``SC_KNOWN``, the packet sizes), and the keyframe requests a frame
@@ -103,7 +104,9 @@ I_LIST = 18  # head and tail of list L at I_LIST + 2 L, I_LIST + 2 L + 1
 # noticed, keyframe requests on their way to the sender, keyframe requests not yet reported
 L_PK, L_PK_LATE, L_PK_WAIT, L_FR, L_FR_LATE, L_FLOSS, L_PLI, L_PLI_REP = 0, 1, 2, 3, 4, 5, 6, 7
 N_LISTS = 8
-N_I = I_LIST + 2 * N_LISTS
+I_FB_INTS = I_LIST + 2 * N_LISTS  # the next free slots of the feedback's report pools
+I_FB_FLOATS = I_FB_INTS + 1
+N_I = I_FB_FLOATS + 1
 N_Q = 5  # fields per list row
 # packet report fields (L_PK, L_PK_LATE); L_PK_WAIT: seq, send, size
 PK_KNOWN, PK_SEQ, PK_SEND, PK_ARR, PK_SIZE = 0, 1, 2, 3, 4
@@ -1075,77 +1078,111 @@ def receive_webrtc(
 
 
 @njit(cache=True)
-def due_rows(
-    t_ms: float, i: np.ndarray, q: np.ndarray, main: int, late: int, order: int
-) -> np.ndarray:
-    """The reports known by ``t_ms`` (``Timeline._due_packets``, and ``Timeline.feedback``'s
-    frames): the prefix of list ``main`` (in ``known`` order) and the rows of ``late`` known by
-    then (those sorted with them by field ``order``: sequence number, frame id); they leave the
-    lists."""
+def take_due(
+    t_ms: float, i: np.ndarray, q: np.ndarray, main: int, late: int, order: int, rows: np.ndarray
+) -> int:
+    """The reports known by ``t_ms`` into ``rows[:n]``, returns ``n`` (``Timeline._due_packets``,
+    and ``Timeline.feedback``'s frames): the prefix of list ``main`` (in ``known`` order) and the
+    rows of ``late`` known by then (those sorted with them by field ``order``, stably: sequence
+    number, frame id); they leave the lists."""
     head, tail = i[I_LIST + 2 * main], i[I_LIST + 2 * main + 1]
     nd = head
     while nd < tail and q[main, nd, 0] <= t_ms:  # bisect_right on a short prefix
         nd += 1
-    l_head, l_tail = i[I_LIST + 2 * late], i[I_LIST + 2 * late + 1]
-    n_late = 0
-    for r in range(l_head, l_tail):
-        if q[late, r, 0] <= t_ms:
-            n_late += 1
-    rows = np.empty((nd - head + n_late, N_Q))
-    rows[: nd - head] = q[main, head:nd]
+    n = nd - head
+    for r in range(n):
+        for c in range(N_Q):
+            rows[r, c] = q[main, head + r, c]
     i[I_LIST + 2 * main] = nd
-    if n_late == 0:
-        return rows
-    k, keep = nd - head, l_head
-    for r in range(l_head, l_tail):
+    n_main, keep = n, i[I_LIST + 2 * late]
+    for r in range(i[I_LIST + 2 * late], i[I_LIST + 2 * late + 1]):
         if q[late, r, 0] <= t_ms:
-            rows[k] = q[late, r]
-            k += 1
+            for c in range(N_Q):
+                rows[n, c] = q[late, r, c]
+            n += 1
         else:
-            q[late, keep] = q[late, r]
+            for c in range(N_Q):
+                q[late, keep, c] = q[late, r, c]
             keep += 1
     i[I_LIST + 2 * late + 1] = keep
-    return rows[np.argsort(rows[:, order], kind="mergesort")]
+    if n > n_main:  # an insertion sort: stable, as np.argsort(kind="mergesort")
+        for r in range(1, n):
+            j = r
+            while j > 0 and rows[j - 1, order] > rows[j, order]:
+                for c in range(N_Q):
+                    rows[j - 1, c], rows[j, c] = rows[j, c], rows[j - 1, c]
+                j -= 1
+    return n
 
 
 @njit(cache=True)
-def feedback(
-    t_ms: float, f: np.ndarray, i: np.ndarray, p: np.ndarray, fr: np.ndarray, q: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int, int, bool]:
-    """``Timeline.feedback``'s transport part: the packets and frames known by ``t_ms`` (the frame
-    timers that fired by then noticed first), and whether a keyframe request arrived.
-
-    Two arrays carry the reports (one allocation each): ``ints`` the ``n`` packets' sequence
-    numbers and sizes, then the ``n_frames`` frame ids; ``floats`` the packets' send and arrival
-    times, then the frames' capture and decodable times. ``i[I_FB_STATUS]`` is ``NEED_ROOM`` (and
-    nothing changed) when the lists the notices extend need more rows first.
-    """
+def feedback_fits(
+    i: np.ndarray, q: np.ndarray, rows: np.ndarray, ints: np.ndarray, floats: np.ndarray
+) -> bool:
+    """Whether :func:`feedback` has room: the lists the frame timers' notices extend, the
+    scratch ``rows`` and the pools for every pending report (see ``CompiledTimeline._feedback_room``)."""
     need = live(i, L_FLOSS)
     fits = room(q, i, L_FR, need) and room(q, i, L_FR_LATE, need)
     fits = fits and room(q, i, L_PLI, need) and room(q, i, L_PLI_REP, need)
-    i[I_FB_STATUS] = DONE if fits else NEED_ROOM
-    if not fits:
-        return np.empty(0, dtype=np.int64), np.empty(0), 0, 0, False
-    packets = due_rows(t_ms, i, q, L_PK, L_PK_LATE, PK_SEQ)
-    # a frame timer that fired by now: no packet arrived since (every later one arrives later)
+    n = live(i, L_PK) + live(i, L_PK_LATE)
+    n_frames = live(i, L_FR) + live(i, L_FR_LATE) + need
+    return (
+        fits
+        and max(n, n_frames) <= rows.shape[0]
+        and i[I_FB_INTS] + 2 * n + n_frames <= ints.shape[0]
+        and i[I_FB_FLOATS] + 2 * n + 2 * n_frames <= floats.shape[0]
+    )
+
+
+@kernel
+def feedback(
+    t_ms: float,
+    f: np.ndarray,
+    i: np.ndarray,
+    p: np.ndarray,
+    fr: np.ndarray,
+    q: np.ndarray,
+    rows: np.ndarray,
+    ints: np.ndarray,
+    floats: np.ndarray,
+) -> tuple[int, int, int, int, bool]:
+    """``Timeline.feedback``'s transport part: the packets and frames known by ``t_ms`` (the frame
+    timers that fired by then noticed first), and whether a keyframe request arrived.
+
+    The reports go to two pools from their next free slots on (``i[I_FB_INTS]``,
+    ``i[I_FB_FLOATS]``, which it advances, so that each slot is written once: the caller's reports
+    are views of them): ``ints`` the ``n`` packets' sequence numbers and sizes, then the
+    ``n_frames`` frame ids; ``floats`` the packets' send and arrival times, then the frames'
+    capture and decodable times. Returns ``(first int slot, first float slot, n, n_frames,
+    keyframe request)``; ``i[I_FB_STATUS]`` is ``NEED_ROOM`` (and nothing changed) when the
+    lists, the scratch ``rows`` or the pools need room first (:func:`feedback_fits`).
+    """
+    if not feedback_fits(i, q, rows, ints, floats):
+        i[I_FB_STATUS] = NEED_ROOM
+        return 0, 0, 0, 0, False
+    i[I_FB_STATUS] = DONE
+    a, b = i[I_FB_INTS], i[I_FB_FLOATS]
+    n = take_due(t_ms, i, q, L_PK, L_PK_LATE, PK_SEQ, rows)
+    for r in range(n):
+        ints[a + r], ints[a + n + r] = int(rows[r, PK_SEQ]), int(rows[r, PK_SIZE])
+        floats[b + r], floats[b + n + r] = rows[r, PK_SEND], rows[r, PK_ARR]
+    # a frame timer that fired by now: no packet arrived since (every later one arrives later);
+    # the notices extend other lists than this one
     head, tail = i[I_LIST + 2 * L_FLOSS], i[I_LIST + 2 * L_FLOSS + 1]
-    fired = False
+    keep = head
     for r in range(head, tail):
-        fired = fired or q[L_FLOSS, r, 1] <= t_ms
-    if fired:
-        expired = np.empty((tail - head, 2))
-        n_exp, keep = 0, head
-        for r in range(head, tail):
-            if q[L_FLOSS, r, 1] <= t_ms:
-                expired[n_exp, 0], expired[n_exp, 1] = q[L_FLOSS, r, 0], q[L_FLOSS, r, 1]
-                n_exp += 1
-            else:
-                q[L_FLOSS, keep, 0], q[L_FLOSS, keep, 1] = q[L_FLOSS, r, 0], q[L_FLOSS, r, 1]
-                keep += 1
-        i[I_LIST + 2 * L_FLOSS + 1] = keep
-        for r in range(n_exp):
-            notice_frame_loss(int(expired[r, 0]), expired[r, 1], f, i, p, fr, q)
-    frames = due_rows(t_ms, i, q, L_FR, L_FR_LATE, FRR_IDX)
+        if q[L_FLOSS, r, 1] <= t_ms:
+            notice_frame_loss(int(q[L_FLOSS, r, 0]), q[L_FLOSS, r, 1], f, i, p, fr, q)
+        else:
+            q[L_FLOSS, keep, 0], q[L_FLOSS, keep, 1] = q[L_FLOSS, r, 0], q[L_FLOSS, r, 1]
+            keep += 1
+    i[I_LIST + 2 * L_FLOSS + 1] = keep
+    n_frames = take_due(t_ms, i, q, L_FR, L_FR_LATE, FRR_IDX, rows)
+    for r in range(n_frames):
+        ints[a + 2 * n + r] = int(rows[r, FRR_IDX])
+        floats[b + 2 * n + r] = rows[r, FRR_CAP]
+        floats[b + 2 * n + n_frames + r] = rows[r, FRR_DEC]
+    i[I_FB_INTS], i[I_FB_FLOATS] = a + 2 * n + n_frames, b + 2 * n + 2 * n_frames
     kf = False
     head, tail = i[I_LIST + 2 * L_PLI_REP], i[I_LIST + 2 * L_PLI_REP + 1]
     keep = head
@@ -1156,13 +1193,4 @@ def feedback(
             q[L_PLI_REP, keep, 0] = q[L_PLI_REP, r, 0]
             keep += 1
     i[I_LIST + 2 * L_PLI_REP + 1] = keep
-    n, n_frames = packets.shape[0], frames.shape[0]
-    ints = np.empty(2 * n + n_frames, dtype=np.int64)
-    floats = np.empty(2 * n + 2 * n_frames)
-    for r in range(n):
-        ints[r], ints[n + r] = int(packets[r, PK_SEQ]), int(packets[r, PK_SIZE])
-        floats[r], floats[n + r] = packets[r, PK_SEND], packets[r, PK_ARR]
-    for r in range(n_frames):
-        ints[2 * n + r] = int(frames[r, FRR_IDX])
-        floats[2 * n + r], floats[2 * n + n_frames + r] = frames[r, FRR_CAP], frames[r, FRR_DEC]
-    return ints, floats, n, n_frames, kf
+    return a, b, n, n_frames, kf

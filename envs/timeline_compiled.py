@@ -57,6 +57,7 @@ MAX_CELLS = 4096  # profile rows kept per environment (the action grid has 480 s
 FRAME_ROWS = 2048  # initial per-frame table rows (60 s at 30 fps fit; it doubles when full)
 LIST_ROWS = 512  # initial rows of each pending list (a power of two; they double when short)
 PACKET_ROWS = 256  # initial scratch room for an interval's packets (doubles when short)
+FEEDBACK_SLOTS = 1 << 14  # slots of each feedback report pool (a fresh pool when one is full)
 _NO_QUEUE = np.zeros(1, dtype=np.int64)
 
 
@@ -168,6 +169,9 @@ class CompiledTimeline(Timeline):
         per_interval = int(env.interval_ms * env.capture_fps / MS_PER_S) + 2
         self._sc = np.zeros((k.N_SC, max(PACKET_ROWS, per_interval)))
         self._sci = np.zeros((k.N_SCI, self._sc.shape[1]), dtype=np.int64)
+        self._fb_rows = np.zeros((PACKET_ROWS, k.N_Q))  # the feedback's scratch rows
+        self._fb_ints = np.empty(FEEDBACK_SLOTS, dtype=np.int64)  # the feedback's report pools
+        self._fb_floats = np.empty(FEEDBACK_SLOTS)
         # the profile's rows by query, kept by the environment across its episodes (read-only)
         self._cells: dict[tuple[float, float, int], np.ndarray] = env.__dict__.setdefault(
             "_compiled_cells", {}
@@ -532,28 +536,51 @@ class CompiledTimeline(Timeline):
         """What the sender has learned by ``t_ms`` since the previous report."""
         i = self._i
         while True:
-            ints, floats, n, n_frames, kf = k.feedback(t_ms, self._f, i, self._p, self._fr, self._q)
+            a, b, n, n_frames, kf = k.feedback(
+                t_ms, self._f, i, self._p, self._fr, self._q, self._fb_rows, self._fb_ints,
+                self._fb_floats,
+            )  # fmt: skip
             if i.item(k.I_FB_STATUS) == k.DONE:
                 break
-            self._grow_lists(self._live(k.L_FLOSS))
-        packets = _frozen(  # views of the two arrays (reports are read-only)
+            self._feedback_room()
+        ints, floats = self._fb_ints, self._fb_floats
+        packets = _frozen(  # views of the pools (reports are read-only; no slot is reused)
             PacketReports,
-            seq=ints[:n],
-            send_ms=floats[:n],
-            arrival_ms=floats[n : 2 * n],
-            size_bytes=ints[n : 2 * n],
+            seq=ints[a : a + n],
+            send_ms=floats[b : b + n],
+            arrival_ms=floats[b + n : b + 2 * n],
+            size_bytes=ints[a + n : a + 2 * n],
         )
         if n_frames:
-            m = 2 * n
+            a, b = a + 2 * n, b + 2 * n
             frames = _frozen(
                 FrameReports,
-                frame_id=ints[m:],
-                capture_ms=floats[m : m + n_frames],
-                decodable_ms=floats[m + n_frames :],
+                frame_id=ints[a : a + n_frames],
+                capture_ms=floats[b : b + n_frames],
+                decodable_ms=floats[b + n_frames : b + 2 * n_frames],
             )
         else:
             frames = self._no_frames
         return self._report(t_ms, sent_bytes, packets, frames, kf)
+
+    def _feedback_room(self) -> None:
+        """Room for :func:`~artic_rl.envs._timeline_kernels.feedback`: the lists the frame timers'
+        notices extend, the scratch rows and the report pools, for every pending report (fresh
+        pools when full: the reports handed out keep the old ones)."""
+        i = self._i
+        self._grow_lists(self._live(k.L_FLOSS))
+        n = self._live(k.L_PK) + self._live(k.L_PK_LATE)
+        n_frames = self._live(k.L_FR) + self._live(k.L_FR_LATE) + self._live(k.L_FLOSS)
+        if max(n, n_frames) > self._fb_rows.shape[0]:
+            self._fb_rows = np.zeros((2 * max(n, n_frames), k.N_Q))
+        need = 2 * n + 2 * n_frames
+        if (
+            int(i[k.I_FB_INTS]) + need > self._fb_ints.size
+            or int(i[k.I_FB_FLOATS]) + need > self._fb_floats.size
+        ):
+            self._fb_ints = np.empty(max(FEEDBACK_SLOTS, 2 * need), dtype=np.int64)
+            self._fb_floats = np.empty(max(FEEDBACK_SLOTS, 2 * need))
+            i[k.I_FB_INTS] = i[k.I_FB_FLOATS] = 0
 
 
 _Report = TypeVar("_Report", PacketReports, FrameReports, SampleStats)

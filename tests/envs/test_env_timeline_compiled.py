@@ -167,6 +167,7 @@ def test_tables_growing_from_one_row_keep_the_numbers(monkeypatch: pytest.Monkey
     monkeypatch.setattr(timeline_compiled, "FRAME_ROWS", 1)
     monkeypatch.setattr(timeline_compiled, "LIST_ROWS", 1)
     monkeypatch.setattr(timeline_compiled, "PACKET_ROWS", 1)
+    monkeypatch.setattr(timeline_compiled, "FEEDBACK_SLOTS", 1)  # a fresh pool every report
 
     def no_sample_rows(env: Any) -> None:
         env._timeline._samples = np.zeros((0, 3))
@@ -279,6 +280,35 @@ def test_the_state_handed_over_mid_episode_keeps_the_numbers() -> None:
 
     tl = assert_equal_episodes(2, mid=hand_over, preset="wifi", loss_rate=0.05)
     assert tl._bits.size == 4 and tl._kernel_link is not None
+
+
+def test_the_due_reports_are_taken_in_the_references_order() -> None:
+    """``take_due`` (the feedback's reports, allocation-free): the known prefix of the main list,
+    then the late rows known by then, sorted with them as a stable sort (``np.argsort``'s
+    mergesort) does, ties included; the rest stay in their lists, in order."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n_main, n_late = int(rng.integers(0, 6)), int(rng.integers(0, 6))
+        q = np.zeros((k.N_LISTS, 16, k.N_Q))
+        i = np.zeros(k.N_I, dtype=np.int64)
+        q[k.L_PK, 2 : 2 + n_main] = rng.integers(0, 4, (n_main, k.N_Q))
+        q[k.L_PK, 2 : 2 + n_main, 0] = np.sort(rng.uniform(0.0, 10.0, n_main))
+        q[k.L_PK_LATE, :n_late] = rng.integers(0, 4, (n_late, k.N_Q))
+        q[k.L_PK_LATE, :n_late, 0] = rng.uniform(0.0, 10.0, n_late)
+        i[k.I_LIST + 2 * k.L_PK : k.I_LIST + 2 * k.L_PK + 2] = 2, 2 + n_main
+        i[k.I_LIST + 2 * k.L_PK_LATE + 1] = n_late
+        main, late = q[k.L_PK, 2 : 2 + n_main].copy(), q[k.L_PK_LATE, :n_late].copy()
+        t_ms = float(rng.uniform(0.0, 10.0))
+        rows = np.zeros((16, k.N_Q))
+        n = k.take_due(t_ms, i, q, k.L_PK, k.L_PK_LATE, k.PK_SEQ, rows)
+        nd = int(np.searchsorted(main[:, 0], t_ms, side="right"))
+        want = np.concatenate([main[:nd], late[late[:, 0] <= t_ms]])
+        if len(want) > nd:
+            want = want[np.argsort(want[:, k.PK_SEQ], kind="mergesort")]
+        np.testing.assert_array_equal(rows[:n], want)
+        head, tail = i[k.I_LIST + 2 * k.L_PK_LATE : k.I_LIST + 2 * k.L_PK_LATE + 2]
+        np.testing.assert_array_equal(q[k.L_PK_LATE, head:tail], late[late[:, 0] > t_ms])
+        assert i[k.I_LIST + 2 * k.L_PK] == 2 + nd
 
 
 def test_the_capacity_kernel_counts_as_the_reference() -> None:
