@@ -69,6 +69,12 @@ TRAIN = [
     (["train.residual=nosuch"], "train.residual: unknown agent 'nosuch'"),
     (["train.resume=/nonexistent/ckpt_10_steps.zip"], "train.resume"),
     (["algo.n_stepz=64"], "algo.n_stepz"),
+    (
+        ["algo=recurrent_ppo", "train.pretrain=fixed_roi", "train.residual=null"],
+        "train.pretrain: behaviour cloning fits a memoryless actor",
+    ),
+    (["algo.name=sac"], "algo.name: must be one of ppo, recurrent_ppo"),
+    (["+algo.lstm_hidden_size=8"], "algo.lstm_hidden_size: not an argument"),
     (["logger.mode=loud"], "logger.mode"),
     (["env.kwargs.nosuch=1"], "nosuch"),
     (["accuracy=nosuch"], "nosuch"),
