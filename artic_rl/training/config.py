@@ -35,7 +35,7 @@ class TrainJob:
 
     env: Any = MISSING  # the env group: id + VideoChatEnv kwargs
     agent: Any = MISSING  # the agent group: the deployable policy (ppo)
-    algo: Any = MISSING  # the algo group: PPO's hyperparameters
+    algo: Any = MISSING  # the algo group: ppo or recurrent_ppo, and its hyperparameters
     reward: Any = MISSING  # the reward group: reward weights
     logger: LoggerSettings = field(default_factory=LoggerSettings)
     seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes
