@@ -24,10 +24,14 @@ action tiers') are 1080p-equivalent: the bits per pixel of a 1920x1080 stream at
 the 1080p stream's bytes on the wire (``artic-rl profile --reference 1920x1080``). The streamer
 means the same in one place, :class:`ReferenceRateEncoder`: a target of N kbps encodes the
 ``width`` x ``height`` picture at ``N x width * height / (1920 * 1080)`` kbps (the profile's bits
-per pixel), and pads every access unit with an H.264 filler-data NAL unit (type 12, which decoders
-discard) to its size x ``1920 * 1080 / (width * height)``: the link carries the bytes of the 1080p
-stream the simulator sends, the judge sees the picture the accuracy model describes. At 1920x1080
-the factor is 1 and nothing is padded.
+per pixel), and pads every access unit to its size x ``1920 * 1080 / (width * height)``: the link
+carries the bytes of the 1080p stream the simulator sends, the judge sees the picture the accuracy
+model describes. At 1920x1080 the factor is 1 and nothing is padded. The padding is in the slice
+itself, as cabac_zero_words after its trailing bits (H.264 7.3.2.10; x264's CABAC streams), so a
+frame is one slice NAL unit of the 1080p frame's size and goes out in as many RTP packets as the
+simulator counts for it; a separate filler-data NAL unit (type 12, which decoders discard, the
+fallback for a CAVLC stream) is one more packet per frame, which fills the link's drop-tail queue,
+counted in packets, half as fast again as the simulator's.
 
 Bits per pixel hold for P frames, not for an IDR: x264's keyframe at 640x360 costs 1.6-2.5 times
 the 1080p stream's at the same 1080p-equivalent rate (``scripts/first_keyframe.py``), and WebRTC's
@@ -39,16 +43,19 @@ the native IDR if that is larger.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from artic_rl.sender.actions import MAX_RATE_KBPS
-from artic_rl.video.encoder import EncodedFrame, Encoder, EncoderSettings, _open_codec
+from artic_rl.video.encoder import EncodedFrame, Encoder, EncoderSettings, _open_codec, split_nals
 from artic_rl.video.profile import CodecProfile
 from artic_rl.video.roi import Region
 
 REFERENCE_WIDTH, REFERENCE_HEIGHT = 1920, 1080  # the resolution the simulator's kbps describe
 NAL_FILLER = 12  # H.264 filler data (ITU-T H.264 7.3.2.7): 0xFF bytes, discarded by decoders
+NAL_PPS = 8  # picture parameter set
+NAL_SLICES = (1, 5)  # coded slice of a non-IDR / an IDR picture
+CABAC_ZERO_WORD = b"\x00\x00\x03"  # 0x0000 and its emulation prevention byte (7.3.2.10, 7.4.1)
 _FILLER_OVERHEAD = 6  # 4-byte start code, NAL header, rbsp trailing byte (0x80)
 
 
@@ -62,6 +69,29 @@ def filler_nal(size_bytes: int) -> bytes:
     if size_bytes < _FILLER_OVERHEAD:
         raise ValueError(f"a filler NAL unit takes at least {_FILLER_OVERHEAD} bytes")
     return b"\x00\x00\x00\x01" + bytes([NAL_FILLER]) + b"\xff" * (size_bytes - 6) + b"\x80"
+
+
+def entropy_coding_mode(pps: bytes) -> bool:
+    """``entropy_coding_mode_flag`` (CABAC) of a picture parameter set NAL unit (7.3.2.2): the bit
+    after ``pic_parameter_set_id`` and ``seq_parameter_set_id``, both ue(v)."""
+    bits = "".join(f"{b:08b}" for b in pps[1:9])
+    pos = 0
+    for _ in range(2):  # Exp-Golomb: n zeros, a one, n bits
+        zeros = bits.index("1", pos) - pos
+        pos += 2 * zeros + 1
+    return bits[pos] == "1"
+
+
+def pad_access_unit(data: bytes, size_bytes: int, cabac: bool) -> bytes:
+    """``data`` (Annex B, one access unit) padded to ``size_bytes``: cabac_zero_words appended to
+    its last slice when ``cabac`` and the access unit ends with one (within 2 bytes of the size),
+    else a filler NAL unit (at least 6 bytes); unchanged when it is that size or larger."""
+    pad = size_bytes - len(data)
+    if pad <= 0:
+        return data
+    if cabac and data[data.rfind(b"\x00\x00\x01") + 3] & 0x1F in NAL_SLICES:
+        return data + CABAC_ZERO_WORD * (pad // 3)
+    return data + filler_nal(max(pad, _FILLER_OVERHEAD))
 
 
 class LiveRateEncoder(Encoder):
@@ -108,14 +138,15 @@ class ReferenceRateEncoder:
 
     Wraps an :class:`Encoder` (duck-typed like it: ``set_bitrate``, ``set_fps``, ``set_roi``,
     ``request_keyframe``, ``encode``); ``scale`` is :func:`picture_scale` of the stream. The inner
-    encoder runs at ``kbps x scale``; each encoded P frame is padded to ``size / scale`` bytes with
-    a filler NAL unit, each IDR to ``profile``'s keyframe size (without a profile: ``size /
+    encoder runs at ``kbps x scale``; each encoded P frame is padded (:func:`pad_access_unit`) to
+    ``size / scale`` bytes, each IDR to ``profile``'s keyframe size (without a profile: ``size /
     scale`` too), and its record carries the padded size and the 1080p-equivalent target.
     """
 
     inner: Any
     scale: float
     profile: CodecProfile | None = None
+    cabac: bool = field(default=False, init=False)  # read from the stream's PPS
 
     @property
     def kbps(self) -> float:
@@ -142,8 +173,10 @@ class ReferenceRateEncoder:
             wire = self.profile.keyframe_bytes(kbps, out.record.fps, out.record.roi_level)
         else:
             wire = round(len(out.data) / self.scale)
-        pad = max(wire - len(out.data), _FILLER_OVERHEAD)
-        data = out.data + filler_nal(pad)
+        for nal in split_nals(out.data) if out.record.frame_type == "I" else ():
+            if nal and nal[0] & 0x1F == NAL_PPS:
+                self.cabac = entropy_coding_mode(nal)
+        data = pad_access_unit(out.data, wire, self.cabac)
         record = replace(out.record, size_bytes=len(data), kbps=kbps)
         return EncodedFrame(data, record, out.decoded_y)
 
