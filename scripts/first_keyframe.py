@@ -2,12 +2,14 @@
 
 The streamer encodes at ``w x h`` with the 1080p stream's bits per pixel and pads every frame to
 the 1080p stream's bytes (``artic_rl.runtime.encoder.ReferenceRateEncoder``). For P frames that
-conversion holds; this prints what it gives for a fresh encoder's first frame (an IDR), next to
-the same encoder at 1920x1080, the resolution the codec profile and the simulator describe::
+conversion holds; this prints what it would give for a fresh encoder's first frame (an IDR), next
+to the same encoder at 1920x1080, the resolution the codec profile and the simulator describe,
+and the profile's keyframe size, to which the streamer pads a keyframe instead::
 
     python scripts/first_keyframe.py --video outputs/clips/synth-0007.mp4 [--kbps 100 300 600]
 
-One line per (resolution, bitrate): the first three frames' wire sizes in bytes.
+One line per (resolution, bitrate): the first three frames' wire sizes in bytes through bits per
+pixel alone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import av
 
 from artic_rl.runtime.encoder import make_encoder
 from artic_rl.video.encoder import EncoderSettings
+from artic_rl.video.profile import CodecProfile
 
 RESOLUTIONS = ((640, 360), (1920, 1080))
 
@@ -47,14 +50,19 @@ def main() -> None:
     args = parser.parse_args()
     if not args.video.is_file():
         parser.error(f"--video {args.video}: no such file")
-    print("| resolution | kbps (1080p-equivalent) | first frames' wire bytes | keyframe vs 1080p |")
-    print("|---|---|---|---|")
+    profile = CodecProfile.default()
+    print(
+        "| resolution | kbps (1080p-equivalent) | first frames' wire bytes | keyframe vs 1080p "
+        "| the profile's keyframe |"
+    )
+    print("|---|---|---|---|---|")
     reference = {k: first_frames(args.video, 1920, 1080, k)[0] for k in args.kbps}
     for w, h in RESOLUTIONS:
         for kbps in args.kbps:
             sizes = first_frames(args.video, w, h, kbps)
             ratio = sizes[0] / reference[kbps]
-            print(f"| {w}x{h} | {kbps:g} | {', '.join(map(str, sizes))} | {ratio:.2f}x |")
+            key = profile.keyframe_bytes(kbps, 30.0, 0)
+            print(f"| {w}x{h} | {kbps:g} | {', '.join(map(str, sizes))} | {ratio:.2f}x | {key} |")
 
 
 if __name__ == "__main__":
