@@ -70,7 +70,15 @@ def instructions_per_step(
     # numba's cache is keyed on the CPU, and valgrind's emulated one differs from the host's: the
     # compiled backend would compile every kernel under valgrind (many minutes). Generic code,
     # cached by a short run outside valgrind first, serves both.
-    env = {**os.environ, BACKEND_ENV: backend, "NUMBA_CPU_NAME": "generic"}
+    # OpenBLAS's worker threads spin for a while after each call (an episode's set-up makes a
+    # few hundred small ones): their instructions depend on timing, not on the simulator, and
+    # moved a count by +-20,000 per step from run to run. One BLAS thread removes them.
+    env = {
+        **os.environ,
+        BACKEND_ENV: backend,
+        "NUMBA_CPU_NAME": "generic",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
     child = [sys.executable, __file__, "--preset", preset, "--receiver", receiver]
     child += ["--profile", profile] if profile else []
     subprocess.run([*child, "--child-steps", "20"], capture_output=True, check=True, env=env)
