@@ -58,10 +58,8 @@ import numpy as np
 from numba import njit
 
 from artic_rl.backend import kernel
-from artic_rl.control import _gcc_kernels as gk
 from artic_rl.envs import _webrtc_kernels as wk
 from artic_rl.net import _link_kernels as lk
-from artic_rl.sender import _observation_kernels as ok
 
 # ---- answers: DONE; NEED_SCRATCH (more frames than the scratch holds; nothing changed);
 # NEED_DRAWS (no generator state: the caller draws the residuals, then calls send_frames);
@@ -69,7 +67,6 @@ from artic_rl.sender import _observation_kernels as ok
 # send_frames); NEED_LINK (paced; the caller sends the batch through the Python link, then calls
 # receive); DECLINED (the link kernel declined the batch: the reference decides, then receive)
 DONE, NEED_SCRATCH, NEED_DRAWS, NEED_ROOM, NEED_LINK, DECLINED = 0, 1, 2, 3, 4, 5
-NEED_ESTIMATOR = 6  # feedback_observation: GCC's rings need room first (nothing changed)
 # ---- where interval_webrtc stopped for the caller to go on (DONE: it did not)
 AT_SEND, AT_RUN, AT_OUTBOX, AT_RECEIVE = 1, 2, 3, 4
 
@@ -1197,79 +1194,3 @@ def feedback(
             keep += 1
     i[I_LIST + 2 * L_PLI_REP + 1] = keep
     return a, b, n, n_frames, kf
-
-
-@kernel
-def feedback_observation(
-    t_ms: float,
-    f: np.ndarray,
-    i: np.ndarray,
-    p: np.ndarray,
-    fr: np.ndarray,
-    q: np.ndarray,
-    rows: np.ndarray,
-    ints: np.ndarray,
-    floats: np.ndarray,
-    groups: np.ndarray,
-    counters: np.ndarray,
-    tl_values: np.ndarray,
-    tl_counts: np.ndarray,
-    xs: np.ndarray,
-    ys: np.ndarray,
-    tl_params: np.ndarray,
-    state: np.ndarray,
-    flags: np.ndarray,
-    gcc: np.ndarray,
-    history: np.ndarray,
-    acked_ms: np.ndarray,
-    acked_bytes: np.ndarray,
-    order: np.ndarray,
-    values: np.ndarray,
-    counts: np.ndarray,
-    delivered: np.ndarray,
-    frame_delay: np.ndarray,
-    trend: np.ndarray,
-    params: np.ndarray,
-    bounds: np.ndarray,
-    interval_ms: float,
-    sent_bytes: int,
-    rate_kbps: float,
-    roi_level: int,
-    fps: float,
-    roi_area: float,
-    roi_known: bool,
-    question_active: bool,
-    question_asked_ms: float,
-    sent_capture_ms: float,
-    saturation: float,
-    since_keyframe_ms: float,
-    obs: np.ndarray,
-) -> tuple[int, int, int, int, bool, float]:
-    """``Timeline.feedback_observation``: :func:`feedback`, then the observation builder's
-    estimator (GCC: :func:`~artic_rl.control._gcc_kernels.gcc_on_feedback` on its arrays,
-    ``groups`` ... ``order``) and the builder itself
-    (:func:`~artic_rl.sender._observation_kernels.observe` on its arrays, ``values`` ...
-    ``bounds``, given the report's question fields and the last action) absorb the report; the
-    observation goes to ``obs``. Returns :func:`feedback`'s answer and GCC's target;
-    ``i[I_FB_STATUS]`` is ``NEED_ROOM`` (:func:`feedback`'s) or ``NEED_ESTIMATOR`` (GCC's rings
-    lack room for every pending packet), nothing changed, when room is needed first."""
-    if not gk.gcc_room(flags, history, acked_ms, order, live(i, L_PK) + live(i, L_PK_LATE)):
-        i[I_FB_STATUS] = NEED_ESTIMATOR
-        return 0, 0, 0, 0, False, 0.0
-    a, b, n, n_frames, kf = feedback(t_ms, f, i, p, fr, q, rows, ints, floats)
-    if i[I_FB_STATUS] != DONE:
-        return a, b, n, n_frames, kf, 0.0
-    send, arrival, size = floats[b : b + n], floats[b + n : b + 2 * n], ints[a + n : a + 2 * n]
-    target_kbps = gk.gcc_on_feedback(
-        groups, counters, tl_values, tl_counts, xs, ys, tl_params, state, flags, gcc, history,
-        acked_ms, acked_bytes, order, send, arrival, size, t_ms,
-    )  # fmt: skip
-    c = b + 2 * n
-    ok.observe(
-        values, counts, delivered, frame_delay, trend, params, send, arrival, size,
-        floats[c : c + n_frames], floats[c + n_frames : c + 2 * n_frames], t_ms, interval_ms,
-        sent_bytes, rate_kbps, roi_level, fps, roi_area, roi_known, question_active, kf,
-        question_asked_ms, sent_capture_ms, saturation, since_keyframe_ms, target_kbps, bounds,
-        obs,
-    )  # fmt: skip
-    return a, b, n, n_frames, kf, target_kbps

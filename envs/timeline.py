@@ -22,7 +22,7 @@ import sys
 from bisect import bisect_right
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,7 +44,6 @@ from artic_rl.sender.pacer import Pacer
 
 if TYPE_CHECKING:
     from artic_rl.envs.video_chat import VideoChatEnv
-    from artic_rl.sender.observation import ObservationBuilder
 
 MS_PER_S = 1000.0
 QUESTION_TAIL_MS = (
@@ -671,41 +670,26 @@ class Timeline:
         packets: PacketReports,
         frames: FrameReports,
         keyframe_request: bool,
-        fields: dict[str, Any] | None = None,
     ) -> FeedbackReport:
-        """The report of :meth:`feedback` around its transport part: the cloud's question fields
-        (``fields``: :meth:`_question_fields` at ``t_ms``, when the caller has them already)."""
+        """The report of :meth:`feedback` around its transport part: the cloud's question fields."""
+        env = self.env
+        j = self.book.region_at(t_ms - env.feedback_delay_ms)
+        active = self.book.active(t_ms)
+        asked = self._question_ms[self.book.answered] if active else math.nan
         return FeedbackReport(
             now_ms=t_ms,
-            interval_ms=self.env.interval_ms,
+            interval_ms=env.interval_ms,
             sent_bytes=sent_bytes,
             packets=packets,
             frames=frames,
             keyframe_request=keyframe_request,
-            **(self._question_fields(t_ms) if fields is None else fields),
+            question_active=active,
+            roi_known=j >= 0,
+            roi_area=self.plan.questions[j].roi_area if j >= 0 else 0.0,
+            confidence=self._confidence[j] if j >= 0 else None,
+            question_asked_ms=asked,
+            sent_capture_ms=self.last_frame_ms if self.n_frames else math.nan,
         )
-
-    def _question_fields(self, t_ms: float) -> dict[str, Any]:
-        """The report's fields from the cloud at ``t_ms`` (the question's state and predicted
-        region, delayed by the feedback path) and the newest frame's capture time."""
-        j = self.book.region_at(t_ms - self.env.feedback_delay_ms)
-        active = self.book.active(t_ms)
-        return {
-            "question_active": active,
-            "roi_known": j >= 0,
-            "roi_area": self.plan.questions[j].roi_area if j >= 0 else 0.0,
-            "confidence": self._confidence[j] if j >= 0 else None,
-            "question_asked_ms": self._question_ms[self.book.answered] if active else math.nan,
-            "sent_capture_ms": self.last_frame_ms if self.n_frames else math.nan,
-        }
-
-    def feedback_observation(
-        self, t_ms: float, sent_bytes: int, builder: ObservationBuilder, act: SenderAction
-    ) -> tuple[FeedbackReport, np.ndarray]:
-        """:meth:`feedback`, and the observation ``builder`` makes of it after action ``act``
-        (the step's two calls; the compiled timeline's is one kernel call)."""
-        report = self.feedback(t_ms, sent_bytes)
-        return report, builder.update(report, act, self.since_keyframe_ms(t_ms))
 
     def capacity_kbps(self, t0: float, t1: float) -> float:
         """Link capacity over [t0, t1) of episode time (privileged: plots and the oracle only)."""

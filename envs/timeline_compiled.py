@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from artic_rl.control.gcc import GccController
 from artic_rl.envs import _timeline_kernels as k
 from artic_rl.envs import _webrtc_kernels as wk
 from artic_rl.envs.timeline import MS_PER_S, EpisodePlan, SampleStats, Timeline
@@ -47,14 +46,12 @@ from artic_rl.net.loss import BernoulliLoss
 from artic_rl.net.trace import MTU_BYTES
 from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.feedback import FeedbackReport, FrameReports, PacketReports
-from artic_rl.sender.observation import OBS_DIM
 from artic_rl.sender.pacer import BITS_PER_BYTE
 from artic_rl.video.extended import ExtendedProfile
 from artic_rl.video.profile import CodecProfile
 
 if TYPE_CHECKING:
     from artic_rl.envs.video_chat import VideoChatEnv
-    from artic_rl.sender.observation import ObservationBuilder
 
 MAX_CELLS = 4096  # profile rows kept per environment (the action grid has 480 settings)
 FRAME_ROWS = 2048  # initial per-frame table rows (60 s at 30 fps fit; it doubles when full)
@@ -546,12 +543,6 @@ class CompiledTimeline(Timeline):
             if i.item(k.I_FB_STATUS) == k.DONE:
                 break
             self._feedback_room()
-        packets, frames = self._reports(a, b, n, n_frames)
-        return self._report(t_ms, sent_bytes, packets, frames, kf)
-
-    def _reports(self, a: int, b: int, n: int, n_frames: int) -> tuple[PacketReports, FrameReports]:
-        """The packet and frame reports the feedback kernel wrote to the pools from slots ``a``
-        (ints) and ``b`` (floats) on."""
         ints, floats = self._fb_ints, self._fb_floats
         packets = _frozen(  # views of the pools (reports are read-only; no slot is reused)
             PacketReports,
@@ -570,44 +561,7 @@ class CompiledTimeline(Timeline):
             )
         else:
             frames = self._no_frames
-        return packets, frames
-
-    def feedback_observation(
-        self, t_ms: float, sent_bytes: int, builder: ObservationBuilder, act: SenderAction
-    ) -> tuple[FeedbackReport, np.ndarray]:
-        """:meth:`feedback` and the observation ``builder`` makes of it, one kernel call
-        (:func:`~artic_rl.envs._timeline_kernels.feedback_observation`: the transport part, the
-        builder's GCC and the builder) when both run compiled kernels."""
-        gcc = builder.estimator
-        estimator = gcc.kernel_state() if isinstance(gcc, GccController) else None
-        if estimator is None or builder.backend != "compiled":
-            return super().feedback_observation(t_ms, sent_bytes, builder, act)
-        fields = self._question_fields(t_ms)
-        own = builder.kernel_state(fields["confidence"])
-        assert own is not None and isinstance(gcc, GccController)
-        arrays, saturation = own
-        obs = np.empty(OBS_DIM, dtype=np.float32)
-        i = self._i
-        while True:
-            a, b, n, n_frames, kf, target_kbps = k.feedback_observation(
-                t_ms, self._f, i, self._p, self._fr, self._q, self._fb_rows, self._fb_ints,
-                self._fb_floats, *estimator, *arrays, self.env.interval_ms, sent_bytes,
-                act.rate_kbps, act.roi_level, act.fps, fields["roi_area"], fields["roi_known"],
-                fields["question_active"], fields["question_asked_ms"], fields["sent_capture_ms"],
-                saturation, self.since_keyframe_ms(t_ms), obs,
-            )  # fmt: skip
-            status = i.item(k.I_FB_STATUS)
-            if status == k.DONE:
-                break
-            if status == k.NEED_ESTIMATOR:
-                gcc.make_room(self._live(k.L_PK) + self._live(k.L_PK_LATE))
-                estimator = gcc.kernel_state()
-                assert estimator is not None
-            else:
-                self._feedback_room()
-        gcc.took_feedback(target_kbps)
-        packets, frames = self._reports(a, b, n, n_frames)
-        return self._report(t_ms, sent_bytes, packets, frames, kf, fields), obs
+        return self._report(t_ms, sent_bytes, packets, frames, kf)
 
     def _feedback_room(self) -> None:
         """Room for :func:`~artic_rl.envs._timeline_kernels.feedback`: the lists the frame timers'

@@ -393,9 +393,10 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             weight = self.interval_ms / (self.question_interval_s * MS_PER_S)
         samples = tl.sample_mllm(t0, t1)
         frame_delays = tl.frame_delays_ms(t0, t1)
-        report, obs = tl.feedback_observation(t1, sent_bytes, self._obs_builder, act)
+        report = tl.feedback(t1, sent_bytes)
         tl.now_ms = t1
         self._last_action = act
+        obs = self._obs_builder.update(report, act, tl.since_keyframe_ms(t1))
         acc = [a for a, _ in answered]
         lat = [lt for _, lt in answered]
         budget = self.latency_budget_ms if w.latency_budget_ms is None else w.latency_budget_ms

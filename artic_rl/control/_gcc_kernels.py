@@ -741,18 +741,6 @@ def detect_packet(
         trendline_delta(values, counts, xs, ys, send_delta, arrival_delta, arrival_ms, params)
 
 
-@njit(cache=True)
-def gcc_room(
-    flags: np.ndarray, history: np.ndarray, acked_ms: np.ndarray, order: np.ndarray, n: int
-) -> bool:
-    """Whether the rings and the arrival-order scratch have room for a report of ``n`` packets."""
-    return (
-        acked_ms.shape[0] - flags[ACKED_LEN] >= n
-        and history.shape[0] - flags[HISTORY_LEN] >= HISTORY_ROWS_PER_REPORT
-        and order.shape[0] >= n
-    )
-
-
 @kernel
 def gcc_on_feedback(
     groups: np.ndarray,
@@ -786,7 +774,9 @@ def gcc_on_feedback(
     n = send_ms.shape[0]
     if n == 0:
         return state[TARGET_KBPS]
-    if not gcc_room(flags, history, acked_ms, order, n):
+    room_acked = acked_ms.shape[0] - flags[ACKED_LEN]
+    room_history = history.shape[0] - flags[HISTORY_LEN]
+    if room_acked < n or room_history < HISTORY_ROWS_PER_REPORT or order.shape[0] < n:
         return np.nan
     n_ok = 0
     last = 0  # the last received packet in sequence order

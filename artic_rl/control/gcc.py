@@ -141,24 +141,6 @@ class GccController:
         self.target_kbps = self._loss.cap(delay_kbps, now_ms)
         return self.target_kbps
 
-    def kernel_state(self) -> tuple[np.ndarray, ...] | None:
-        """The compiled backend's arrays, in the order of
-        :func:`~artic_rl.control._gcc_kernels.gcc_on_feedback`'s arguments before the report's,
-        for a kernel that calls it on a report of its own and hands the target back
-        (:meth:`took_feedback`); None on the reference backend."""
-        return None if self._compiled is None else self._compiled.arrays()
-
-    def took_feedback(self, target_kbps: float) -> None:
-        """A report absorbed on :meth:`kernel_state` by another kernel: its target rate."""
-        assert self._compiled is not None
-        self._compiled.stale = True
-        self.target_kbps = target_kbps
-
-    def make_room(self, n: int) -> None:
-        """Room in :meth:`kernel_state`'s rings for a report of ``n`` packets (they grow)."""
-        if self._compiled is not None:
-            self._compiled._grow(n)
-
     def _rtt_ms(self, received: list[tuple[float, float]], owd_ms: list[float]) -> float:
         """Round trip of the latest packet: its one-way delay plus the return path's base delay.
 
@@ -254,10 +236,10 @@ class _CompiledGcc:
         state[k.ACKED_FIRST_MS] = acked._first_ms or 0.0
         self.stale = False  # the parts show the arrays' state
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """The state and constants, in :func:`~artic_rl.control._gcc_kernels.gcc_on_feedback`'s
-        order (they are replaced when a ring grows)."""
-        return (
+    def on_feedback(self, packets: PacketReports, now_ms: float) -> float:
+        """:func:`~artic_rl.control._gcc_kernels.gcc_on_feedback` on the report's arrays."""
+        self.stale = True
+        target = self.k.gcc_on_feedback(
             *self.inter_arrival,
             *self.trendline,
             self.state,
@@ -267,13 +249,6 @@ class _CompiledGcc:
             self.acked_ms,
             self.acked_bytes,
             self.order,
-        )
-
-    def on_feedback(self, packets: PacketReports, now_ms: float) -> float:
-        """:func:`~artic_rl.control._gcc_kernels.gcc_on_feedback` on the report's arrays."""
-        self.stale = True
-        target = self.k.gcc_on_feedback(
-            *self.arrays(),
             packets.send_ms,
             packets.arrival_ms,
             packets.size_bytes,

@@ -256,7 +256,7 @@ class ObservationBuilder:
                 self._trend = None
         self._delivered.appendleft(log_rate(delivered_kbps))
         self._frame_delay.appendleft(self._frame_delay_ms / 1000.0)
-        self._saturation(report.confidence)
+        self._saturation(report)
         obs = np.array(
             [
                 log_rate(report.sent_bytes * 8.0 / report.interval_ms),
@@ -289,13 +289,14 @@ class ObservationBuilder:
         obs.clip(OBS_LOW, OBS_HIGH, out=obs)
         return obs
 
-    def _saturation(self, confidence: np.ndarray | None) -> float:
-        """Feature 14 for the report's confidence table, worked out again only for a new table
-        (the cloud re-sends the same table per question)."""
-        if confidence is not self._conf_obj:
-            self._conf_obj = confidence
-            self._sat = 0.0 if confidence is None else log_rate(saturation_kbps(confidence))
-        return self._sat
+    def _saturation(self, report: FeedbackReport) -> None:
+        """Feature 14, worked out again only for a new confidence table (the cloud re-sends the
+        same table per question)."""
+        if report.confidence is not self._conf_obj:
+            self._conf_obj = report.confidence
+            self._sat = (
+                0.0 if report.confidence is None else log_rate(saturation_kbps(report.confidence))
+            )
 
     def _update_compiled(
         self,
@@ -306,7 +307,7 @@ class ObservationBuilder:
     ) -> np.ndarray:
         """:meth:`update` as one kernel call (after the estimator's own)."""
         if report.confidence is not self._conf_obj:
-            self._saturation(report.confidence)
+            self._saturation(report)
         pk, fr = report.packets, report.frames
         obs = np.empty(OBS_DIM, dtype=np.float32)
         k.observe(
@@ -340,31 +341,6 @@ class ObservationBuilder:
             obs,
         )
         return obs
-
-    @property
-    def estimator(self) -> RateEstimator:
-        """The rate estimator whose target is feature 17."""
-        return self._gcc
-
-    def kernel_state(
-        self, confidence: np.ndarray | None
-    ) -> tuple[tuple[np.ndarray, ...], float] | None:
-        """For a kernel that runs the compiled :func:`~artic_rl.sender._observation_kernels.observe`
-        itself on a report of its own (with this confidence table): the builder's arrays in that
-        kernel's order (``values ... params``, then ``bounds``) and the saturation feature; None
-        on the reference backend."""
-        if self._kernels is None:
-            return None
-        arrays = (
-            self._values,
-            self._counts,
-            self._delivered_arr,
-            self._frame_delay_arr,
-            self._trend_arr,
-            self._params,
-            self._bounds,
-        )
-        return arrays, self._saturation(confidence)
 
     @staticmethod
     def _question_features(report: FeedbackReport) -> tuple[float, float]:

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import artic_rl.envs  # noqa: F401
-from artic_rl.control.gcc import _CompiledGcc
 from artic_rl.envs import ENV_ID
 from artic_rl.envs.timeline import Timeline
 from artic_rl.net import Trace
@@ -169,8 +168,6 @@ def test_tables_growing_from_one_row_keep_the_numbers(monkeypatch: pytest.Monkey
     monkeypatch.setattr(timeline_compiled, "LIST_ROWS", 1)
     monkeypatch.setattr(timeline_compiled, "PACKET_ROWS", 1)
     monkeypatch.setattr(timeline_compiled, "FEEDBACK_SLOTS", 1)  # a fresh pool every report
-    monkeypatch.setattr(_CompiledGcc, "HISTORY_ROWS", 1)  # GCC's rings, grown from the feedback's
-    monkeypatch.setattr(_CompiledGcc, "ACKED_ROWS", 1)
 
     def no_sample_rows(env: Any) -> None:
         env._timeline._samples = np.zeros((0, 3))
