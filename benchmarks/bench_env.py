@@ -10,7 +10,11 @@ with each receiver (``artic`` and ``webrtc``). Each receiver (and backend: ``--b
 ``$ARTIC_BACKEND`` or ``python``) has its own environment; the same random actions are replayed
 ``--repeats`` times per environment, the passes interleaved (artic, webrtc, artic, ...) so that all
 see the same load on a shared machine. One JSON line per environment: the median run, with its CPU
-time per step (less sensitive than wall time to other processes on a shared machine).
+time per step (less sensitive than wall time to other processes on a shared machine). Before the
+timed passes, ``--warmup`` untimed passes (default 1) over the same actions and episodes pay what
+a process pays once: numba's dispatch from its cache, the codec profile's memoised cells, each
+trace's tables; a training run pays it once in a million steps. Its speed is in the line too
+(``warmup_steps_per_s``).
 
 ``--instructions`` counts machine instructions per step instead, which no other process and no
 VM's clock changes: the same random steps run twice under valgrind's callgrind (500 and 2,500
@@ -142,6 +146,9 @@ def main() -> None:
         "--repeats", type=int, default=3, help="timed passes per receiver; the median is shown"
     )
     parser.add_argument(
+        "--warmup", type=int, default=1, help="untimed passes first (one-time costs); 0: none"
+    )
+    parser.add_argument(
         "--profile", default=None, help="codec profile file (default: the shipped one)"
     )
     parser.add_argument(
@@ -174,13 +181,18 @@ def main() -> None:
     keys = [(b, r) for b in backends for r in receivers]
     envs = {key: make_env(args.preset, key[1], args.profile, key[0]) for key in keys}
     actions = [envs[keys[0]].action_space.sample() for _ in range(args.steps)]
+    warm: dict[tuple[str, str], list[float]] = {key: [] for key in keys}
+    for _ in range(max(0, args.warmup)):
+        for key, env in envs.items():
+            warm[key].append(run_once(env, actions)[0])
     runs: dict[tuple[str, str], list[tuple[float, float]]] = {key: [] for key in keys}
     for _ in range(max(1, args.repeats)):  # interleaved: the environments share the load
         for key, env in envs.items():
             runs[key].append(run_once(env, actions))
     for (backend, receiver), env in envs.items():
         line = summary(args.preset, receiver, args.steps, runs[backend, receiver], env)
-        print(json.dumps({**line, "backend": backend}))
+        first = [round(args.steps / w, 1) for w in warm[backend, receiver]]
+        print(json.dumps({**line, "backend": backend, "warmup_steps_per_s": first}))
 
 
 def summary(
