@@ -1,7 +1,7 @@
 """RTP (RFC 3550) and its H.264 payload format (RFC 6184): what goes on the wire for one video frame.
 
-Sender side: :func:`split_annexb` cuts the encoder's Annex-B byte stream into NAL units,
-:class:`H264Packetizer` turns one encoded frame into RTP packets (single NAL unit packets, FU-A
+Sender side: the encoder's Annex-B byte stream is cut into NAL units
+(:func:`artic_rl.video.encoder.split_nals`); :class:`H264Packetizer` turns one encoded frame into RTP packets (single NAL unit packets, FU-A
 fragments for NAL units larger than the payload budget; the marker bit on the frame's last packet).
 
 Every packet carries one RFC 8285 one-byte header extension (id :data:`EXT_FRAME_START`) with the
@@ -27,6 +27,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+
+from artic_rl.video.encoder import split_nals
 
 RTP_VERSION = 2
 RTP_HEADER_BYTES = 12
@@ -196,28 +198,8 @@ def _parse_extension(data: bytes, pos: int) -> tuple[int | None, tuple[int, int]
     return frame_start, descriptor, end
 
 
-def split_annexb(data: bytes) -> list[bytes]:
-    """Cut an Annex-B byte stream at its 3- or 4-byte start codes; returns the NAL units (no start codes).
-
-    Empty NAL units are dropped; bytes before the first start code are ignored.
-    """
-    nals: list[bytes] = []
-    i = data.find(b"\x00\x00\x01")
-    while i >= 0:
-        start = i + 3
-        j = data.find(b"\x00\x00\x01", start)
-        end = len(data) if j < 0 else j
-        # a 4-byte start code (or trailing_zero_8bits) leaves zero bytes at the end of a NAL unit,
-        # whose last byte is never zero (rbsp_stop_one_bit)
-        nal = data[start:end].rstrip(b"\x00")
-        if nal:
-            nals.append(bytes(nal))
-        i = j
-    return nals
-
-
 def join_annexb(nals: Iterable[bytes]) -> bytes:
-    """The inverse of :func:`split_annexb` (4-byte start codes)."""
+    """The inverse of :func:`artic_rl.video.encoder.split_nals` (4-byte start codes)."""
     return b"".join(START_CODE + n for n in nals)
 
 
@@ -335,7 +317,7 @@ class H264Packetizer:
 
     def packetize(self, annexb: bytes, capture_ms: float) -> list[RtpPacket]:
         """All packets of one encoded frame; the RTP timestamp is ``capture_ms`` on the 90 kHz clock."""
-        payloads = h264_payloads(split_annexb(annexb), self.max_payload_bytes)
+        payloads = h264_payloads(split_nals(annexb), self.max_payload_bytes)
         timestamp = round(capture_ms * RTP_TICKS_PER_MS) & 0xFFFFFFFF
         first = self.next_sequence
         packets = [

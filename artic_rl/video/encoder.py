@@ -108,19 +108,19 @@ class EncodedFrame:
 
 
 def split_nals(data: bytes) -> list[bytes]:
-    """Split an Annex B byte stream into NAL units (without their 3- or 4-byte start codes)."""
-    starts: list[int] = []
+    """Cut an Annex-B byte stream at its 3- or 4-byte start codes; returns the NAL units (no start
+    codes). Bytes before the first start code are ignored and empty NAL units dropped; zero bytes
+    at a NAL unit's end (a 4-byte start code's first byte, trailing_zero_8bits) are not part of it,
+    since a NAL unit's last byte is never zero (H.264 7.4.1)."""
+    nals: list[bytes] = []
     i = data.find(_START_CODE)
     while i >= 0:
-        starts.append(i + 3)
-        i = data.find(_START_CODE, i + 3)
-    nals = []
-    for k, s in enumerate(starts):
-        end = starts[k + 1] - 3 if k + 1 < len(starts) else len(data)
-        nal = data[s:end]
-        if k + 1 < len(starts) and nal.endswith(b"\x00"):
-            nal = nal[:-1]  # the leading zero of a 4-byte start code
-        nals.append(nal)
+        start = i + 3
+        j = data.find(_START_CODE, start)
+        nal = data[start : len(data) if j < 0 else j].rstrip(b"\x00")
+        if nal:
+            nals.append(bytes(nal))
+        i = j
     return nals
 
 

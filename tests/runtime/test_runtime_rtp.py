@@ -15,7 +15,6 @@ from artic_rl.runtime.rtp import (
     h264_payloads,
     is_keyframe,
     join_annexb,
-    split_annexb,
 )
 
 
@@ -65,12 +64,6 @@ def test_header_round_trip(pt, seq, ts, ssrc, payload, marker, start, csrc, padd
 def test_parse_rejects_malformed(data: bytes) -> None:
     with pytest.raises(RtpError):
         RtpPacket.parse(data)
-
-
-def test_split_annexb_3_and_4_byte_start_codes() -> None:
-    stream = b"\x00\x00\x00\x01\x67\x42\x00\x00\x01\x68\xce\x00\x00\x00\x01\x65\x88\x84\x00"
-    assert split_annexb(stream) == [b"\x67\x42", b"\x68\xce", b"\x65\x88\x84"]
-    assert split_annexb(b"garbage") == []
 
 
 def test_fu_a_fragmentation_golden() -> None:

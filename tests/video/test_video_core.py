@@ -36,6 +36,9 @@ def test_roi_rings_level2_innermost_first() -> None:
 def test_split_nals_handles_3_and_4_byte_start_codes() -> None:
     data = b"\x00\x00\x00\x01\x67AB\x00\x00\x01\x68C\x00\x00\x00\x01\x65DEF"
     assert split_nals(data) == [b"\x67AB", b"\x68C", b"\x65DEF"]
+    trailing_zero = b"\x00\x00\x00\x01\x67\x42\x00\x00\x01\x68\xce\x00\x00\x00\x01\x65\x88\x84\x00"
+    assert split_nals(trailing_zero) == [b"\x67\x42", b"\x68\xce", b"\x65\x88\x84"]
+    assert split_nals(b"garbage") == [] and split_nals(b"\x00\x00\x01\x00\x00\x01\x09") == [b"\x09"]
 
 
 def test_frame_rate_gate_keeps_every_third_frame_at_10_of_30() -> None:
