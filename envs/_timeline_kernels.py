@@ -60,6 +60,11 @@ from numba import njit
 from artic_rl.backend import kernel
 from artic_rl.envs import _webrtc_kernels as wk
 from artic_rl.net import _link_kernels as lk
+from artic_rl.receiver import reports
+
+# the feedback tick that carries a report: the reference's own rule, compiled into the kernels
+# below (numba's cache of this file does not see a change there: numba issue #1833)
+report_tick_ms = njit(cache=True)(reports.report_tick_ms)
 
 # ---- answers: DONE; NEED_SCRATCH (more frames than the scratch holds; nothing changed);
 # NEED_DRAWS (no generator state: the caller draws the residuals, then calls send_frames);
@@ -82,7 +87,8 @@ P_W_SI_FRAME, P_W_SI_NACKED, P_W_SF_COMPLETE, P_W_SF_CONTINUOUS = 25, 26, 27, 28
 P_W_SF_RELEASE, P_W_SF_SINK, P_W_SF_DECIDED, P_W_SF_ORIGINAL = 29, 30, 31, 32
 P_MLLM_FPS = 33
 P_W_I_PLI_TAIL, P_W_DONE = 34, 35  # the transport's keyframe-request outbox; its kernel's DONE
-N_P = 36
+P_FB_INTERVAL = 36  # the receiver's report period (0: every report at once)
+N_P = 37
 
 # ---- f: float scalars
 F_NEXT_FRAME, F_LAST_FRAME, F_LAST_KEY_MS = 0, 1, 2
@@ -552,13 +558,15 @@ def notice_frame_loss(
     q: np.ndarray,
 ) -> None:
     """``Timeline._notice_frame_loss``: the receiver noticed at ``known`` that a frame is lost: a
-    PLI (``DecodeChain.request_keyframe``) and a frame report."""
+    PLI (``DecodeChain.request_keyframe``; at once) and a frame report (at the next feedback
+    tick)."""
     fb = p[P_FB]
     if not (p[P_PLI_INTERVAL] > 0.0 and known - f[F_LAST_PLI] < p[P_PLI_INTERVAL]):
         f[F_LAST_PLI] = known
         push(q, i, L_PLI, known + fb, fr_id, 0.0, 0.0, 0.0)
         push(q, i, L_PLI_REP, known + fb, 0.0, 0.0, 0.0, 0.0)
-    pend_frame(q, i, known + fb, fr_id, fr[fr_id, FC_CAPTURE], math.nan)
+    report = report_tick_ms(known, p[P_FB_INTERVAL]) + fb
+    pend_frame(q, i, report, fr_id, fr[fr_id, FC_CAPTURE], math.nan)
 
 
 @njit(cache=True)
@@ -652,7 +660,7 @@ def receive_frames(
 ) -> None:
     """``Timeline._receive``: completeness, reference chain (``DecodeChain.decodable_ms``), PLI,
     decodable times, frame reports."""
-    fb = p[P_FB]
+    fb, every = p[P_FB], p[P_FB_INTERVAL]
     arrival = sc[SC_ARR]
     for k in range(n):
         c = sc[SC_TIME, k]
@@ -681,10 +689,10 @@ def receive_frames(
             row = i[I_N_DECODED]
             dl[row, DL_FRAME], dl[row, DL_DEC], dl[row, DL_CAP] = fid, dec, c
             i[I_N_DECODED] = row + 1
-            pend_frame(q, i, dec + fb, fid, c, dec)
+            pend_frame(q, i, report_tick_ms(dec, every) + fb, fid, c, dec)
             continue
         if complete:
-            pend_frame(q, i, frame_arr + fb, fid, c, math.nan)
+            pend_frame(q, i, report_tick_ms(frame_arr, every) + fb, fid, c, math.nan)
             continue
         # noticed when a later packet arrives, or by the frame timer if the frame had begun
         timer = frame_arr + p[P_FRAME_TIMEOUT] if first_lost > start else math.inf
@@ -715,8 +723,8 @@ def queue_packet_reports(
 ) -> None:
     """``Timeline._queue_packet_reports``: when the sender learns each packet's fate, its arrival
     or the next arrival after it (into ``known``, scratch of ``m`` slots at least); ``first_ms``
-    reveals the earlier intervals' tail losses."""
-    fb = p[P_FB]
+    reveals the earlier intervals' tail losses; each known at its feedback tick, ``fb`` on."""
+    fb, every = p[P_FB], p[P_FB_INTERVAL]
     f[F_INTERVAL_LOSS] = n_lost / m
     seq0 = i[I_SEQ]
     i[I_SEQ] = seq0 + m
@@ -732,16 +740,16 @@ def queue_packet_reports(
             if x == x:
                 if x < next_arr:
                     next_arr = x
-                known[k] = x + fb
+                known[k] = report_tick_ms(x, every) + fb
             else:
-                known[k] = next_arr + fb
+                known[k] = report_tick_ms(next_arr, every) + fb
         while j and known[j - 1] == math.inf:  # no later arrival: the interval's tail
             j -= 1
     else:
         for k in range(m):
-            known[k] = arrival[k] + fb
+            known[k] = report_tick_ms(arrival[k], every) + fb
     # the rows revealed by first_ms come first, then the interval's; in order, they extend L_PK
-    row_known = first_ms + fb
+    row_known = report_tick_ms(first_ms, every) + fb
     pk_head, pk_tail = i[I_LIST + 2 * L_PK], i[I_LIST + 2 * L_PK + 1]
     if n_rows or j:
         first = row_known if n_rows else known[0]
@@ -1043,7 +1051,7 @@ def receive_webrtc(
         fits = fits and room(q, i, lst, need)
     if not fits:
         return NEED_ROOM
-    fb = p[P_FB]
+    fb, every = p[P_FB], p[P_FB_INTERVAL]
     for r in range(n_shown):
         fid = shown_i[r, int(p[P_W_SI_FRAME])]
         c = shown_f[r, int(p[P_W_SF_COMPLETE])]
@@ -1058,7 +1066,8 @@ def receive_webrtc(
             dl[row, DL_RTX_WAIT] = (own if own == own else 0.0) + (cont - c)
             dl[row, DL_HOLD] = shown_f[r, int(p[P_W_SF_RELEASE])] - cont
             i[I_N_DECODED] = row + 1
-        pend_frame(q, i, shown_f[r, int(p[P_W_SF_DECIDED])] + fb, fid, cap, sink)
+        known = report_tick_ms(shown_f[r, int(p[P_W_SF_DECIDED])], every) + fb
+        pend_frame(q, i, known, fid, cap, sink)
     if m:
         send = w_qf[int(p[P_W_QF_SENT_SEND]), :m]
         arrival = w_qf[int(p[P_W_QF_SENT_ARR]), :m]

@@ -32,6 +32,7 @@ from artic_rl.net import MTU_BYTES, Link, Trace
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
 from artic_rl.receiver.config import ArticReceiverConfig, check_receiver
 from artic_rl.receiver.loss import LossNotice
+from artic_rl.receiver.reports import report_tick_ms
 from artic_rl.receiver.stats import frozen_ms
 from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.feedback import (
@@ -336,7 +337,7 @@ class Timeline:
     ) -> None:
         """Receiver side for the interval's frames: completeness, reference chain, PLI, decodable times."""
         env = self.env
-        fb_ms = env.feedback_delay_ms
+        fb_ms, every_ms = env.feedback_delay_ms, env.feedback_interval_ms
         ends = [*starts[1:], len(arrival)]
         for i, c in enumerate(times):
             f = self._add_frame(c, act)
@@ -360,10 +361,10 @@ class Timeline:
             self.f_decodable.append(dec)
             if dec == dec:
                 self.decoded.add(f, dec, c)
-                self._pend_frame((dec + fb_ms, f, c, dec))
+                self._pend_frame((report_tick_ms(dec, every_ms) + fb_ms, f, c, dec))
                 continue
             if complete:
-                self._pend_frame((frame_arr + fb_ms, f, c, math.nan))
+                self._pend_frame((report_tick_ms(frame_arr, every_ms) + fb_ms, f, c, math.nan))
                 continue
             # noticed when a later packet arrives, or by the frame timer if the frame had begun
             timer = frame_arr + self.artic.frame_timeout_ms if first_lost > starts[i] else math.inf
@@ -390,7 +391,7 @@ class Timeline:
         env = self.env
         tr = self.transport
         assert tr is not None
-        fb_ms = env.feedback_delay_ms
+        fb_ms, every_ms = env.feedback_delay_ms, env.feedback_interval_ms
         # the keyframe requests the sender honours (one per 300 ms) make the next frame a keyframe
         self.pli += [(p, sys.maxsize) for p in tr.gate_keyframe_requests(t1)]
         times = self._frame_times(act.fps, t0, t1)
@@ -425,8 +426,9 @@ class Timeline:
                 self.decoded.add(f, sink, self.f_capture[f])
                 self.rtx_wait_ms.append(rtx_wait_ms)
                 self.hold_ms.append(hold_ms)
-            self._pend_frame((decided_ms + fb_ms, f, self.f_capture[f], sink))
-        self.pli_reports += [p + fb_ms for p in tr.plis_sent]
+            known_ms = report_tick_ms(decided_ms, every_ms) + fb_ms
+            self._pend_frame((known_ms, f, self.f_capture[f], sink))
+        self.pli_reports += [p + fb_ms for p in tr.plis_sent]  # a PLI leaves at once
         tr.plis_sent = []
         send, arrival, size_bytes, rtx_bytes = tr.take_sent()
         if send:
@@ -437,12 +439,15 @@ class Timeline:
         return sent_bytes
 
     def _notice_frame_loss(self, f: int, known_ms: float) -> None:
-        """The receiver noticed at ``known_ms`` that frame ``f`` is lost: a PLI and a frame report."""
-        fb_ms = self.env.feedback_delay_ms
+        """The receiver noticed at ``known_ms`` that frame ``f`` is lost: a PLI (at once) and a
+        frame report (at the next feedback tick)."""
+        env = self.env
+        fb_ms = env.feedback_delay_ms
         if self.chain.request_keyframe(known_ms):
             self.pli.append((known_ms + fb_ms, f))
             self.pli_reports.append(known_ms + fb_ms)
-        self._pend_frame((known_ms + fb_ms, f, self.f_capture[f], math.nan))
+        report_ms = report_tick_ms(known_ms, env.feedback_interval_ms) + fb_ms
+        self._pend_frame((report_ms, f, self.f_capture[f], math.nan))
 
     def _pend_frame(self, report: tuple[float, int, float, float]) -> None:
         """Queue a frame report (known_ms, idx, capture, decodable), keeping fr_pending sorted."""
@@ -458,17 +463,20 @@ class Timeline:
 
         A lost packet with no later arrival in its interval waits for the first arrival of a later
         one: ``first_ms``, this interval's first arrival, reveals those of the earlier intervals.
+        Each is known at the receiver's next feedback tick at or after that arrival
+        (:func:`~artic_rl.receiver.reports.report_tick_ms`), ``feedback_delay_ms`` on.
         """
-        fb_ms = self.env.feedback_delay_ms
+        fb_ms, every_ms = self.env.feedback_delay_ms, self.env.feedback_interval_ms
         n = len(arrival)
         self.interval_loss = n_lost / n
         seq = list(range(self.seq, self.seq + n))
         self.seq += n
         rows: list[tuple[float, int, float, float, int]] = []
         if first_ms == first_ms:
+            revealed_ms = report_tick_ms(first_ms, every_ms) + fb_ms
             for k, _ in self.packet_loss.on_arrival(first_ms):
                 send_k, size_k = self.pk_waiting.pop(k)
-                rows.append((first_ms + fb_ms, k, send_k, math.nan, size_k))
+                rows.append((revealed_ms, k, send_k, math.nan, size_k))
         if n_lost:
             known = [0.0] * n
             next_arr = math.inf  # minimum arrival after the packet (minimum.accumulate, reversed)
@@ -477,9 +485,9 @@ class Timeline:
                 if x == x:
                     if x < next_arr:
                         next_arr = x
-                    known[i] = x + fb_ms
+                    known[i] = report_tick_ms(x, every_ms) + fb_ms
                 else:
-                    known[i] = next_arr + fb_ms
+                    known[i] = report_tick_ms(next_arr, every_ms) + fb_ms
             j = n  # the packets with no later arrival (known = inf) are the interval's tail
             while j and known[j - 1] == math.inf:
                 j -= 1
@@ -487,7 +495,7 @@ class Timeline:
                 self.pk_waiting[seq[k]] = (send[k], size[k])
                 self.packet_loss.wait(seq[k])
         else:
-            known = [x + fb_ms for x in arrival]
+            known = [report_tick_ms(x, every_ms) + fb_ms for x in arrival]
             j = n
         if rows:
             known = [r[0] for r in rows] + known[:j]

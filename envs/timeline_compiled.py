@@ -331,7 +331,7 @@ class CompiledTimeline(Timeline):
         elif stage == k.AT_OUTBOX:
             tr._take_outboxes()
         if tr.plis_sent:
-            fb_ms = self.env.feedback_delay_ms
+            fb_ms = self.env.feedback_delay_ms  # a PLI leaves at once (no feedback tick)
             self._push(k.L_PLI_REP, [(t + fb_ms, 0.0) for t in tr.plis_sent])
             tr.plis_sent = []
         while k.receive_webrtc(
@@ -607,6 +607,7 @@ def _params(env: VideoChatEnv, link: Link, timeline: Timeline) -> np.ndarray:
         "HEADER": env.header_bytes,
         "PACING": env.pacing_factor,
         "FB": env.feedback_delay_ms,
+        "FB_INTERVAL": env.feedback_interval_ms,
         "FRAME_TIMEOUT": timeline.artic.frame_timeout_ms,
         "PLI_INTERVAL": timeline.chain.pli_interval_ms,
         "BITS_PER_BYTE": BITS_PER_BYTE,

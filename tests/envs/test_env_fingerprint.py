@@ -128,6 +128,30 @@ def test_rollout_matches_pinned_fingerprint(case: str) -> None:
     assert rollout_hash(preset, **kwargs) == PINNED[case]
 
 
+#: the receiver's reports batched as the streamer's are (``feedback_interval_ms=50``), pinned
+#: when the setting was added (issue #16), with 0 (the default) giving the pins above
+BATCHED: dict[str, tuple[str, dict[str, float]]] = {
+    "lte-batched50": ("lte", {"feedback_interval_ms": 50.0}),
+    "lte-lossy-batched50": ("lte", {"loss_rate": 0.05, "feedback_interval_ms": 50.0}),
+}
+PINNED_BATCHED = {
+    "lte-batched50": "fc09ad4637fa9436bb4f7e0e32f655520735b18f307944d4882cf1ed2a27d4c4",
+    "lte-lossy-batched50": "b17e10eb5feaf4dc28eef26799ed0949078cfd3874084c2fc26cfd48b303c19a",
+}
+
+
+@pytest.mark.parametrize("backend", ["python", "compiled"])
+@pytest.mark.parametrize("case", sorted(BATCHED))
+def test_batched_feedback_rollout_matches_its_pin_on_both_backends(case: str, backend: str) -> None:
+    """The same episodes bit for bit from the reference and the compiled kernels, and not the
+    unbatched ones (the batching moves what the sender learns, and when)."""
+    if backend == "compiled":
+        pytest.importorskip("numba")
+    preset, kwargs = BATCHED[case]
+    assert rollout_hash(preset, backend=backend, **kwargs) == PINNED_BATCHED[case]
+    assert PINNED_BATCHED[case] not in PINNED.values()
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_uncapped_reward_matches_the_previous_pins(case: str) -> None:
     preset, kwargs = CASES[case]

@@ -142,6 +142,19 @@ def test_webrtc_rollout_matches_pinned_fingerprint(case: str) -> None:
     assert rollout_hash(preset, **kwargs) == PINNED[case]
 
 
+#: the receiver's transport feedback batched as the streamer's is (NACKs and PLIs at once),
+#: pinned when ``feedback_interval_ms`` was added (issue #16)
+PINNED_BATCHED = "1a7aaa9866a45ba634d23219f6e670755ce1056a595363c65ff1933f094f7e5e"
+
+
+@pytest.mark.parametrize("backend", ["python", "compiled"])
+def test_batched_feedback_webrtc_rollout_matches_its_pin_on_both_backends(backend: str) -> None:
+    if backend == "compiled":
+        pytest.importorskip("numba")
+    got = rollout_hash("lte", loss_rate=0.05, feedback_interval_ms=50.0, backend=backend)
+    assert got == PINNED_BATCHED != PINNED["lte-loss5"]
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_compiled_webrtc_rollout_matches_pinned_fingerprint(case: str) -> None:
     """The compiled transport (envs/_webrtc_kernels.py) gives the reference's pinned episodes."""

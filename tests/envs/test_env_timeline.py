@@ -99,6 +99,71 @@ def test_feedback_reaches_the_sender_after_the_return_delay() -> None:
     assert info["feedback"].frames.decodable_ms.tolist() == pytest.approx([41.0])
 
 
+@pytest.mark.parametrize("receiver", ["artic", "webrtc"])
+def test_batched_feedback_reports_at_the_receivers_next_tick(receiver: str) -> None:
+    """``feedback_interval_ms=13``: ticks at 0, 13, 26, 39, 52. The keyframe's packets arrive at
+    26 (on a tick: in it), 29, 33, 37 (the tick at 39) and 41 (52): the sender knows them 20 ms
+    later, at 46, 59, 59, 59 and 72 (unbatched: 46, 49, 53, 57, 61). Frame 0's report goes with the
+    tick after its decision: decodable at 41 (artic), shown at 43 (webrtc): both at 52 + 20
+    (unbatched: 61, 63)."""
+    seen: dict[float, list[tuple[float, list[int], list[int]]]] = {}
+    for every in (0.0, 13.0):
+        env = make_env(feedback_interval_ms=every, receiver=receiver)
+        env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
+        tl = env._timeline
+        assert tl is not None
+        tl.send_interval(env.codec.decode(np.array([RATE_IDX, ROI_IDX, FPS_IDX])), 0.0, 200.0)
+        seen[every] = []
+        for t in (45.9, 46.0, 49.0, 58.9, 59.0, 63.0, 71.9, 72.0, 200.0):
+            report = tl.feedback(t, 0)
+            seen[every].append((t, report.packets.seq.tolist(), report.frames.frame_id.tolist()))
+    unbatched = [[], [0], [1], [2, 3], [], [4], [], [], []]
+    assert [packets for _, packets, _ in seen[0.0]] == unbatched
+    assert [t for t, _, frames in seen[0.0] if frames] == [63.0]  # known at 61 (artic) or 63
+    assert seen[13.0] == [
+        (45.9, [], []),
+        (46.0, [0], []),
+        (49.0, [], []),
+        (58.9, [], []),
+        (59.0, [1, 2, 3], []),
+        (63.0, [], []),
+        (71.9, [], []),
+        (72.0, [4], [0]),
+        (200.0, [], []),
+    ]
+
+
+def test_batched_feedback_keeps_keyframe_requests_and_retransmissions_at_once() -> None:
+    """The loss of packet 6 (the case above), with a 200 ms report tick: packet 7's arrival at 426
+    reveals it. The PLI leaves at once and the sender still makes frame 3 a keyframe; the
+    reports of packets 6-8 and frames 1-2 wait for the tick at 600 and reach the sender at 620,
+    after the report at 600 (which carries packet 5, arrived at 226: the tick at 400). With the webrtc receiver the NACK leaves at once too: frames 1 and 2
+    are shown at 469 and 471 as without batching; the retransmission's report (it arrived at
+    467) waits for the same tick."""
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    env = _lossy_env({6}, feedback_interval_ms=200.0)
+    reports = [env.step(action)[4]["feedback"] for _ in range(4)]
+    assert [r.keyframe_request for r in reports] == [False, False, True, False]
+    assert reports[2].packets.seq.tolist() == [5] and reports[2].frames.frame_id.tolist() == []
+    assert reports[3].packets.seq.tolist() == [6, 7, 8]
+    assert reports[3].frames.frame_id.tolist() == [1, 2]
+    tl = env.unwrapped._timeline  # type: ignore[union-attr]
+    assert tl.last_key_idx == 3 and tl.f_decodable[3] == pytest.approx(641.0)
+    env = _lossy_env({6}, receiver="webrtc", feedback_interval_ms=200.0)
+    reports = [env.step(action)[4]["feedback"] for _ in range(4)]
+    tl = env.unwrapped._timeline  # type: ignore[union-attr]
+    assert tl.f_decodable[1:3] == [469.0, 471.0]
+    assert reports[2].packets.seq.tolist() == [5]
+    assert reports[3].packets.seq.tolist() == [6, 7, 8, 9]
+    assert reports[3].packets.arrival_ms[3] == 467.0
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf])
+def test_feedback_interval_must_be_a_finite_non_negative_ms(bad: float) -> None:
+    with pytest.raises(ValueError, match="feedback_interval_ms must be >= 0"):
+        make_env(feedback_interval_ms=bad)
+
+
 def test_unanswerable_question_counts_as_wrong_at_episode_end() -> None:
     # an outage trace: one opportunity per 100 s, so nothing but the first packet gets through
     trace = Trace(name="outage", opportunities_ms=np.array([100_000]), period_ms=100_000)
@@ -218,8 +283,11 @@ def _lossy_env(
     episode_s: float = 4.0,
     receiver: str = "artic",
     drop_size: int = 0,
+    feedback_interval_ms: float = 0.0,
 ) -> VideoChatEnv:
-    env = make_env(episode_s=episode_s, receiver=receiver)
+    env = make_env(
+        episode_s=episode_s, receiver=receiver, feedback_interval_ms=feedback_interval_ms
+    )
     env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
     tl = env._timeline
     assert tl is not None

@@ -3,7 +3,8 @@ implementation runs, and that every step of an episode is the reference's bit fo
 receiver (observation, reward, every info field, the whole feedback report) on the edges of the
 interval's rules: outages with no capacity at all, drops and random loss (keyframe requests, frame
 timers, retransmissions), frame rates and bitrates changing every step (above the profiled grid,
-too), tables growing from one row, and the link run inside the kernel or through Python."""
+too), tables growing from one row, the link run inside the kernel or through Python, and the
+receiver's reports batched on its feedback ticks."""
 
 from __future__ import annotations
 
@@ -120,7 +121,17 @@ def test_the_link_backend_and_receiver_pick_the_timeline() -> None:
         assert type(env._timeline) is kind
 
 
-CASES = ["lte", "lte-drops", "3g-loss", "5g-above-grid", "wifi", "outage", "gap", "slow-drops"]
+CASE_KWARGS: dict[str, dict[str, Any]] = {
+    "lte": {"preset": "lte"},
+    "lte-drops": {"preset": "lte", "queue_packets": 3},  # drops inside the kernel's link
+    "3g-loss": {"preset": "3g", "loss_rate": 0.1},  # the Python link's random loss
+    "5g-above-grid": {"preset": "5g", "max_rate_kbps": 20_000.0},  # ExtendedProfile
+    "wifi": {"preset": "wifi"},
+    "outage": {"traces": [OUTAGE], "queue_packets": 10},
+    "gap": {"traces": [GAP], "queue_packets": 20},
+    "slow-drops": {"traces": [SLOW], "queue_packets": 5, "question_interval_s": 1.0},
+}
+CASES = list(CASE_KWARGS)
 
 
 @pytest.mark.parametrize(
@@ -128,19 +139,28 @@ CASES = ["lte", "lte-drops", "3g-loss", "5g-above-grid", "wifi", "outage", "gap"
     [("artic", case) for case in CASES] + [("webrtc", case) for case in CASES],
 )
 def test_compiled_steps_equal_the_reference(receiver: str, case: str) -> None:
-    kwargs: dict[str, Any] = {
-        "lte": {"preset": "lte"},
-        "lte-drops": {"preset": "lte", "queue_packets": 3},  # drops inside the kernel's link
-        "3g-loss": {"preset": "3g", "loss_rate": 0.1},  # the Python link's random loss
-        "5g-above-grid": {"preset": "5g", "max_rate_kbps": 20_000.0},  # ExtendedProfile
-        "wifi": {"preset": "wifi"},
-        "outage": {"traces": [OUTAGE], "queue_packets": 10},
-        "gap": {"traces": [GAP], "queue_packets": 20},
-        "slow-drops": {"traces": [SLOW], "queue_packets": 5, "question_interval_s": 1.0},
-    }[case]
     for seed in (0, 1):
-        tl = assert_equal_episodes(seed, receiver=receiver, **kwargs)
+        tl = assert_equal_episodes(seed, receiver=receiver, **CASE_KWARGS[case])
         assert tl.n_frames > 0
+
+
+BATCHED_CASES = ["lte", "lte-drops", "3g-loss", "gap", "slow-drops"]
+
+
+@pytest.mark.parametrize(
+    ("receiver", "case"),
+    [("artic", case) for case in BATCHED_CASES] + [("webrtc", case) for case in BATCHED_CASES],
+)
+def test_compiled_steps_equal_the_reference_with_batched_feedback(receiver: str, case: str) -> None:
+    """The receiver's reports batched (``feedback_interval_ms``): each waits for its tick in the
+    kernels as in the reference (packet reports, revealed losses, frame reports, frame timers),
+    on ticks that meet the control intervals' ends (50 ms) and that fall across them (30 ms, the
+    reports 35 ms on)."""
+    kwargs = CASE_KWARGS[case]
+    assert_equal_episodes(0, receiver=receiver, feedback_interval_ms=50.0, **kwargs)
+    assert_equal_episodes(
+        1, receiver=receiver, feedback_interval_ms=30.0, feedback_delay_ms=35.0, **kwargs
+    )
 
 
 def test_keyframe_requests_frame_timers_and_tail_losses_happen_in_these_cases() -> None:

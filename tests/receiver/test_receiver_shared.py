@@ -121,3 +121,24 @@ def test_frozen_time_follows_libwebrtcs_freeze_rule() -> None:
     assert frozen_ms([*shown[:6], 799.0], 800.0) == 0.0
     assert frozen_ms(shown[:6], 1500.0) == 1000.0  # still frozen at the end
     assert frozen_ms([], 1000.0) == 0.0
+
+
+def test_a_report_waits_for_the_next_feedback_tick() -> None:
+    """Ticks at 0, 50, 100, ...: an event between two goes in the later, one on a tick in that
+    tick; interval 0 (no batching) and an event at no finite time give the event's own time."""
+    from artic_rl.receiver.reports import report_tick_ms
+
+    assert [report_tick_ms(t, 50.0) for t in (0.0, 0.5, 26.0, 50.0, 50.001, 149.9)] == [
+        0.0, 50.0, 50.0, 50.0, 100.0, 150.0,
+    ]  # fmt: skip
+    assert report_tick_ms(41.0, 13.0) == 52.0 and report_tick_ms(26.0, 13.0) == 26.0
+    assert report_tick_ms(26.3, 0.0) == 26.3
+    assert report_tick_ms(math.inf, 50.0) == math.inf
+    assert math.isnan(report_tick_ms(math.nan, 50.0))
+    pytest.importorskip("numba")
+    from artic_rl.envs._timeline_kernels import report_tick_ms as compiled
+
+    for t in (0.0, 0.5, 26.0, 50.0, 50.001, 149.9, 1e6 + 1.0 / 3.0, math.inf):
+        for every in (0.0, 7.5, 13.0, 50.0):
+            assert compiled(t, every) == report_tick_ms(t, every)
+    assert math.isnan(compiled(math.nan, 50.0))

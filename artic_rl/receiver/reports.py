@@ -1,0 +1,27 @@
+"""When the receiver's batched feedback reports an event: its next feedback tick.
+
+The streamer's receiver (:mod:`artic_rl.runtime.receiver`) sends its packet and frame reports in
+one batch every ``feedback_interval_ms``; only NACKs and PLIs leave at once. The simulator's
+timeline (``feedback_interval_ms`` of :class:`~artic_rl.envs.video_chat.VideoChatEnv`) holds each
+report to the tick that carries it with :func:`report_tick_ms`, in its reference
+(:mod:`artic_rl.envs.timeline`) and, compiled by numba, in its kernels
+(:mod:`artic_rl.envs._timeline_kernels`): one rule for both backends. Plain Python, so that the
+reference needs no numba. numba's cache of the kernels does not notice a change here (numba issue
+#1833): the compiled backend's tests, which compare it with the reference at a nonzero interval,
+fail until ``envs/_timeline_kernels.py`` is touched.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def report_tick_ms(event_ms: float, interval_ms: float) -> float:
+    """The first feedback tick at or after ``event_ms``: the ticks are the multiples of
+    ``interval_ms`` from the episode's start, and an event exactly on a tick goes in that tick
+    (the streamer's receiver handles what arrived before it checks whether a report is due).
+    ``interval_ms`` 0 (no batching), or an event at no finite time (NaN, infinity: not learned
+    yet), gives ``event_ms`` itself."""
+    if interval_ms > 0.0 and math.isfinite(event_ms):
+        return math.ceil(event_ms / interval_ms) * interval_ms
+    return event_ms
