@@ -63,7 +63,7 @@ from artic_rl.net import _link_kernels as lk
 from artic_rl.receiver import reports
 
 # the feedback tick that carries a report: the reference's own rule, compiled into the kernels
-# below (numba's cache of this file does not see a change there: numba issue #1833)
+# below (a change there drops their cache: artic_rl.backend.guard_kernel_cache)
 report_tick_ms = njit(cache=True)(reports.report_tick_ms)
 
 # ---- answers: DONE; NEED_SCRATCH (more frames than the scratch holds; nothing changed);

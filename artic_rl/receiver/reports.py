@@ -5,10 +5,11 @@ one batch every ``feedback_interval_ms``; only NACKs and PLIs leave at once. The
 timeline (``feedback_interval_ms`` of :class:`~artic_rl.envs.video_chat.VideoChatEnv`) holds each
 report to the tick that carries it with :func:`report_tick_ms`, in its reference
 (:mod:`artic_rl.envs.timeline`) and, compiled by numba, in its kernels
-(:mod:`artic_rl.envs._timeline_kernels`): one rule for both backends. Plain Python, so that the
-reference needs no numba. numba's cache of the kernels does not notice a change here (numba issue
-#1833): the compiled backend's tests, which compare it with the reference at a nonzero interval,
-fail until ``envs/_timeline_kernels.py`` is touched.
+(:mod:`artic_rl.envs._timeline_kernels`, through numba's ``njit``): one rule for both backends.
+Plain Python, so that the reference needs no numba. The kernels compile this function in, so
+their cache must go when it changes: :func:`artic_rl.backend.kernel_sources` counts this file
+among the kernel sources (it names ``njit``), and :func:`artic_rl.backend.guard_kernel_cache`
+drops the caches when any of them changed.
 """
 
 from __future__ import annotations

@@ -136,7 +136,14 @@ def test_a_report_waits_for_the_next_feedback_tick() -> None:
     assert report_tick_ms(math.inf, 50.0) == math.inf
     assert math.isnan(report_tick_ms(math.nan, 50.0))
     pytest.importorskip("numba")
+    from pathlib import Path
+
+    from artic_rl.backend import kernel_sources
     from artic_rl.envs._timeline_kernels import report_tick_ms as compiled
+    from artic_rl.receiver import reports
+
+    # compiled into the timeline's kernels: a change to the rule must drop their numba cache
+    assert Path(reports.__file__).resolve() in kernel_sources()
 
     for t in (0.0, 0.5, 26.0, 50.0, 50.001, 149.9, 1e6 + 1.0 / 3.0, math.inf):
         for every in (0.0, 7.5, 13.0, 50.0):
