@@ -158,8 +158,17 @@ class ReplayAgent(Agent):
         return self.codec.encode(rate, int(roi), fps)
 
 
-#: env.kwargs the comparison pins itself (the trace, the length, the answer model, the receiver)
-PINNED_ENV_KEYS = ("preset", "traces_root", "traces_dir", "split", "traces", "episode_s")
+#: env.kwargs the comparison pins itself (the trace, the length, the answer model, the receiver,
+#: the receiver's report period)
+PINNED_ENV_KEYS = (
+    "preset",
+    "traces_root",
+    "traces_dir",
+    "split",
+    "traces",
+    "episode_s",
+    "feedback_interval_ms",
+)
 
 
 def simulate(
@@ -176,11 +185,13 @@ def simulate(
 ) -> dict[str, Any]:
     """One episode of the simulator as the env config describes it (``env_kwargs``: the composed
     ``cfg.env.kwargs``, every ``VideoChatEnv`` argument), on ``trace`` for ``settings.seconds``,
-    with the session's question times, zero inference time and the same receiver (default: the
-    session's ``settings.receiver``). ``asked``: the session's questions in order, (text, region
-    area as a frame fraction; 0: the model's own area), answered as :func:`session_question`
-    (``curves``: the clip's own, by question text), the questions whose confidence the streamer's
-    cloud reported."""
+    with the session's question times, zero inference time, the same receiver (default: the
+    session's ``settings.receiver``) and the session's report period
+    (``settings.feedback_interval_ms``: the streamer's receiver batches its packet and frame
+    reports; ``env_kwargs``' own is not read). ``asked``: the session's questions in order,
+    (text, region area as a frame fraction; 0: the model's own area), answered as
+    :func:`session_question` (``curves``: the clip's own, by question text), the questions whose
+    confidence the streamer's cloud reported."""
     from artic_rl.envs.video_chat import VideoChatEnv
     from artic_rl.evaluation.rollout import run_episode
     from artic_rl.mllm import load_accuracy_model
@@ -201,6 +212,7 @@ def simulate(
         inference_jitter_ms=0.0,
         accuracy=ClipQuestions(model, questions),
         receiver=receiver or settings.receiver,
+        feedback_interval_ms=settings.feedback_interval_ms,
     )
     env = VideoChatEnv(**kwargs)
     options = {"start_ms": trace_start_ms, "question_ms": list(question_ms), "trace_index": 0}

@@ -22,7 +22,10 @@ from artic_rl.runtime.streamer import StreamSettings, load_questions, run_stream
 from artic_rl.video.probe import probe_video
 
 #: StreamSettings keys that are simulator settings too: read from the env group (conf/env/base.yaml),
-#: so the streamer and the simulator it is compared with cannot disagree.
+#: so the streamer and the simulator it is compared with cannot disagree. ``feedback_interval_ms``
+#: goes the other way: the streamer's receiver always batches its reports (a stream key, > 0), and
+#: the simulator beside it takes the session's (:func:`artic_rl.runtime.fidelity.simulate`), so a
+#: saved session without the key is simulated with StreamSettings' default, 50 ms.
 SIM_KEYS: tuple[str, ...] = (
     "capture_fps",
     "interval_ms",

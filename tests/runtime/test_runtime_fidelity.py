@@ -47,6 +47,36 @@ def test_simulate_takes_every_setting_from_the_env_config() -> None:
     assert base["substituted"] <= 1  # at most the last frame, still in flight at the end
 
 
+def test_simulate_batches_the_feedback_at_the_sessions_report_period() -> None:
+    """The streamer's receiver batches its reports every ``feedback_interval_ms`` (a stream
+    setting); the simulator beside it does the same, whatever ``env.kwargs`` says, and a saved
+    session without the key (the streamer has always batched at 50 ms) reads as 50 ms."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import open_dict
+
+    from artic_rl.runtime.stream_cli import stream_settings
+    from artic_rl.sender.observation import FEATURE_NAMES
+
+    trace = opportunities_from_rate(np.array([0.0, 60_000.0]), np.array([3000.0]))
+    kwargs, asked = _env_kwargs(), [1000.0, 2500.0]
+    assert kwargs["feedback_interval_ms"] == 0.0  # the simulator's own default
+    s = StreamSettings(seconds=4.0)  # 50 ms
+    ours = simulate(_Constant(), trace, kwargs, s, asked)
+    other_env = simulate(_Constant(), trace, {**kwargs, "feedback_interval_ms": 7.0}, s, asked)
+    assert ours["observations"] == other_env["observations"]
+    unbatched = simulate(
+        _Constant(), trace, kwargs, StreamSettings(seconds=4.0, feedback_interval_ms=0.0), asked
+    )
+    rtt = FEATURE_NAMES.index("rtt")  # s: now - the send time of the latest packet reported
+    rtt_s = [np.mean([o[rtt] for o in r["observations"][1:]]) for r in (unbatched, ours)]
+    assert 0.020 < rtt_s[1] - rtt_s[0] < 0.045  # 53 -> 85 ms: the stream's RTT was 25-45 higher
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="stream", overrides=["video=x", "trace=y"])
+    with open_dict(cfg):
+        del cfg["feedback_interval_ms"]
+    assert stream_settings(cfg).feedback_interval_ms == 50.0
+
+
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from artic_rl.video.clips import make_clip
