@@ -13,7 +13,8 @@ from artic_rl.backend import resolve_backend
 from artic_rl.control.gcc import observation_estimator
 from artic_rl.envs.timeline import EpisodePlan, Timeline, make_timeline, plan_episode
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
-from artic_rl.net import Link, Trace, load_trace_dir
+from artic_rl.net import Link, Trace, load_trace_groups
+from artic_rl.net.formats import pooled
 from artic_rl.net.synth import SPLIT_STREAMS
 from artic_rl.receiver.config import check_receiver
 from artic_rl.sender.actions import MAX_RATE_KBPS, ActionCodec, SenderAction
@@ -41,6 +42,18 @@ class RewardWeights:
     expected_questions: bool = (
         False  # pay probe questions' expected value instead of the asked ones
     )
+
+
+def _folders(value: str | Path | list[str] | tuple[str, ...] | None, key: str) -> list[Path]:
+    """A ``traces_dir``-like argument as a list of folders: one folder, or a list of them."""
+    if value is None:
+        return []
+    if isinstance(value, str | Path):
+        return [Path(value)]
+    folders = [Path(str(v)) for v in value]
+    if not folders:
+        raise ValueError(f"{key}: an empty list of folders (null: none)")
+    return folders
 
 
 def _lead(value: Any) -> float | tuple[float, float]:
@@ -167,6 +180,13 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     ``None`` reads ``$ARTIC_BACKEND`` (:mod:`artic_rl.backend`).
     ``receiver`` picks the receive stack: ``"artic"`` (loss-resilient, no retransmission) or
     ``"webrtc"`` (libwebrtc's NACK, jitter buffer and freeze recovery; :mod:`artic_rl.receiver`).
+    ``traces_dir`` takes one folder or a list of folders, their traces pooled in the order given
+    (:func:`artic_rl.net.load_trace_groups`: a name that two folders share is prefixed with the
+    folder, ``static/lte/away_p1-run1``). ``extra_traces_dir`` (training only: ``split`` must be
+    ``"train"``) adds the traces of one or more folders to those (the preset's split, or
+    ``traces_dir``); ``extra_share`` (in [0, 1], with extras only) is the probability that an
+    episode draws its trace from the extras, uniformly among them (the rest uniformly among the
+    others; :attr:`trace_probabilities`); None draws every trace alike.
     ``reset(options=...)`` takes ``trace_index``, ``start_ms`` and ``question_ms`` (a list of question
     times) to pin an episode; each replaces the corresponding draw, the other draws stay the same.
 
@@ -178,10 +198,12 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     def __init__(
         self,
         preset: str = "lte",
-        traces_dir: str | None = None,
+        traces_dir: str | list[str] | None = None,
         split: str = "train",
         traces: list[Trace] | None = None,
         traces_root: str | None = None,
+        extra_traces_dir: str | list[str] | None = None,
+        extra_share: float | None = None,
         interval_ms: float = 200.0,
         episode_s: float = 60.0,
         delay_ms: float = 20.0,
@@ -218,16 +240,25 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         if not np.isfinite(self.capacity_scale) or self.capacity_scale <= 0.0:
             raise ValueError(f"capacity_scale must be > 0, got {capacity_scale!r}")
         self.preset = preset
-        self.traces = (
-            traces
-            if traces is not None
-            else self._load_traces(preset, traces_dir, traces_root, split)
-        )
-        if not self.traces:
+        extra_dirs = _folders(extra_traces_dir, "extra_traces_dir")
+        if extra_dirs and split != "train":
+            raise ValueError(
+                f"extra_traces_dir: extra traces are training traces; split must be 'train', "
+                f"got {split!r}"
+            )
+        if traces is None:
+            groups = self._load_traces(preset, traces_dir, traces_root, split, extra_dirs)
+        else:
+            given = [("traces", list(traces))]
+            groups = given + (load_trace_groups(extra_dirs) if extra_dirs else [])
+        n_extra = sum(len(g) for _, g in groups[len(groups) - len(extra_dirs) :])
+        self.traces = pooled(groups)
+        if len(self.traces) == n_extra:
             raise ValueError(
                 f"no traces for preset {preset!r} (traces_dir={traces_dir!r}, split={split!r})"
             )
         self.traces = [t.scaled(self.capacity_scale) for t in self.traces]
+        self.trace_probabilities = self._trace_probabilities(n_extra, extra_share)
         self.interval_ms = float(interval_ms)
         self.episode_ms = float(episode_s) * MS_PER_S
         self.delay_ms = float(delay_ms)
@@ -279,16 +310,21 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
 
     @staticmethod
     def _load_traces(
-        preset: str, traces_dir: str | None, traces_root: str | None, split: str
-    ) -> list[Trace]:
-        """A folder of traces in any format (``traces_dir``), else ``traces_root/<preset>/<split>``.
+        preset: str,
+        traces_dir: str | list[str] | None,
+        traces_root: str | None,
+        split: str,
+        extra_dirs: list[Path],
+    ) -> list[tuple[str, list[Trace]]]:
+        """Each folder's label and traces: ``traces_dir`` (one folder or several), else
+        ``traces_root/<preset>/<split>``, then the ``extra_dirs``; names unique across all.
 
         ``preset`` may join several presets with ``+`` (``lte+3g``): their traces are pooled, so an
         episode draws its network from any of them (training across presets). The environment never
         invents traces: a missing folder is an error (``artic-rl traces generate`` makes them).
         """
         if traces_dir is not None:
-            return load_trace_dir(traces_dir)
+            return load_trace_groups([*_folders(traces_dir, "traces_dir"), *extra_dirs])
         if traces_root is None:
             raise ValueError(
                 "no traces: give traces_dir (a folder of traces), traces_root (a folder of "
@@ -305,7 +341,22 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
                 raise FileNotFoundError(
                     f"{folder}: no traces for preset {folder.parent.name!r}, split {split!r}"
                 )
-        return [t for folder in folders for t in load_trace_dir(folder)]
+        return load_trace_groups([*folders, *extra_dirs])
+
+    def _trace_probabilities(self, n_extra: int, extra_share: float | None) -> np.ndarray | None:
+        """Each trace's probability of being drawn at reset: the last ``n_extra`` traces (the
+        extras) share ``extra_share``, the others the rest; None: uniform (no extra_share)."""
+        if extra_share is None:
+            return None
+        share = float(extra_share)
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"extra_share must be in [0, 1], got {extra_share!r}")
+        if n_extra == 0:
+            raise ValueError("extra_share: give extra_traces_dir, the folders it weights")
+        n_base = len(self.traces) - n_extra
+        return np.concatenate(
+            [np.full(n_base, (1.0 - share) / n_base), np.full(n_extra, share / n_extra)]
+        )
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -315,7 +366,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         plan = plan_episode(
             self.np_random,
             n_traces=len(self.traces),
-            trace_index=options.get("trace_index"),
+            trace_index=self._draw_trace(options.get("trace_index")),
             period_ms=[t.period_ms for t in self.traces],
             episode_ms=self.episode_ms,
             question_interval_s=self.question_interval_s,
@@ -356,6 +407,14 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         info = {"feedback": report, "trace": trace.name, "start_ms": plan.start_ms}
         info["capacity_kbps_next"] = self._next_capacity(0.0)
         return obs, info
+
+    def _draw_trace(self, trace_index: int | None) -> int | None:
+        """The episode's trace by :attr:`trace_probabilities` (one draw of ``np_random``), unless
+        pinned by ``trace_index``; None: :func:`plan_episode` draws it uniformly."""
+        p = self.trace_probabilities
+        if trace_index is not None or p is None:
+            return trace_index
+        return int(self.np_random.choice(len(p), p=p))
 
     @property
     def trace_index(self) -> int:

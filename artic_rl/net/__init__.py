@@ -1,6 +1,13 @@
 """artic_rl.net: network traces (read, convert, describe, generate) and the trace-driven link emulator."""
 
-from artic_rl.net.formats import load_trace, load_trace_dir, load_traces, save_trace
+from artic_rl.net.formats import (
+    load_trace,
+    load_trace_dir,
+    load_trace_dirs,
+    load_trace_groups,
+    load_traces,
+    save_trace,
+)
 from artic_rl.net.link import Delivery, FeedbackPath, Link
 from artic_rl.net.loss import BernoulliLoss, GilbertElliottLoss, LossModel
 from artic_rl.net.trace import MTU_BYTES, Trace
@@ -16,6 +23,8 @@ __all__ = [
     "Trace",
     "load_trace",
     "load_trace_dir",
+    "load_trace_dirs",
+    "load_trace_groups",
     "load_traces",
     "save_trace",
 ]

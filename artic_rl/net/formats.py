@@ -19,7 +19,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +163,70 @@ def load_trace_dir(
         )
     files = uplinks
     return [trace for p in files for trace in load_traces(p, fmt, interval_ms)]
+
+
+def load_trace_dirs(
+    paths: Sequence[str | Path], fmt: str | None = None, interval_ms: float = LIST_INTERVAL_MS
+) -> list[Trace]:
+    """Every uplink trace of several folders, pooled in the order given, each name unique
+    (:func:`load_trace_groups`)."""
+    return [t for _, traces in load_trace_groups(paths, fmt, interval_ms) for t in traces]
+
+
+def load_trace_groups(
+    paths: Sequence[str | Path], fmt: str | None = None, interval_ms: float = LIST_INTERVAL_MS
+) -> list[tuple[str, list[Trace]]]:
+    """Each folder's label (:func:`folder_labels`) and traces (:func:`load_trace_dir`), in the
+    order given, the names unique across all of them (:func:`pooled`). A folder named twice is
+    an error."""
+    folders = [Path(p) for p in paths]
+    if not folders:
+        raise InputError("no trace folders given")
+    first: dict[Path, Path] = {}
+    for folder in folders:
+        same = first.setdefault(folder.resolve(), folder)
+        if same is not folder:
+            raise InputError(f"named twice (also as {same})", folder)
+    labels = folder_labels(folders)
+    groups = [
+        (lab, load_trace_dir(f, fmt, interval_ms)) for lab, f in zip(labels, folders, strict=True)
+    ]
+    named = iter(pooled(groups))
+    return [(lab, [next(named) for _ in traces]) for lab, traces in groups]
+
+
+def folder_labels(folders: Sequence[str | Path]) -> list[str]:
+    """The shortest tails of the folders' absolute paths that tell them apart
+    (``static/lte``, ``walking/lte``; ``lte`` and ``5g`` where the last parts differ)."""
+    parts = [Path(f).resolve().parts for f in folders]
+    depth = max((len(p) for p in parts), default=1)
+    for k in range(1, depth + 1):
+        labels = ["/".join(p[-k:]) for p in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return ["/".join(p) for p in parts]
+
+
+def pooled(groups: Sequence[tuple[str, list[Trace]]]) -> list[Trace]:
+    """The traces of ``groups`` (a label, usually the folder's, and its traces) in one list, every
+    name unique and the same on every run: a name that more than one trace has becomes
+    ``<label>/<name>``; where that still repeats (two files of one folder with one stem), the
+    second becomes ``<label>/<name>~2``, the third ``~3``. Names that were unique stay as they are.
+    """
+    counts: dict[str, int] = {}
+    for _, traces in groups:
+        for trace in traces:
+            counts[trace.name] = counts.get(trace.name, 0) + 1
+    out: list[Trace] = []
+    taken: dict[str, int] = {}
+    for label, traces in groups:
+        for trace in traces:
+            name = trace.name if counts[trace.name] == 1 else f"{label}/{trace.name}"
+            taken[name] = taken.get(name, 0) + 1
+            if taken[name] > 1:
+                name = f"{name}~{taken[name]}"
+            out.append(trace if name == trace.name else trace.with_name(name))
+    return out
 
 
 def _is_doc(name: str) -> bool:
