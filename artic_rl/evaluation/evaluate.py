@@ -162,6 +162,34 @@ def evaluate_policy(
     return {k: float(np.nanmean([row[k] for row in rows])) for k in POLICY_METRICS}
 
 
+#: The environment arguments that name trace folders, and the config key that sets each.
+TRACE_FOLDER_KEYS = {"traces_dir": "traces.dir", "extra_traces_dir": "traces.extra"}
+
+
+def trace_folders(value: Any, key: str) -> list[str]:
+    """``traces.dir`` or ``traces.extra`` as a list of folders: null (none), one folder, or a
+    list of folders; ConfigError naming ``key`` for anything else or an empty list."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        check(bool(value.strip()), key, "an empty folder name (null: none)")
+        return [value]
+    ok = isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
+    check(ok, key, f"must be a folder or a list of folders, got {value!r}")
+    check(bool(value), key, "an empty list of folders (null: none)")
+    return [str(v) for v in value]
+
+
+def _trace_key(err: ArticError, env_kwargs: dict[str, Any]) -> str | None:
+    """The config key of the trace folder a loader's error names (its message starts with it)."""
+    for kwarg, key in TRACE_FOLDER_KEYS.items():
+        value = env_kwargs.get(kwarg)
+        folders = [value] if isinstance(value, str) else list(value or [])
+        if any(str(err).startswith(str(Path(f))) for f in folders):
+            return key
+    return None
+
+
 def check_env(env_id: str, env_kwargs: dict[str, Any], key: str = "env.kwargs") -> None:
     """Build the environment once, so that a bad simulator setting, a missing or malformed traces
     folder or an unknown model fails in one line before any work."""
@@ -172,9 +200,7 @@ def check_env(env_id: str, env_kwargs: dict[str, Any], key: str = "env.kwargs") 
     try:
         env = gym.make(env_id, **env_kwargs)
     except ArticError as err:  # a loader's error names the file (and line)
-        traces_dir = env_kwargs.get("traces_dir")
-        where = "traces.dir" if traces_dir and str(err).startswith(str(traces_dir)) else key
-        raise ConfigError(where, str(err)) from None
+        raise ConfigError(_trace_key(err, env_kwargs) or key, str(err)) from None
     except gym.error.Error as err:
         raise ConfigError("env.id", str(err)) from None
     except TypeError as err:  # an argument VideoChatEnv does not take
@@ -229,6 +255,9 @@ def validate_evaluate(cfg: Any) -> None:
             raise ConfigError(
                 f"agent {name}", f"cannot load: {type(err).__name__}: {err}"
             ) from None
+    traces = OmegaConf.to_container(cfg.traces, resolve=True)
+    assert isinstance(traces, dict)
+    trace_folders(traces.get("dir"), "traces.dir")
     check_env(str(env["id"]), dict(env["kwargs"]))
 
 

@@ -56,8 +56,8 @@ def trace_set(config: dict[str, Any], group: tuple[str, ...] = ()) -> str:
     the run's config sets (an ``agent_kwargs`` override only some runs have)."""
     folder = dotted(config, "env.kwargs.traces_dir")
     if folder:
-        path = Path(str(folder))
-        label = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+        paths = [Path(str(f)) for f in ([folder] if isinstance(folder, str) else folder)]
+        label = "+".join(f"{p.parent.name}/{p.name}" if p.parent.name else p.name for p in paths)
     else:
         label = f"{dotted(config, 'env.kwargs.preset')} {dotted(config, 'env.kwargs.split')}"
     for key in group:

@@ -292,9 +292,12 @@ class Curriculum(BaseCallback):
         self.share = share
         self.path = run_dir / self.FILE
         self.curriculum: TraceCurriculum | None = None
+        self.names: list[str] = []  # the traces' names, by index: curriculum.json records them
 
     def _on_training_start(self) -> None:
         n = int(self.training_env.env_method("n_traces")[0])
+        self.names = list(self.training_env.env_method("trace_names")[0])
+        base = self.training_env.env_method("base_trace_weights")[0]
         if self.path.is_file():
             doc = read_state(self.path, ("share", "sums", "counts"))
             if len(doc["sums"]) != n or len(doc["counts"]) != n:
@@ -304,9 +307,16 @@ class Curriculum(BaseCallback):
                     self.path,
                     field="sums",
                 )
-            self.curriculum = TraceCurriculum.from_state(doc)
+            if doc.get("traces", self.names) != self.names:
+                raise InputError(
+                    "cannot resume from it: it records other traces than the training "
+                    "environments draw from",
+                    self.path,
+                    field="traces",
+                )
+            self.curriculum = TraceCurriculum.from_state(doc, base)
         else:
-            self.curriculum = TraceCurriculum(n, self.share)
+            self.curriculum = TraceCurriculum(n, self.share, base)
         self._push()
 
     def _push(self) -> None:
@@ -326,7 +336,7 @@ class Curriculum(BaseCallback):
         deficit = self.curriculum.deficits()
         self.logger.record("curriculum/traces_trailing", int((deficit > 0).sum()))
         self.logger.record("curriculum/max_weight", float(self.curriculum.weights().max()))
-        write_json(self.path, self.curriculum.state())
+        write_json(self.path, {**self.curriculum.state(), "traces": self.names})
 
 
 class TqdmProgress(BaseCallback):

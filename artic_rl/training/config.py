@@ -26,7 +26,15 @@ class TracesConfig:
     """Where the traces come from."""
 
     root: str = "traces"  # holds <preset>/<split>/ (relative: to where the command runs)
-    dir: str | None = None  # a folder of traces in any supported format; null = the preset's own
+    dir: Any = None  # a folder of traces in any format, or a list of them (pooled); null = preset's
+
+
+@dataclass
+class TrainTracesConfig(TracesConfig):
+    """Where the training traces come from: the evaluation's, plus training-only folders."""
+
+    extra: Any = None  # folders (or one) added to the training traces only; validation: preset's
+    extra_share: float | None = None  # P(an episode draws from extra); null: every trace alike
 
 
 @dataclass
@@ -40,7 +48,7 @@ class TrainJob:
     logger: LoggerSettings = field(default_factory=LoggerSettings)
     seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes
     accuracy: str = "artic"  # MLLM accuracy model: artic (authors' measurements) or ocr
-    traces: TracesConfig = field(default_factory=TracesConfig)
+    traces: TrainTracesConfig = field(default_factory=TrainTracesConfig)
     train: TrainSettings = field(default_factory=lambda: TrainSettings(seed=II("seed")))
 
 

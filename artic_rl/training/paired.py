@@ -105,6 +105,15 @@ class PairedReference(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         """How many traces the learner's environment draws from."""
         return len(self.env.get_wrapper_attr("traces"))
 
+    def trace_names(self) -> list[str]:
+        """The names of the traces the learner's environment draws from, in index order."""
+        return [t.name for t in self.env.get_wrapper_attr("traces")]
+
+    def base_trace_weights(self) -> np.ndarray | None:
+        """The environment's own probabilities of each trace (``extra_share``); None: uniform."""
+        p = self.env.get_wrapper_attr("trace_probabilities")
+        return None if p is None else np.asarray(p, dtype=float)
+
     def set_trace_weights(self, weights: np.ndarray | None) -> None:
         """The probabilities of each trace at the next resets (None: the environment's own draw)."""
         self.trace_weights = None if weights is None else np.asarray(weights, dtype=float)
@@ -126,14 +135,18 @@ class TraceCurriculum:
     Each finished paired episode adds its paired return (the learner's minus the reference's) to
     its trace's record. The sampling weights are ``share`` spread over the traces in proportion to
     how far the learner trails on each (its mean paired return below 0; a trace not yet met counts
-    as trailing by the largest deficit seen, so every trace is tried), and ``1 - share`` uniform,
-    so no trace is ever dropped. With no trace trailed, the draw is uniform.
+    as trailing by the largest deficit seen, so every trace is tried), and ``1 - share`` by the
+    environment's own draw (``base``: uniform, or its ``extra_share`` weighting), so no trace is
+    ever dropped. With no trace trailed, the draw is the environment's own.
     """
 
-    def __init__(self, n_traces: int, share: float = 0.5) -> None:
+    def __init__(self, n_traces: int, share: float = 0.5, base: np.ndarray | None = None) -> None:
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"share must be in [0, 1], got {share}")
+        if base is not None and len(base) != n_traces:
+            raise ValueError(f"base: {len(base)} weights for {n_traces} traces")
         self.share = share
+        self.base = np.full(n_traces, 1.0 / n_traces) if base is None else np.asarray(base)
         self.sums = np.zeros(n_traces)
         self.counts = np.zeros(n_traces, dtype=np.int64)
 
@@ -150,20 +163,18 @@ class TraceCurriculum:
         return deficit
 
     def weights(self) -> np.ndarray:
-        n = len(self.sums)
-        uniform = np.full(n, 1.0 / n)
         deficit = self.deficits()
         total = float(deficit.sum())
         if total <= 0.0:
-            return uniform
-        return self.share * deficit / total + (1.0 - self.share) * uniform
+            return self.base
+        return self.share * deficit / total + (1.0 - self.share) * self.base
 
     def state(self) -> dict[str, Any]:
         return {"share": self.share, "sums": self.sums.tolist(), "counts": self.counts.tolist()}
 
     @classmethod
-    def from_state(cls, doc: dict[str, Any]) -> TraceCurriculum:
-        cur = cls(len(doc["sums"]), float(doc["share"]))
+    def from_state(cls, doc: dict[str, Any], base: np.ndarray | None = None) -> TraceCurriculum:
+        cur = cls(len(doc["sums"]), float(doc["share"]), base)
         cur.sums = np.asarray(doc["sums"], dtype=float)
         cur.counts = np.asarray(doc["counts"], dtype=np.int64)
         return cur

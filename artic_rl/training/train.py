@@ -152,6 +152,38 @@ class LoggerSettings:
         check(self.mode in LOGGER_MODES, "logger.mode", f"must be one of {', '.join(LOGGER_MODES)}")
 
 
+#: The environment arguments of training-only traces (``traces.extra``): periodic validation and
+#: the final evaluation run without them, on the ``eval_split`` traces.
+TRAINING_ONLY_KWARGS = ("extra_traces_dir", "extra_share")
+
+
+def training_env_kwargs(env_kwargs: dict[str, Any], traces: dict[str, Any]) -> dict[str, Any]:
+    """The training environments' arguments: the env group's, plus the ``traces`` block's
+    ``extra`` folders and ``extra_share``; ConfigError naming the key when they are malformed."""
+    from artic_rl.evaluation.evaluate import trace_folders
+
+    extra = trace_folders(traces.get("extra"), "traces.extra")
+    share = traces.get("extra_share")
+    check(
+        share is None or bool(extra),
+        "traces.extra_share",
+        "weights the traces.extra folders: give traces.extra",
+    )
+    check(
+        share is None or 0.0 <= float(share) <= 1.0,
+        "traces.extra_share",
+        f"must be in [0, 1], got {share}",
+    )
+    if not extra:
+        return dict(env_kwargs)
+    return {**env_kwargs, "extra_traces_dir": extra, "extra_share": share}
+
+
+def validation_env_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``env_kwargs`` without the training-only traces (:data:`TRAINING_ONLY_KWARGS`)."""
+    return {k: v for k, v in env_kwargs.items() if k not in TRAINING_ONLY_KWARGS}
+
+
 def make_env_fn(
     env_id: str,
     env_kwargs: dict[str, Any],
@@ -281,7 +313,9 @@ def train_ppo(
     the policy acts as offsets on its base agent (:mod:`artic_rl.agents.residual`), starting
     ``settings.residual_bias`` logits towards the base's own action. With a latency ``reference``,
     the reward's latency price becomes a Lagrange multiplier that holds the policy's mean response
-    latency at the reference agent's (:class:`~artic_rl.training.callbacks.LatencyConstraint`)."""
+    latency at the reference agent's (:class:`~artic_rl.training.callbacks.LatencyConstraint`).
+    ``env_kwargs`` are the training environments'; validation drops their training-only traces
+    (:func:`validation_env_kwargs`)."""
     import torch
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import (
@@ -303,6 +337,7 @@ def train_ppo(
     from artic_rl.training.callbacks import wandb_run as start_wandb
 
     check_algorithm(algo, teacher is not None)
+    val_kwargs = validation_env_kwargs(env_kwargs)
     torch.set_num_threads(1)
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "command.txt").open("a") as fh:
@@ -372,7 +407,7 @@ def train_ppo(
     try:
         model.learn(
             remaining,
-            callback=_callbacks(run_dir, settings, env_id, env_kwargs, constraint),
+            callback=_callbacks(run_dir, settings, env_id, val_kwargs, constraint),
             reset_num_timesteps=not settings.resume,
         )
         finished = True
@@ -387,7 +422,7 @@ def train_ppo(
         )
     final = evaluate_policy(
         env_id,
-        env_kwargs,
+        val_kwargs,
         PPOAgent.from_model(model, norm, residual=residual, codec=env_codec(env_kwargs)),
         settings.eval_episodes or 1,
         settings.eval_split,
@@ -486,7 +521,7 @@ def train(cfg: Any, run_dir: Path | None = None) -> dict[str, Any]:
     settings: TrainSettings = OmegaConf.to_object(cfg.train)  # type: ignore[assignment]
     logger: LoggerSettings = OmegaConf.to_object(cfg.logger)  # type: ignore[assignment]
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    env_kwargs = dict(config["env"]["kwargs"])
+    env_kwargs = training_env_kwargs(config["env"]["kwargs"], config["traces"])
     ppo_kwargs = dict(config["algo"])
     algo = str(ppo_kwargs.pop("name", "ppo"))
     teacher = None
@@ -575,7 +610,7 @@ def validate_train(cfg: Any) -> None:
     from omegaconf import OmegaConf
 
     from artic_rl.agents.registry import agent_spec
-    from artic_rl.evaluation.evaluate import check_env, checked_codec
+    from artic_rl.evaluation.evaluate import check_env, checked_codec, trace_folders
 
     settings: TrainSettings = OmegaConf.to_object(cfg.train)  # type: ignore[assignment]
     OmegaConf.to_object(cfg.logger)
@@ -619,6 +654,8 @@ def validate_train(cfg: Any) -> None:
     env = OmegaConf.to_container(cfg.env, resolve=True)
     assert isinstance(env, dict)
     checked_codec(dict(env["kwargs"]))
-    check_env(str(env["id"]), dict(env["kwargs"]))
+    traces: dict[str, Any] = OmegaConf.to_container(cfg.traces, resolve=True)  # type: ignore[assignment]
+    trace_folders(traces.get("dir"), "traces.dir")
+    check_env(str(env["id"]), training_env_kwargs(dict(env["kwargs"]), traces))
     if settings.eval_episodes > 0:
         check_env(str(env["id"]), {**env["kwargs"], "split": settings.eval_split})

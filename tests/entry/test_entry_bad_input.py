@@ -41,6 +41,8 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "garbage_policy" / "obs_norm.npz").write_text("not numpy")
     (d / "bad_traces").mkdir()
     (d / "bad_traces" / "a.up").write_text("10\n5\nabc\n")
+    (d / "not_traces").mkdir()
+    (d / "not_traces" / "notes.csv").write_text("hello world\n")
     (d / "down_only").mkdir()
     (d / "down_only" / "a.down").write_text("1\n2\n3\n")
     (d / "trace.down").write_text("1\n2\n3\n")
@@ -60,6 +62,15 @@ TRAIN = [
     (["traces.dir={bad}/bad_traces"], "bad_traces/a.up:3"),
     (["traces.dir={bad}/down_only"], "downlink"),
     (["traces.dir={bad}/empty_dir"], "no trace files"),
+    (["traces.dir=[{bad}/down_only,/nonexistent/b]"], "traces.dir: "),
+    (["traces.dir=[]"], "traces.dir: an empty list"),
+    (["traces.extra=[/nonexistent/traces]"], "traces.extra: /nonexistent/traces: not a directory"),
+    (["traces.extra=[{bad}/empty_dir]"], "traces.extra: {bad}/empty_dir: no trace files"),
+    (["traces.extra=[{bad}/not_traces]"], "traces.extra: {bad}/not_traces/notes.csv:1"),
+    (["traces.extra={bad}/bad_traces"], "traces.extra: {bad}/bad_traces/a.up:3"),
+    (["traces.extra=[traces/lte/train]"], "traces.extra: traces/lte/train: named twice"),
+    (["traces.extra_share=0.5"], "traces.extra_share: weights the traces.extra folders"),
+    (["traces.extra=[traces/lte/val]", "traces.extra_share=2"], "traces.extra_share: must be in"),
     (["env=nosuch"], "env"),
     (["train.pretrain=nosuch", "train.residual=null"], "train.pretrain: unknown agent 'nosuch'"),
     (
@@ -90,6 +101,8 @@ EVALUATE = [
     (["agents=[gcc,ppo]", "+agent_kwargs.ppo.policy=/nonexistent"], "agent_kwargs.ppo"),
     (["agents=[gcc,ppo]", "+agent_kwargs.ppo.policy={bad}/garbage_policy"], "ppo"),
     (["traces.dir=/nonexistent/traces"], "traces.dir"),
+    (["traces.dir=[traces/lte/test,/nonexistent/b]"], "traces.dir: /nonexistent/b"),
+    (["traces.extra=[traces/lte/train]"], "extra"),  # training only: not a key of evaluate.py
     (["eval.timeline_episode=99"], "eval.timeline_episode"),
     (["+agent_kwargs.fixed.rate_kbps=5", "agents=[gcc]"], "agent_kwargs.fixed"),
     (["env.kwargs.max_rate_kbps=abc"], "env.kwargs.max_rate_kbps: must be a number >= 4000"),
@@ -124,7 +137,7 @@ STREAM = [
 @pytest.mark.parametrize("args, culprit", TRAIN)
 def test_train_py_refuses(args: list[str], culprit: str, bad_files: Path, tmp_path: Path) -> None:
     run = _run("train.py", [a.format(bad=bad_files) for a in args], tmp_path)
-    _assert_one_line(run, "train.py", culprit)
+    _assert_one_line(run, "train.py", culprit.format(bad=bad_files))
     assert not (tmp_path / "run").exists()
 
 

@@ -251,6 +251,37 @@ def test_the_curriculum_weighs_traces_by_how_far_the_learner_trails() -> None:
         TraceCurriculum(4, share=1.5)
 
 
+def test_the_curriculum_keeps_the_environments_own_share_of_extra_traces() -> None:
+    from artic_rl.training.paired import TraceCurriculum
+
+    base = np.array([0.1, 0.1, 0.4, 0.4])  # extra_share 0.8 over the last two traces
+    cur = TraceCurriculum(4, share=0.5, base=base)
+    assert cur.weights() == pytest.approx(base)  # nothing trailed: the environment's own draw
+    for k in range(4):
+        cur.record(k, -1.0 if k == 0 else 1.0)
+    assert cur.weights() == pytest.approx(0.5 * np.array([1.0, 0, 0, 0]) + 0.5 * base)
+    again = TraceCurriculum.from_state(json.loads(json.dumps(cur.state())), base)
+    assert again.weights() == pytest.approx(cur.weights())
+    with pytest.raises(ValueError, match="base: 3 weights for 4 traces"):
+        TraceCurriculum(4, base=base[:3])
+
+
+def test_the_pair_reports_the_traces_names_and_the_environments_weights(
+    artic: AgentSpec, tmp_path: Path
+) -> None:
+    extra = tmp_path / "real"
+    extra.mkdir()
+    (extra / "r.up").write_text("".join(f"{t}\n" for t in range(1, 3000)))
+    kwargs = {**KWARGS, "extra_traces_dir": [str(extra)], "extra_share": 0.5}
+    env: Any = make_env_fn(ENV_ID, kwargs, 0, None, artic)()
+    names = env.trace_names()
+    assert len(names) == env.n_traces() == 201 and names[-1] == "r"
+    weights = env.base_trace_weights()
+    assert weights[-1] == pytest.approx(0.5) and weights.sum() == pytest.approx(1.0)
+    assert _paired(artic, seed=0).base_trace_weights() is None  # no extra_share: uniform
+    env.close()
+
+
 def test_the_curriculum_draws_the_same_trace_for_both_and_reports_the_episode(
     artic: AgentSpec,
 ) -> None:
@@ -292,7 +323,8 @@ def test_resuming_from_another_set_ups_state_is_one_clear_error(tmp_path: Path) 
     from artic_rl.errors import InputError
     from artic_rl.training.callbacks import Curriculum, DominanceConstraints
 
-    envs = SimpleNamespace(env_method=lambda name, *args: [3] if name == "n_traces" else None)
+    answers = {"n_traces": 3, "trace_names": ["x", "y", "z"], "base_trace_weights": None}
+    envs = SimpleNamespace(env_method=lambda name, *args: [answers.get(name)])
     model = SimpleNamespace(logger=None, get_env=lambda: envs)
     # a latency-constraint run's lagrange.json, resumed with train.constrain=both
     (tmp_path / "lagrange.json").write_text(json.dumps({"target_ms": 0.0, "multiplier": 1.2}))
@@ -307,6 +339,14 @@ def test_resuming_from_another_set_ups_state_is_one_clear_error(tmp_path: Path) 
     cur = Curriculum(0.5, tmp_path)
     cur.model = model  # type: ignore[assignment]
     with pytest.raises(InputError, match="records 4 traces, the training environments draw from 3"):
+        cur._on_training_start()
+    # a curriculum over 3 other traces (another traces.extra, say)
+    (tmp_path / "curriculum.json").write_text(
+        json.dumps({"share": 0.5, "sums": [0.0] * 3, "counts": [0] * 3, "traces": ["x", "z", "y"]})
+    )
+    with pytest.raises(
+        InputError, match=r"\(field 'traces'\): cannot resume from it: it records other traces"
+    ):
         cur._on_training_start()
     (tmp_path / "curriculum.json").write_text("{not json")
     with pytest.raises(InputError, match="curriculum.json: cannot resume from it"):
