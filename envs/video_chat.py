@@ -15,6 +15,7 @@ from artic_rl.envs.timeline import EpisodePlan, Timeline, make_timeline, plan_ep
 from artic_rl.mllm import AccuracyModel, load_accuracy_model
 from artic_rl.net import Link, Trace, load_trace_groups
 from artic_rl.net.formats import pooled
+from artic_rl.net.rescale import checked_scale, extra_factors
 from artic_rl.net.synth import SPLIT_STREAMS
 from artic_rl.receiver.config import check_receiver
 from artic_rl.sender.actions import MAX_RATE_KBPS, ActionCodec, SenderAction
@@ -54,6 +55,18 @@ def _folders(value: str | Path | list[str] | tuple[str, ...] | None, key: str) -
     if not folders:
         raise ValueError(f"{key}: an empty list of folders (null: none)")
     return folders
+
+
+def _extra_scale(value: float | str | None, extras: bool) -> float | str | None:
+    """``extra_scale`` checked (:func:`checked_scale`): None, a number > 0 or ``"match"``, and
+    only with extra folders."""
+    try:
+        scale = checked_scale(value)
+    except ValueError as err:
+        raise ValueError(f"extra_scale {err}") from None
+    if scale is not None and not extras:
+        raise ValueError("extra_scale: give extra_traces_dir, the folders it scales")
+    return scale
 
 
 def _lead(value: Any) -> float | tuple[float, float]:
@@ -186,7 +199,14 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     ``"train"``) adds the traces of one or more folders to those (the preset's split, or
     ``traces_dir``); ``extra_share`` (in [0, 1], with extras only) is the probability that an
     episode draws its trace from the extras, uniformly among them (the rest uniformly among the
-    others; :attr:`trace_probabilities`); None draws every trace alike.
+    others; :attr:`trace_probabilities`); None draws every trace alike. ``extra_scale`` (with
+    extras only) multiplies the extras' capacity on top of ``capacity_scale``: a number > 0 (each
+    extra alike), or ``"match"``: each extra trace rescaled to a target mean taken from the other
+    traces' means as scaled (:func:`artic_rl.net.rescale.quantile_means_mbps`: the extras ranked
+    by their own means get that distribution's quantiles in order), so the extras bring their
+    variability (outages, fades, autocorrelation) into the other traces' capacity regime. Each
+    trace is scaled once (:meth:`~artic_rl.net.Trace.scaled` by the product of its factors) and
+    deterministically; None keeps the extras as recorded (``capacity_scale`` only).
     ``reset(options=...)`` takes ``trace_index``, ``start_ms`` and ``question_ms`` (a list of question
     times) to pin an episode; each replaces the corresponding draw, the other draws stay the same.
 
@@ -204,6 +224,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         traces_root: str | None = None,
         extra_traces_dir: str | list[str] | None = None,
         extra_share: float | None = None,
+        extra_scale: float | str | None = None,
         interval_ms: float = 200.0,
         episode_s: float = 60.0,
         delay_ms: float = 20.0,
@@ -241,6 +262,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"capacity_scale must be > 0, got {capacity_scale!r}")
         self.preset = preset
         extra_dirs = _folders(extra_traces_dir, "extra_traces_dir")
+        self.extra_scale = _extra_scale(extra_scale, bool(extra_dirs))
         if extra_dirs and split != "train":
             raise ValueError(
                 f"extra_traces_dir: extra traces are training traces; split must be 'train', "
@@ -257,7 +279,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(
                 f"no traces for preset {preset!r} (traces_dir={traces_dir!r}, split={split!r})"
             )
-        self.traces = [t.scaled(self.capacity_scale) for t in self.traces]
+        self.traces = self._scaled(self.traces, n_extra)
         self.trace_probabilities = self._trace_probabilities(n_extra, extra_share)
         self.interval_ms = float(interval_ms)
         self.episode_ms = float(episode_s) * MS_PER_S
@@ -342,6 +364,19 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
                     f"{folder}: no traces for preset {folder.parent.name!r}, split {split!r}"
                 )
         return load_trace_groups([*folders, *extra_dirs])
+
+    def _scaled(self, traces: list[Trace], n_extra: int) -> list[Trace]:
+        """``traces`` with every capacity times ``capacity_scale`` and the extras' (the last
+        ``n_extra``) also times their ``extra_scale`` factor (:func:`extra_factors`, against the
+        other traces' means as scaled), each trace scaled once by the product."""
+        n_base = len(traces) - n_extra
+        scale = self.capacity_scale
+        base = [t.scaled(scale) for t in traces[:n_base]]
+        extras = traces[n_base:]
+        factors = extra_factors(
+            [scale * t.mean_mbps for t in extras], [t.mean_mbps for t in base], self.extra_scale
+        )
+        return base + [t.scaled(scale * float(k)) for t, k in zip(extras, factors, strict=True)]
 
     def _trace_probabilities(self, n_extra: int, extra_share: float | None) -> np.ndarray | None:
         """Each trace's probability of being drawn at reset: the last ``n_extra`` traces (the

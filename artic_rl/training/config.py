@@ -35,6 +35,7 @@ class TrainTracesConfig(TracesConfig):
 
     extra: Any = None  # folders (or one) added to the training traces only; validation: preset's
     extra_share: float | None = None  # P(an episode draws from extra); null: every trace alike
+    extra_scale: Any = None  # extras' capacity: a factor > 0, or match (preset's means); null: 1
 
 
 @dataclass

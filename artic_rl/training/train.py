@@ -154,13 +154,15 @@ class LoggerSettings:
 
 #: The environment arguments of training-only traces (``traces.extra``): periodic validation and
 #: the final evaluation run without them, on the ``eval_split`` traces.
-TRAINING_ONLY_KWARGS = ("extra_traces_dir", "extra_share")
+TRAINING_ONLY_KWARGS = ("extra_traces_dir", "extra_share", "extra_scale")
 
 
 def training_env_kwargs(env_kwargs: dict[str, Any], traces: dict[str, Any]) -> dict[str, Any]:
     """The training environments' arguments: the env group's, plus the ``traces`` block's
-    ``extra`` folders and ``extra_share``; ConfigError naming the key when they are malformed."""
+    ``extra`` folders, ``extra_share`` and ``extra_scale``; ConfigError naming the key when they
+    are malformed."""
     from artic_rl.evaluation.evaluate import trace_folders
+    from artic_rl.net.rescale import checked_scale
 
     extra = trace_folders(traces.get("extra"), "traces.extra")
     share = traces.get("extra_share")
@@ -174,9 +176,18 @@ def training_env_kwargs(env_kwargs: dict[str, Any], traces: dict[str, Any]) -> d
         "traces.extra_share",
         f"must be in [0, 1], got {share}",
     )
+    try:
+        scale = checked_scale(traces.get("extra_scale"))
+    except ValueError as err:
+        raise ConfigError("traces.extra_scale", str(err)) from None
+    check(
+        scale is None or bool(extra),
+        "traces.extra_scale",
+        "scales the traces.extra folders: give traces.extra",
+    )
     if not extra:
         return dict(env_kwargs)
-    return {**env_kwargs, "extra_traces_dir": extra, "extra_share": share}
+    return {**env_kwargs, "extra_traces_dir": extra, "extra_share": share, "extra_scale": scale}
 
 
 def validation_env_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,9 @@ TRAIN = [
     (["traces.extra=[traces/lte/train]"], "traces.extra: traces/lte/train: named twice"),
     (["traces.extra_share=0.5"], "traces.extra_share: weights the traces.extra folders"),
     (["traces.extra=[traces/lte/val]", "traces.extra_share=2"], "traces.extra_share: must be in"),
+    (["traces.extra_scale=match"], "traces.extra_scale: scales the traces.extra folders"),
+    (["traces.extra=[traces/lte/val]", "traces.extra_scale=0"], "traces.extra_scale: must be a"),
+    (["traces.extra=[traces/lte/val]", "traces.extra_scale=mean"], "traces.extra_scale: must be"),
     (["env=nosuch"], "env"),
     (["train.pretrain=nosuch", "train.residual=null"], "train.pretrain: unknown agent 'nosuch'"),
     (

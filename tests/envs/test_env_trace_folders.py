@@ -1,5 +1,5 @@
 """Trace folders: several pooled (``traces_dir=[...]``), names kept distinct, and training-only
-extra folders (``extra_traces_dir``) drawn with ``extra_share``."""
+extra folders (``extra_traces_dir``) drawn with ``extra_share`` and scaled by ``extra_scale``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 
 from artic_rl.envs.video_chat import VideoChatEnv
 from artic_rl.errors import InputError
-from artic_rl.net import load_trace_dir, load_trace_dirs
+from artic_rl.net import Trace, load_trace_dir, load_trace_dirs
+from artic_rl.net.rescale import quantile_means_mbps
+from artic_rl.net.trace import BITS_PER_OPPORTUNITY
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = str(ROOT / "traces")
@@ -109,3 +111,83 @@ def test_the_mmwave_lte_uplinks_join_the_lte_training_traces() -> None:
     assert all(n.startswith("lte-") for n in names[:200])
     _, info = env.reset(seed=0, options={"trace_index": len(names) - 1})
     assert info["trace"] == names[-1]
+
+
+@pytest.fixture
+def fast(tmp_path: Path) -> Path:
+    """A folder of three 10 s Mahimahi uplinks far above lte's regime: 12, 24 and 36 Mbps."""
+    path = tmp_path / "fast"
+    path.mkdir()
+    for name, per_ms in (("x", 1), ("y", 2), ("z", 3)):
+        (path / f"{name}.up").write_text("".join(f"{t}\n" * per_ms for t in range(1, 10_001)))
+    return path
+
+
+def _same(a: list[Trace], b: list[Trace]) -> bool:
+    """The same traces: names and opportunities, in order."""
+    return len(a) == len(b) and all(
+        x.name == y.name and np.array_equal(x.opportunities_ms, y.opportunities_ms)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def test_extra_scale_multiplies_the_extras_once_and_leaves_the_presets_traces(fast: Path) -> None:
+    kwargs = {"traces_root": TRACES, "preset": "lte", "capacity_scale": 0.5}
+    alone = VideoChatEnv(**kwargs).traces
+    env = VideoChatEnv(**kwargs, extra_traces_dir=str(fast), extra_scale=2.0)
+    assert _same(env.traces[:200], alone)  # the preset's traces: capacity_scale only
+    # 0.5 * 2 = 1, applied once: the extras exactly as recorded (halved then doubled would not be)
+    assert _same(env.traces[200:], load_trace_dir(fast))
+    tenth = VideoChatEnv(
+        traces_root=TRACES, preset="lte", extra_traces_dir=str(fast), extra_scale=0.1
+    )
+    assert [t.mean_mbps for t in tenth.traces[200:]] == pytest.approx(
+        [0.1 * t.mean_mbps for t in load_trace_dir(fast)], abs=1e-3
+    )
+
+
+@pytest.mark.parametrize("capacity_scale", [1.0, 3.0])
+def test_extra_scale_match_gives_the_extras_the_presets_distribution_of_means(
+    fast: Path, capacity_scale: float
+) -> None:
+    kwargs = {"traces_root": TRACES, "preset": "lte", "capacity_scale": capacity_scale}
+    alone = VideoChatEnv(**kwargs).traces
+    env = VideoChatEnv(**kwargs, extra_traces_dir=str(fast), extra_scale="match")
+    assert _same(env.traces[:200], alone)
+    base = np.array([t.mean_mbps for t in alone])
+    # x < y < z get the hazen quantiles 1/6, 1/2, 5/6 of the preset's means (as scaled), in order
+    want = np.quantile(base, [1 / 6, 1 / 2, 5 / 6], method="hazen")
+    got = [t.mean_mbps for t in env.traces[200:]]
+    one_opportunity_mbps = BITS_PER_OPPORTUNITY / (10_000 * 1e3)
+    assert got == pytest.approx(want, abs=one_opportunity_mbps)
+    assert got == sorted(got) and np.median(got) == pytest.approx(np.median(base), abs=1e-2)
+    again = VideoChatEnv(**kwargs, extra_traces_dir=str(fast), extra_scale="match")
+    assert _same(again.traces, env.traces)  # deterministic: no draw decides a scale
+
+
+def test_a_bad_extra_scale_is_an_error(fast: Path) -> None:
+    with pytest.raises(ValueError, match="extra_scale: give extra_traces_dir"):
+        VideoChatEnv(traces_root=TRACES, preset="lte", extra_scale=0.1)
+    for bad in (0.0, -2.0, float("nan"), "matched"):
+        with pytest.raises(ValueError, match="extra_scale must be a number > 0 or 'match'"):
+            VideoChatEnv(
+                traces_root=TRACES, preset="lte", extra_traces_dir=str(fast), extra_scale=bad
+            )
+
+
+@pytest.mark.skipif(not MMWAVE.is_dir(), reason="needs ../shared/data/traces/mmwave-uplink")
+def test_the_mmwave_lte_uplinks_matched_to_lte_span_its_means() -> None:
+    extra = [str(MMWAVE / m / "lte") for m in ("static", "walking", "driving")]
+    raw = VideoChatEnv(traces_root=TRACES, preset="lte", extra_traces_dir=extra)
+    env = VideoChatEnv(
+        traces_root=TRACES, preset="lte", extra_traces_dir=extra, extra_scale="match"
+    )
+    assert _same(env.traces[:200], raw.traces[:200])
+    recorded = np.array([t.mean_mbps for t in raw.traces[200:]])
+    assert len(recorded) == 73 and recorded.min() > 25.0  # 30-64 Mbps as recorded
+    base = [t.mean_mbps for t in env.traces[:200]]
+    got = np.array([t.mean_mbps for t in env.traces[200:]])
+    want = quantile_means_mbps(recorded, base)
+    assert got == pytest.approx(want, rel=1e-3)  # the shortest run, 12 s at 0.3 Mbps: < 0.3%
+    assert np.argsort(got, kind="stable").tolist() == np.argsort(recorded, kind="stable").tolist()
+    assert got.min() < 1.0 and got.max() > 8.0  # from lte's thin uplinks to its fast ones

@@ -32,13 +32,21 @@ def test_extra_folders_reach_the_training_environments_only() -> None:
     env = {"preset": "lte", "split": "train"}
     assert training_env_kwargs(env, {"extra": None, "extra_share": None}) == env
     mixed = training_env_kwargs(env, {"extra": "a", "extra_share": 0.5})
-    assert mixed == {**env, "extra_traces_dir": ["a"], "extra_share": 0.5}
+    assert mixed == {**env, "extra_traces_dir": ["a"], "extra_share": 0.5, "extra_scale": None}
     assert validation_env_kwargs(mixed) == env
+    scaled = training_env_kwargs(env, {"extra": "a", "extra_share": None, "extra_scale": "match"})
+    assert scaled["extra_scale"] == "match" and validation_env_kwargs(scaled) == env
+    tenth = training_env_kwargs(env, {"extra": "a", "extra_share": None, "extra_scale": 1})
+    assert tenth["extra_scale"] == 1.0
     bad = [
         ({"extra": [], "extra_share": None}, "traces.extra: an empty list"),
         ({"extra": [1], "extra_share": None}, "traces.extra: must be a folder or a list"),
         ({"extra": None, "extra_share": 0.5}, "traces.extra_share: weights the traces.extra"),
         ({"extra": ["a"], "extra_share": 2.0}, r"traces.extra_share: must be in \[0, 1\]"),
+        ({"extra": None, "extra_scale": 0.1}, "traces.extra_scale: scales the traces.extra"),
+        ({"extra": "a", "extra_scale": 0}, "traces.extra_scale: must be a number > 0 or 'match'"),
+        ({"extra": "a", "extra_scale": "median"}, "traces.extra_scale: must be a number > 0"),
+        ({"extra": "a", "extra_scale": float("inf")}, "traces.extra_scale: must be a number > 0"),
     ]
     for traces, message in bad:
         with pytest.raises(ConfigError, match=message):
@@ -75,6 +83,10 @@ def test_the_mmwave_lte_uplinks_pass_train_pys_checks(hydra_conf: Path) -> None:
     lte = [str(MMWAVE / m / "lte") for m in ("static", "walking", "driving")]
     cfg = compose(
         config_name="config",
-        overrides=[f"traces.extra=[{','.join(lte)}]", "traces.extra_share=0.5"],
+        overrides=[
+            f"traces.extra=[{','.join(lte)}]",
+            "traces.extra_share=0.5",
+            "traces.extra_scale=match",
+        ],
     )
     validate_train(cfg)
