@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,8 +96,18 @@ def _run_chunk(
     agent = spec.build(
         float(env_kwargs.get("interval_ms", 200.0)), getattr(env.unwrapped, "codec", None)
     )
-    results = [run_episode(env, agent, s) for s in seeds]
-    env.close()
+    # in this process too (n_jobs=1) a learned policy steps on one thread, as in the workers: on
+    # busy cores torch's own threads made an LSTM policy's episodes 3-5 times slower
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else 0
+    try:
+        if torch is not None:
+            torch.set_num_threads(1)
+        results = [run_episode(env, agent, s) for s in seeds]
+    finally:
+        if torch is not None:
+            torch.set_num_threads(threads)
+        env.close()
     return spec.name, results
 
 

@@ -174,3 +174,27 @@ def test_vectorised_bootstrap_pools_like_pooled_metrics() -> None:
         fast = _boot_values(episodes, metric, idx)
         slow = [pooled_metrics([episodes[i] for i in row])[metric] for row in idx]
         np.testing.assert_allclose(fast, slow, equal_nan=True)
+
+
+def test_in_process_episodes_step_on_one_torch_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    from artic_rl.agents.registry import AgentSpec
+    from artic_rl.evaluation import evaluate as ev
+
+    seen: list[int] = []
+
+    def episode(env: object, agent: object, seed: int) -> EpisodeResult:
+        seen.append(torch.get_num_threads())
+        return _ep(seed, [1.0], [100.0])
+
+    monkeypatch.setattr(ev, "run_episode", episode)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        spec = AgentSpec("fixed", {"_target_": "artic_rl.agents.fixed.FixedAgent"})
+        kwargs = {"preset": "lte", "traces_root": "traces", "split": "val", "episode_s": 2.0}
+        out = ev.run_evaluation([spec], "artic/VideoChat-v0", kwargs, [0, 1], n_jobs=1)
+        assert seen == [1, 1] and [r.seed for r in out["fixed"]] == [0, 1]
+        assert torch.get_num_threads() == 2  # the caller's setting comes back
+    finally:
+        torch.set_num_threads(before)
