@@ -3,7 +3,6 @@
 from artic_rl.net.formats import (
     load_trace,
     load_trace_dir,
-    load_trace_dirs,
     load_trace_groups,
     load_traces,
     save_trace,
@@ -23,7 +22,6 @@ __all__ = [
     "Trace",
     "load_trace",
     "load_trace_dir",
-    "load_trace_dirs",
     "load_trace_groups",
     "load_traces",
     "save_trace",

@@ -165,14 +165,6 @@ def load_trace_dir(
     return [trace for p in files for trace in load_traces(p, fmt, interval_ms)]
 
 
-def load_trace_dirs(
-    paths: Sequence[str | Path], fmt: str | None = None, interval_ms: float = LIST_INTERVAL_MS
-) -> list[Trace]:
-    """Every uplink trace of several folders, pooled in the order given, each name unique
-    (:func:`load_trace_groups`)."""
-    return [t for _, traces in load_trace_groups(paths, fmt, interval_ms) for t in traces]
-
-
 def load_trace_groups(
     paths: Sequence[str | Path], fmt: str | None = None, interval_ms: float = LIST_INTERVAL_MS
 ) -> list[tuple[str, list[Trace]]]:

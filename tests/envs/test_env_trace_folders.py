@@ -10,7 +10,7 @@ import pytest
 
 from artic_rl.envs.video_chat import VideoChatEnv
 from artic_rl.errors import InputError
-from artic_rl.net import Trace, load_trace_dir, load_trace_dirs
+from artic_rl.net import Trace, load_trace_dir, load_trace_groups
 from artic_rl.net.rescale import quantile_means_mbps
 from artic_rl.net.trace import BITS_PER_OPPORTUNITY
 
@@ -49,7 +49,8 @@ def test_folders_pool_in_order_and_a_shared_name_gets_its_folder(
     env = VideoChatEnv(traces_dir=[str(f) for f in folders])
     names = [t.name for t in env.traces]
     assert names == ["a", "static/lte/b", "walking/lte/b", "c"]  # unique names stay as they are
-    assert names == [t.name for t in load_trace_dirs(folders)]  # the same on every load
+    reloaded = [t.name for _, traces in load_trace_groups(folders) for t in traces]
+    assert names == reloaded  # the same on every load
     pooled = [t.opportunities_ms for t in env.traces]
     alone = [t.opportunities_ms for f in folders for t in load_trace_dir(f)]
     assert all(np.array_equal(x, y) for x, y in zip(pooled, alone, strict=True))
