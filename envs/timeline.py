@@ -32,7 +32,7 @@ from artic_rl.net import MTU_BYTES, Link, Trace
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
 from artic_rl.receiver.config import ArticReceiverConfig, check_receiver
 from artic_rl.receiver.loss import LossNotice
-from artic_rl.receiver.reports import report_tick_ms
+from artic_rl.receiver.reports import held_report_ms, report_tick_ms
 from artic_rl.receiver.stats import frozen_ms
 from artic_rl.sender.actions import SenderAction
 from artic_rl.sender.feedback import (
@@ -219,6 +219,8 @@ class Timeline:
         self._cap_opps = np.asarray(trace.opportunities_ms, dtype=np.float64)
         self._cap_table = trace.opportunities_through
         self._question_ms: list[float] = self.book.asked_ms
+        # when each answered question stopped awaiting its answer (never decreasing: in order)
+        self._answered_ms: list[float] = []
         self._inference_ms: list[float] = plan.inference_ms.tolist()
         self._roi_hit: list[bool] = plan.roi_hit.tolist()
         # one row object per question, so the observation builder's per-question cache holds
@@ -541,12 +543,15 @@ class Timeline:
         out: list[tuple[float, float]] = []
         question_ms, inference_ms = self._question_ms, self._inference_ms
         decoded = self.decoded
+        done = self._answered_ms
         for j, k in self.book.answer(t1, decoded, inference_ms, final):
             qt = question_ms[j]
             if k < 0:
+                done.append(t1)
                 out.append((0.0, t1 - qt + inference_ms[j]))
                 continue
             dec = decoded.decodable_ms[k]
+            done.append(max(dec + inference_ms[j], done[-1] if done else -math.inf))
             out.append((self._accuracy(decoded.frame_id[k], j, dec), dec - qt + inference_ms[j]))
         return out
 
@@ -679,11 +684,20 @@ class Timeline:
         frames: FrameReports,
         keyframe_request: bool,
     ) -> FeedbackReport:
-        """The report of :meth:`feedback` around its transport part: the cloud's question fields."""
+        """The report of :meth:`feedback` around its transport part: the cloud's question fields,
+        as of the newest feedback tick the sender holds (:func:`held_report_ms`), as the streamer's
+        receiver sends them in each batch: the region then, whether a question awaited its answer
+        then, and its age then (the sender takes it as ``t_ms`` minus that age)."""
         env = self.env
-        j = self.book.region_at(t_ms - env.feedback_delay_ms)
-        active = self.book.active(t_ms)
-        asked = self._question_ms[self.book.answered] if active else math.nan
+        c = held_report_ms(t_ms, env.feedback_interval_ms, env.feedback_delay_ms)
+        j, active, asked = -1, False, math.nan
+        if c >= 0.0:
+            j = self.book.region_at(c)
+            q = self._question_ms
+            n = bisect_right(self._answered_ms, c)  # questions answered by then
+            active = n < len(q) and q[n] <= c
+            if active:
+                asked = t_ms - (c - q[n])
         return FeedbackReport(
             now_ms=t_ms,
             interval_ms=env.interval_ms,

@@ -179,12 +179,14 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     (:meth:`artic_rl.net.Trace.scaled`: delivery opportunities thinned or replicated exactly,
     outages kept where they are), to move a trace set into another capacity regime (the 5G
     mmWave runs into the paper's 5-50 Mbps and below).
-    ``feedback_interval_ms`` (>= 0, default 0) batches the receiver's feedback as the streamer's
+    ``feedback_interval_ms`` (>= 0, default 50) batches the receiver's feedback as the streamer's
     receiver does (``conf/stream.yaml``, 50 ms): every packet and frame report is known at the
     receiver's next feedback tick at or after its event (the ticks at multiples of the interval
     from the episode's start, an event on a tick in that tick;
-    :func:`artic_rl.receiver.reports.report_tick_ms`), then ``feedback_delay_ms`` later. NACKs,
-    PLIs and the ``webrtc`` transport's retransmissions are not batched. 0: each report
+    :func:`artic_rl.receiver.reports.report_tick_ms`), then ``feedback_delay_ms`` later; the
+    cloud's question fields (region, pending question, its age) are those of the newest tick
+    that has arrived (:func:`~artic_rl.receiver.reports.held_report_ms`). NACKs, PLIs and the
+    ``webrtc`` transport's retransmissions are not batched. 0: each report
     ``feedback_delay_ms`` after its event.
     ``backend`` picks the implementation of the hot rules (GCC and the observation, the timeline's
     interval and feedback (:mod:`artic_rl.envs.timeline_compiled`), the link, the ``webrtc``
@@ -229,7 +231,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         episode_s: float = 60.0,
         delay_ms: float = 20.0,
         feedback_delay_ms: float = 20.0,
-        feedback_interval_ms: float = 0.0,
+        feedback_interval_ms: float = 50.0,
         queue_packets: int | None = 30,
         loss_rate: float = 0.0,
         capacity_scale: float = 1.0,

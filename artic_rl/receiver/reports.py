@@ -26,3 +26,15 @@ def report_tick_ms(event_ms: float, interval_ms: float) -> float:
     if interval_ms > 0.0 and math.isfinite(event_ms):
         return math.ceil(event_ms / interval_ms) * interval_ms
     return event_ms
+
+
+def held_report_ms(now_ms: float, interval_ms: float, delay_ms: float) -> float:
+    """The tick of the newest report the sender holds at ``now_ms``: the latest feedback tick at or
+    before ``now_ms - delay_ms`` (``delay_ms``: the feedback path's). ``interval_ms`` 0 gives
+    ``now_ms - delay_ms`` itself. The cloud's question fields (region, whether a question awaits
+    its answer and how long it has) are those of that tick, as the streamer's receiver sends them
+    with each batch; negative means no report has arrived yet."""
+    t = now_ms - delay_ms
+    if interval_ms > 0.0 and math.isfinite(t):
+        return math.floor(t / interval_ms) * interval_ms
+    return t

@@ -38,6 +38,7 @@ import numpy as np
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
 from artic_rl.receiver.config import ArticReceiverConfig, WebRtcReceiverConfig, check_receiver
 from artic_rl.receiver.questions import UNANSWERED
+from artic_rl.receiver.reports import report_tick_ms
 from artic_rl.receiver.stats import frozen_ms
 from artic_rl.runtime import rtcp
 from artic_rl.runtime.feedback import ReceiverFeedback
@@ -99,6 +100,12 @@ class ReceiverLog:
     hold_ms: list[float] = field(default_factory=list)  # per shown frame
 
 
+def _tick_after(now_ms: float, interval_ms: float) -> float:
+    """The first report tick after ``now_ms`` (:func:`~artic_rl.receiver.reports.report_tick_ms`)."""
+    tick = report_tick_ms(now_ms, interval_ms)
+    return tick + interval_ms if tick <= now_ms else tick
+
+
 class Receiver:
     """Receives on ``address``; feedback goes to ``feedback_addr`` every ``feedback_interval_ms``."""
 
@@ -155,9 +162,11 @@ class Receiver:
         worker.start()
         sel = selectors.DefaultSelector()
         sel.register(self.sock, selectors.EVENT_READ)
-        now = self.clock.now_ms()
-        next_fb = now + self.feedback_interval_ms
-        self.sampler = MllmSampler(self.mllm_fps, start_ms=now + MS_PER_S / self.mllm_fps)
+        # on the session clock, as in the simulator: reports at the multiples of the interval
+        # (report_tick_ms), MLLM samples from session time 0
+        every = self.feedback_interval_ms
+        next_fb = _tick_after(self.clock.now_ms(), every)
+        self.sampler = MllmSampler(self.mllm_fps)
         try:
             while not stop.is_set():
                 due = min(next_fb, self.sampler.next_ms)
@@ -173,7 +182,7 @@ class Receiver:
                     self._handle(self.assembler.poll(now), now)
                 if now >= next_fb:
                     self._send_feedback(now)
-                    next_fb += self.feedback_interval_ms
+                    next_fb = _tick_after(now, every)
                 self._sample(now)
         finally:
             sel.close()

@@ -172,10 +172,11 @@ def run_stream(
     sender.media_addr, receiver.feedback_addr = relay.media.address, relay.feedback.address
     relay.start()
     cpu0, wall0 = time.process_time(), time.perf_counter()
+    # session time 0 = the first capture, as in the simulator (questions and the trace share it);
+    # set before the receiver starts, whose report ticks and MLLM samples keep to it
+    clock.epoch_s = time.monotonic()
     rx = threading.Thread(target=receiver.run, args=(stop,), name="receiver", daemon=True)
     rx.start()
-    # session time 0 = the first capture, as in the simulator (questions and the trace share it)
-    clock.epoch_s = time.monotonic()
     try:
         sender.run(stop, settings.seconds * 1000.0)
         time.sleep(0.3)  # let the last frames drain through the link

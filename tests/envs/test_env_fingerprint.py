@@ -17,7 +17,11 @@ code with the old fallback restored reproduced the previous pins, so nothing els
 case changes because the lte and 3g presets lose packets at their drop-tail queues). Re-pinned
 once more, with both sets, when a keyframe took the codec profile's measured keyframe size instead
 of that size times a P-frame residual (issue #16; the previous keyframe rule, patched back in,
-reproduces the previous pins). If one changes, the environment's semantics changed.
+reproduces the previous pins). Re-pinned once more, with every set, when the default feedback
+became the streamer's (reports batched every 50 ms, the cloud's question fields those of the
+newest report the sender holds; issue #16) and the hash took each report's question age and newest
+capture too; the unbatched rollouts are pinned beside them. If one changes, the environment's
+semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """
@@ -62,14 +66,14 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
 }
 # the same rollouts with the uncapped latency penalty
 PINNED_UNCAPPED = {
-    "lte": "405e1bc786ef4f5b755d29f4bf1f78f1653a9cf72f341a494da5e355a4d5020c",
-    "3g": "b8d5968814cc3e05ac92be853fba82c5cfc5261f3380bd51a81cba0428a440ef",
-    "lte-lossy": "b0cef28b0255a870096ca541275d42f53a0a54a68c77be6cbad28a864b65a6a2",
+    "lte": "50eb662752fc6012a3ca04055aaacd244b738c34795cc517c5765dc8eb61b179",
+    "3g": "504ba603eac40fa026a354c52c9f14f640cee7595bfa72e7566c99daee59acc0",
+    "lte-lossy": "8c6a7345527c02e419cc5634c68a43240b6a9d6bd9d21c3b6e570edae3f3d843",
 }
 PINNED = {
-    "lte": "405e1bc786ef4f5b755d29f4bf1f78f1653a9cf72f341a494da5e355a4d5020c",
-    "3g": "12b6bc82d31984adb0f160679c199015c48a3f970a20994fbe3a714553778ae0",
-    "lte-lossy": "cbcde32b1edaa2acff9a456d485d5b41ba5fe6e1b5868d924aa0039337c8e87e",
+    "lte": "50eb662752fc6012a3ca04055aaacd244b738c34795cc517c5765dc8eb61b179",
+    "3g": "762ce7626ec8c4ced0cbfdf397134856ebde22a664e0568975f439e6597508ff",
+    "lte-lossy": "638457b77f7328b1ce26d6984429f3cbcf366f573ec09dcdc51a63a96ba1d984",
 }
 
 
@@ -94,6 +98,7 @@ def _update(h: Any, x: object) -> None:
 def _feedback(h: Any, r: Any) -> None:
     _update(h, [r.now_ms, r.interval_ms, r.sent_bytes, r.keyframe_request])
     _update(h, [r.question_active, r.roi_known, r.roi_area, r.confidence])
+    _update(h, [r.question_asked_ms, r.sent_capture_ms])
     _update(h, [r.packets.seq, r.packets.send_ms, r.packets.arrival_ms, r.packets.size_bytes])
     _update(h, [r.frames.frame_id, r.frames.capture_ms, r.frames.decodable_ms])
 
@@ -128,28 +133,30 @@ def test_rollout_matches_pinned_fingerprint(case: str) -> None:
     assert rollout_hash(preset, **kwargs) == PINNED[case]
 
 
-#: the receiver's reports batched as the streamer's are (``feedback_interval_ms=50``), pinned
-#: when the setting was added (issue #16), with 0 (the default) giving the pins above
-BATCHED: dict[str, tuple[str, dict[str, float]]] = {
-    "lte-batched50": ("lte", {"feedback_interval_ms": 50.0}),
-    "lte-lossy-batched50": ("lte", {"loss_rate": 0.05, "feedback_interval_ms": 50.0}),
+#: the receiver's reports unbatched (``feedback_interval_ms=0``: each report on its own,
+#: ``feedback_delay_ms`` after its event), against the default 50 ms batches of the pins above
+UNBATCHED: dict[str, tuple[str, dict[str, float]]] = {
+    "lte-unbatched": ("lte", {"feedback_interval_ms": 0.0}),
+    "lte-lossy-unbatched": ("lte", {"loss_rate": 0.05, "feedback_interval_ms": 0.0}),
 }
-PINNED_BATCHED = {
-    "lte-batched50": "fc09ad4637fa9436bb4f7e0e32f655520735b18f307944d4882cf1ed2a27d4c4",
-    "lte-lossy-batched50": "b17e10eb5feaf4dc28eef26799ed0949078cfd3874084c2fc26cfd48b303c19a",
+PINNED_UNBATCHED = {
+    "lte-unbatched": "666e87012ae3197c0a2ba7f61dfa5f36369a8102665fdfdc245eb13716ea4aca",
+    "lte-lossy-unbatched": "8d326ec27fe48480e4a1ef2f4ea4067f510bf96001f28596333464eed49ad46c",
 }
 
 
 @pytest.mark.parametrize("backend", ["python", "compiled"])
-@pytest.mark.parametrize("case", sorted(BATCHED))
-def test_batched_feedback_rollout_matches_its_pin_on_both_backends(case: str, backend: str) -> None:
+@pytest.mark.parametrize("case", sorted(UNBATCHED))
+def test_unbatched_feedback_rollout_matches_its_pin_on_both_backends(
+    case: str, backend: str
+) -> None:
     """The same episodes bit for bit from the reference and the compiled kernels, and not the
-    unbatched ones (the batching moves what the sender learns, and when)."""
+    batched ones (the batching moves what the sender learns, and when)."""
     if backend == "compiled":
         pytest.importorskip("numba")
-    preset, kwargs = BATCHED[case]
-    assert rollout_hash(preset, backend=backend, **kwargs) == PINNED_BATCHED[case]
-    assert PINNED_BATCHED[case] not in PINNED.values()
+    preset, kwargs = UNBATCHED[case]
+    assert rollout_hash(preset, backend=backend, **kwargs) == PINNED_UNBATCHED[case]
+    assert PINNED_UNBATCHED[case] not in PINNED.values()
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -11,7 +11,10 @@ per-frame record of the receiver's decisions (shown time of every frame, and eac
 retransmission wait and jitter-buffer hold). Pinned before the speed work of issue #15 (the
 webrtc path at 1,600 steps/s); re-pinned once, when a keyframe took the codec profile's measured
 keyframe size instead of that size times a P-frame residual (issue #16; the previous rule, patched
-back in, reproduces the previous pins). If one changes, the webrtc receiver's semantics changed.
+back in, reproduces the previous pins); and once more when the default feedback became the
+streamer's (reports batched every 50 ms, the cloud's question fields those of the newest report the
+sender holds; issue #16) and the hash took each report's question age and newest capture too. If
+one changes, the webrtc receiver's semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """
@@ -59,14 +62,14 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
     "lte-loss20": ("lte", {"loss_rate": 0.2}),
 }
 PINNED: dict[str, str] = {
-    "lte": "fd2950f3210989744b0168140fedde4738fb98eb040706eb80e6e9ab74b26867",
-    "3g": "9fd7022a4cfbc83cb3717f1c3154464b92549238ac1cc76dc158fd64db770bb7",
-    "5g": "1adadd219649dda703bc36156f36bf61717246e29861aae9cd4a5872c64e0f64",
-    "wifi": "d88f4a45f4898483555aae4faf04bad6a7a1854079a15e3f2b0bbc3a6d31614b",
-    "lte-loss2": "3f8b1774d3a6b856691dee85b98177db7c60610c4a7407a07151eca6bd7da9b0",
-    "lte-loss5": "b8fb4757b026faebbba3dfd1f017685cf9e607e192e6dc8e33afccf382a0ad7a",
-    "3g-loss5": "dcac6130194667de159b2dfae22e0301e266d4f2eb830704f263bc927ea76c21",
-    "lte-loss20": "6b085cb4849fb177f39a345aa619ae88d50ee8b13e18263b8b16093bd307f320",
+    "lte": "32f0d4194ce2cd68686529326effadb12a4caaddc395a12da8418b55f54dcc61",
+    "3g": "eae2ee0c1bc7f32873339e62239751e62b049e3e4be0f4af68bb889481ff4025",
+    "5g": "16abd115742969a33d91d7214d7e38ddd4d724ecc12cba8fefdd0c40c849cc06",
+    "wifi": "cfa01d2fff662e08a50d0d45360e5578f12eeaa0f018c4c59926fb01ebdd14c6",
+    "lte-loss2": "4f1de5a3f782699d1367af372af255f88afaef9a7ae1e8a29eaf1a31d14e8a45",
+    "lte-loss5": "10d45a178a3e42ce579642abb031f23559ac6a1ef258880c97cf637cbcfc51d8",
+    "3g-loss5": "9044dee7f5a6d59c9f6f9f32df4685bfc813664a0f070fd633a4d518c644c745",
+    "lte-loss20": "47a3ab4aed703c66a17cb84ca9f94a41efc2f13773081874663a68b634520dfd",
 }
 
 
@@ -96,6 +99,7 @@ def _update(h: Any, x: object) -> None:
 def _feedback(h: Any, r: Any) -> None:
     _update(h, [r.now_ms, r.interval_ms, r.sent_bytes, r.keyframe_request])
     _update(h, [r.question_active, r.roi_known, r.roi_area, r.confidence])
+    _update(h, [r.question_asked_ms, r.sent_capture_ms])
     _update(h, [r.packets.seq, r.packets.send_ms, r.packets.arrival_ms, r.packets.size_bytes])
     _update(h, [r.frames.frame_id, r.frames.capture_ms, r.frames.decodable_ms])
 
@@ -142,17 +146,17 @@ def test_webrtc_rollout_matches_pinned_fingerprint(case: str) -> None:
     assert rollout_hash(preset, **kwargs) == PINNED[case]
 
 
-#: the receiver's transport feedback batched as the streamer's is (NACKs and PLIs at once),
-#: pinned when ``feedback_interval_ms`` was added (issue #16)
-PINNED_BATCHED = "1a7aaa9866a45ba634d23219f6e670755ce1056a595363c65ff1933f094f7e5e"
+#: the receiver's transport feedback unbatched (``feedback_interval_ms=0``), against the
+#: default 50 ms batches (NACKs and PLIs at once in both) of the pins above
+PINNED_UNBATCHED = "b80e5dc670aefe1f8ab39321be60f3c60a16e16bd80d2758c8a571a64a8b85cd"
 
 
 @pytest.mark.parametrize("backend", ["python", "compiled"])
-def test_batched_feedback_webrtc_rollout_matches_its_pin_on_both_backends(backend: str) -> None:
+def test_unbatched_feedback_webrtc_rollout_matches_its_pin_on_both_backends(backend: str) -> None:
     if backend == "compiled":
         pytest.importorskip("numba")
-    got = rollout_hash("lte", loss_rate=0.05, feedback_interval_ms=50.0, backend=backend)
-    assert got == PINNED_BATCHED != PINNED["lte-loss5"]
+    got = rollout_hash("lte", loss_rate=0.05, feedback_interval_ms=0.0, backend=backend)
+    assert got == PINNED_UNBATCHED != PINNED["lte-loss5"]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

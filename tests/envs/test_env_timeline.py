@@ -55,6 +55,7 @@ def make_env(**kwargs: object) -> VideoChatEnv:
         "inference_jitter_ms": 0.0,
         "roi_miss_rate": 0.0,
         "episode_s": 4.0,
+        "feedback_interval_ms": 0.0,  # each report on its own, as worked out above
     }
     args.update(kwargs)
     return VideoChatEnv(**args)  # type: ignore[arg-type]
@@ -275,6 +276,30 @@ class DroppingLink:
                 arrival[i] = float("nan")
         self.seq += len(arrival)
         return arrival
+
+
+@pytest.mark.parametrize("backend", ["python", "compiled"])
+def test_question_fields_are_those_of_the_newest_tick_the_sender_holds(backend: str) -> None:
+    """Reports every 50 ms, 20 ms on the way: at a decision at ``t`` the sender holds the tick at
+    ``floor((t - 20) / 50) * 50``, and the cloud's question fields are as of it, as the streamer's
+    receiver sends them. The question at 250 ms (region known from 160 ms, lead 90) is answered
+    with frame 2, decodable at 429. At 200 the sender holds tick 150: no region yet (unbatched: the
+    region known at 180). At 400, tick 350: the question awaits its answer, 100 ms old, so the
+    sender takes it as asked at 300 (unbatched: 130 ms old at 380, asked at 270). At 600, tick 550:
+    answered."""
+    seen = {}
+    for every in (0.0, 50.0):
+        env = make_env(feedback_interval_ms=every, roi_lead_ms=90.0, backend=backend)
+        env.reset(seed=0, options={"start_ms": 0, "question_ms": [250.0]})
+        action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+        reports = [env.step(action)[4]["feedback"] for _ in range(3)]
+        seen[every] = [(r.roi_known, r.question_active, r.question_asked_ms) for r in reports]
+    assert seen[0.0][0][:2] == (True, False) and math.isnan(seen[0.0][0][2])
+    assert seen[0.0][1] == (True, True, pytest.approx(270.0))
+    assert seen[50.0][0][:2] == (False, False)
+    assert seen[50.0][1] == (True, True, pytest.approx(300.0))
+    for known, active, asked in (seen[0.0][2], seen[50.0][2]):
+        assert known and not active and math.isnan(asked)
 
 
 def _lossy_env(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -222,3 +223,41 @@ def test_artic_receiver_sends_a_pli_at_once() -> None:
     plis = [t for t, msgs in sent if any(isinstance(m, rtcp.PictureLossIndication) for m in msgs)]
     assert rx.log.plis == 1 and len(plis) == 1  # sent, not left for the next feedback report
     assert not any(isinstance(m, rtcp.PictureLossIndication) for m in rx.feedback.messages())
+
+
+def test_receiver_reports_and_samples_on_the_session_clock() -> None:
+    """Issue 16: the receiver's feedback ticks are the multiples of ``feedback_interval_ms`` on the
+    session clock and the MLLM samples at multiples of 500 ms from session time 0, as in the
+    simulator (``report_tick_ms``), whenever the receiver's thread starts (here at 30 ms: the old
+    receiver reported at 80, 130, ... and sampled at 530, 1030, ...)."""
+    import threading
+
+    from artic_rl.runtime.receiver import Receiver
+    from artic_rl.runtime.relay import Clock
+
+    class SteppingClock(Clock):
+        """Each reading 3 ms after the one before, from 30 ms."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.t = 27.0
+
+        def now_ms(self) -> float:
+            self.t += 3.0
+            return self.t
+
+    rx = Receiver(SteppingClock(), ("127.0.0.1", 9), feedback_interval_ms=50.0)
+    stop = threading.Event()
+    sent: list[float] = []
+
+    def send_feedback(now: float) -> None:
+        sent.append(now)
+        if len(sent) == 12:
+            stop.set()
+
+    rx._send_feedback = send_feedback  # type: ignore[method-assign]
+    rx.run(stop)
+    ticks = [math.floor(t / 50.0) for t in sent]
+    assert ticks == list(range(1, 13))  # one report per tick, none skipped or doubled
+    assert all(t - 50.0 * k < 20.0 for t, k in zip(sent, ticks, strict=True))
+    assert rx.sampler.next_ms % 500.0 == 0.0  # samples at 0, 500, 1000, ...
