@@ -58,8 +58,8 @@ def test_simulate_batches_the_feedback_at_the_sessions_report_period() -> None:
     from artic_rl.sender.observation import FEATURE_NAMES
 
     trace = opportunities_from_rate(np.array([0.0, 60_000.0]), np.array([3000.0]))
-    kwargs, asked = _env_kwargs(), [1000.0, 2500.0]
-    assert kwargs["feedback_interval_ms"] == 0.0  # the simulator's own default
+    kwargs, asked = {**_env_kwargs(), "feedback_interval_ms": 0.0}, [1000.0, 2500.0]
+    assert _env_kwargs()["feedback_interval_ms"] == 50.0  # the simulator's own default
     s = StreamSettings(seconds=4.0)  # 50 ms
     ours = simulate(_Constant(), trace, kwargs, s, asked)
     other_env = simulate(_Constant(), trace, {**kwargs, "feedback_interval_ms": 7.0}, s, asked)
