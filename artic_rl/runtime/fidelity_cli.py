@@ -10,6 +10,11 @@ session's ``report.json`` under ``runs/``::
     artic-rl fidelity --traces traces/lte/test/lte-01.up ../shared/data/traces/mahimahi/ATT-LTE-driving.up \\
         --agents gcc artic policies/lte/policy.onnx --video outputs/clips/synth-0007.mp4 --seconds 60 \\
         --out outputs/fidelity
+
+``--seeds 1 2 3`` streams the sweep once per seed (the link's random loss, the questions' phases,
+the simulator's episode) under ``--out/seed-N`` and pools the sessions cell by cell into
+``--out``'s table, with the stream's own spread from session to session (``--pool`` does the same
+for sweeps run separately).
 """
 
 from __future__ import annotations
@@ -73,6 +78,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(after a simulator change) and rewrite the table",
     )
     p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[],
+        metavar="SEED",
+        help="one sweep per seed (the link's random loss, the question times' phases, the "
+        "simulator's episode) under --out/seed-SEED, then their sessions pooled cell by cell "
+        "into --out's table; resumes per seed",
+    )
+    p.add_argument(
         "--pool",
         nargs="+",
         default=[],
@@ -108,6 +123,12 @@ def check_args(args: argparse.Namespace) -> None:
         load_clip_curves(args.clip_curves)  # InputError names the file
     if args.pool and args.resimulate:
         raise ArticError("--pool and --resimulate: one at a time (simulate each sweep again first)")
+    if args.pool and args.seeds:
+        raise ArticError("--pool and --seeds: one at a time (--seeds pools its own sweeps)")
+    if len(set(args.seeds)) != len(args.seeds):
+        raise ArticError(f"--seeds: each seed once (got {' '.join(map(str, args.seeds))})")
+    if args.seeds and any(o.split("=", 1)[0].lstrip("+~") == "seed" for o in args.override):
+        raise ArticError("--seeds and --override seed=...: one at a time")
     for sweep in args.pool:
         if not any((Path(sweep) / "runs").glob("*/report.json")):
             raise InputError("not a fidelity sweep (no runs/*/report.json)", sweep)
@@ -404,26 +425,49 @@ def pooled_markdown(rows: list[dict[str, Any]], sweeps: list[Path]) -> str:
 def _main(args: argparse.Namespace) -> int:
     check_args(args)
     out = Path(args.out)
-    rows: list[dict[str, Any]] = []
     if args.pool:
-        sweeps = [Path(s) for s in args.pool]
-        rows = pooled_rows(sweeps)
-        if not rows:
-            raise ArticError("--pool: the sweeps share no cell (run folder names differ)")
-        write_outputs(rows, out, pooled_markdown(rows, sweeps))
-        print(pooled_markdown(rows, sweeps))
-        return 0
-    if args.resimulate:
-        runs = sorted(p.parent for p in (out / "runs").glob("*/report.json"))
-        if not runs:
-            raise InputError("no sessions to simulate again (no runs/*/report.json)", out)
-        for k, run in enumerate(runs):
-            print(f"[{k + 1}/{len(runs)}] {run.name} (simulator only)", flush=True)
-            report = resimulate(run, args.clip_curves)
-            rows.append(table_row(*run_names(run, report), report))
-        write_outputs(rows, out)
-        print(markdown(rows))
-        return 0
+        return _pool([Path(s) for s in args.pool], out)
+    if args.seeds:
+        sweeps = [out / f"seed-{seed}" for seed in args.seeds]
+        for k, (seed, sweep) in enumerate(zip(args.seeds, sweeps, strict=True)):
+            print(f"== seed {seed} ({k + 1}/{len(sweeps)}): {sweep}", flush=True)
+            rc = _resimulate(sweep, args) if args.resimulate else _sweep(args, sweep, seed)
+            if rc:
+                return rc
+        return _pool(sweeps, out)
+    return _resimulate(out, args) if args.resimulate else _sweep(args, out)
+
+
+def _pool(sweeps: list[Path], out: Path) -> int:
+    """Pool the sessions of ``sweeps`` cell by cell into one table under ``out``."""
+    rows = pooled_rows(sweeps)
+    if not rows:
+        raise ArticError("--pool: the sweeps share no cell (run folder names differ)")
+    text = pooled_markdown(rows, sweeps)
+    write_outputs(rows, out, text)
+    print(text)
+    return 0
+
+
+def _resimulate(out: Path, args: argparse.Namespace) -> int:
+    """Run the simulator again beside every session under ``out``; rewrite its table."""
+    runs = sorted(p.parent for p in (out / "runs").glob("*/report.json"))
+    if not runs:
+        raise InputError("no sessions to simulate again (no runs/*/report.json)", out)
+    rows: list[dict[str, Any]] = []
+    for k, run in enumerate(runs):
+        print(f"[{k + 1}/{len(runs)}] {run.name} (simulator only)", flush=True)
+        report = resimulate(run, args.clip_curves)
+        rows.append(table_row(*run_names(run, report), report))
+    write_outputs(rows, out)
+    print(markdown(rows))
+    return 0
+
+
+def _sweep(args: argparse.Namespace, out: Path, seed: int | None = None) -> int:
+    """Stream every combination into ``out/runs`` (``seed``: the sessions' ``seed=``), keeping
+    the sessions already there; 130 if a session was cut short."""
+    rows: list[dict[str, Any]] = []
     combos = [(t, a, r) for t in args.traces for a in args.agents for r in args.receivers]
     for k, (trace, agent, receiver) in enumerate(combos):
         name = f"{k:02d}-{Path(trace).stem}-{Path(agent).stem}-{receiver}"
@@ -434,7 +478,8 @@ def _main(args: argparse.Namespace) -> int:
             report = json.loads(done.read_text())
         else:
             print(f"[{k + 1}/{len(combos)}] {name}", flush=True)
-            report = run_one(run_overrides(trace, agent, receiver, args), run)
+            overrides = run_overrides(trace, agent, receiver, args)
+            report = run_one(overrides + ([f"seed={seed}"] if seed is not None else []), run)
             if report.get("interrupted"):  # a cut-short session is not a measurement: set aside
                 done.replace(run / "report.interrupted.json")
                 write_outputs(rows, out)

@@ -325,3 +325,55 @@ def test_pool_writes_one_table_of_the_cells_every_sweep_streamed(
     assert main(["fidelity", "--pool", *sweeps, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(old) in err and "--resimulate" in err
+
+
+def test_seeds_stream_one_sweep_per_seed_and_pool_them(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--seeds 3 4``: each cell streamed once per seed (``seed=N`` reaches stream.py) under
+    ``--out/seed-N``, the sessions then pooled cell by cell into ``--out``'s table; a second run
+    streams nothing."""
+    from artic_rl.runtime import fidelity_cli
+
+    calls: list[tuple[Path, list[str]]] = []
+    outcomes = {"3": [True, False], "4": [True, True]}
+
+    def fake_run_one(overrides: list[str], out: Path) -> dict:
+        calls.append((out, overrides))
+        seed = [o for o in overrides if o.startswith("seed=")][-1].split("=")[1]
+        report = _session(outcomes[seed], [100.0, 300.0], [0.5, 0.5], [110.0, 290.0])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(report))
+        return report
+
+    write_outputs = fidelity_cli.write_outputs
+    monkeypatch.setattr(fidelity_cli, "run_one", fake_run_one)
+    monkeypatch.setattr(fidelity_cli, "table_row", lambda *a: {"goals_met": True})
+    monkeypatch.setattr(fidelity_cli, "markdown", lambda rows: "")
+    monkeypatch.setattr(  # each seed's own table is the tiny sweep's test; the pooled one is real
+        fidelity_cli,
+        "write_outputs",
+        lambda rows, out, text=None: text and write_outputs(rows, out, text),
+    )
+    traces = [str(ROOT / "traces/lte/test/lte-01.up")]
+    argv = ["fidelity", "--traces", *traces, "--agents", "artic", "--video", str(clip)]
+    argv += ["--out", str(tmp_path), "--seeds", "3", "4"]
+    assert main(argv) == 0
+    assert [(out.relative_to(tmp_path).as_posix(), o[-1]) for out, o in calls] == [
+        ("seed-3/runs/00-lte-01-artic-own", "seed=3"),
+        ("seed-4/runs/00-lte-01-artic-own", "seed=4"),
+    ]
+    rows = json.loads((tmp_path / "fidelity.json").read_text())
+    assert [(r["sessions"], r["questions"], r["accuracy_pct_stream"]) for r in rows] == [
+        (2, 4, 75.0)
+    ]
+    assert "2 sessions per cell pooled" in (tmp_path / "fidelity.md").read_text()
+    assert main(argv) == 0 and len(calls) == 2  # resumed: every session kept
+    capsys.readouterr()
+    for bad, message in (
+        (["--seeds", "3", "3"], "each seed once"),
+        (["--seeds", "3", "--override", "seed=1"], "--seeds and --override seed="),
+    ):
+        assert main(argv[: argv.index("--seeds")] + bad) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err
