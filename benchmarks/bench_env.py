@@ -4,6 +4,7 @@
     python benchmarks/bench_env.py --receiver webrtc   # one receiver only (default: both)
     python benchmarks/bench_env.py --instructions      # needs valgrind; a few minutes per line
     python benchmarks/bench_env.py --backend python --backend compiled   # both, side by side
+    python benchmarks/bench_env.py --set feedback_interval_ms=0          # any VideoChatEnv keyword
 
 One process, one core (torch is not involved). Goal (issues #5 and #15): at least 5,000 steps/s
 with each receiver (``artic`` and ``webrtc``). Each receiver (and backend: ``--backend``, default
@@ -34,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import gymnasium as gym
 
@@ -59,6 +61,25 @@ def run_once(env: gym.Env, actions: list) -> tuple[float, float]:
     return time.perf_counter() - wall0, time.process_time() - cpu0
 
 
+def _fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit 2."""
+    print(f"bench_env: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def env_kwargs(pairs: list[str]) -> dict[str, object]:
+    """``--set KEY=VALUE`` pairs as keyword arguments (each value read as YAML: 0, 0.5, true)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            _fail(f"--set {pair!r}: expected KEY=VALUE (an env keyword)")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
 def instructions_per_step(
     preset: str,
     receiver: str = "artic",
@@ -66,6 +87,7 @@ def instructions_per_step(
     backend: str = "python",
     short: int = 500,
     long: int = 2_500,
+    settings: list[str] | None = None,
 ) -> float:
     """Callgrind's instruction count of ``long`` minus ``short`` steps, per step."""
     if shutil.which("valgrind") is None:
@@ -85,6 +107,8 @@ def instructions_per_step(
     }
     child = [sys.executable, __file__, "--preset", preset, "--receiver", receiver]
     child += ["--profile", profile] if profile else []
+    for pair in settings or []:
+        child += ["--set", pair]
     subprocess.run([*child, "--child-steps", "20"], capture_output=True, check=True, env=env)
     with tempfile.TemporaryDirectory() as tmp:
         for n in (short, long):
@@ -105,7 +129,11 @@ def instructions_per_step(
 
 
 def make_env(
-    preset: str, receiver: str, profile: str | None, backend: str | None = None
+    preset: str,
+    receiver: str,
+    profile: str | None,
+    backend: str | None = None,
+    extra: dict[str, object] | None = None,
 ) -> gym.Env:
     """The environment to time, its action space seeded (the same actions for every receiver)."""
     try:
@@ -116,9 +144,10 @@ def make_env(
             profile=profile,
             receiver=receiver,
             backend=backend,
+            **(extra or {}),
         )
-    except InputError as exc:
-        raise SystemExit(f"bench_env: {exc}") from None
+    except (InputError, TypeError, ValueError) as exc:
+        _fail(str(exc).split(" was raised from the environment creator")[0])
     env.action_space.seed(0)
     env.reset(seed=0)
     return env
@@ -154,18 +183,29 @@ def main() -> None:
     parser.add_argument(
         "--instructions", action="store_true", help="instructions per step under callgrind"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a VideoChatEnv keyword for every environment timed, e.g. feedback_interval_ms=0 "
+        "(per-packet feedback); repeat for several",
+    )
     parser.add_argument("--child-steps", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     receivers = args.receiver or list(RECEIVERS)
     backends = args.backend or [default_backend()]
+    extra = env_kwargs(args.set)
     if args.child_steps:  # the measured body of --instructions: steps only, nothing printed
-        env = make_env(args.preset, receivers[0], args.profile)
+        env = make_env(args.preset, receivers[0], args.profile, extra=extra)
         run_once(env, [env.action_space.sample() for _ in range(args.child_steps)])
         return
     if args.instructions:
         for backend in backends:
             for receiver in receivers:
-                per_step = instructions_per_step(args.preset, receiver, args.profile, backend)
+                per_step = instructions_per_step(
+                    args.preset, receiver, args.profile, backend, settings=args.set
+                )
                 print(
                     json.dumps(
                         {
@@ -174,12 +214,13 @@ def main() -> None:
                             "receiver": receiver,
                             "backend": backend,
                             "instructions_per_step": round(per_step),
+                            **({"settings": extra} if extra else {}),
                         }
                     )
                 )
         return
     keys = [(b, r) for b in backends for r in receivers]
-    envs = {key: make_env(args.preset, key[1], args.profile, key[0]) for key in keys}
+    envs = {key: make_env(args.preset, key[1], args.profile, key[0], extra) for key in keys}
     actions = [envs[keys[0]].action_space.sample() for _ in range(args.steps)]
     warm: dict[tuple[str, str], list[float]] = {key: [] for key in keys}
     for _ in range(max(0, args.warmup)):
@@ -192,7 +233,8 @@ def main() -> None:
     for (backend, receiver), env in envs.items():
         line = summary(args.preset, receiver, args.steps, runs[backend, receiver], env)
         first = [round(args.steps / w, 1) for w in warm[backend, receiver]]
-        print(json.dumps({**line, "backend": backend, "warmup_steps_per_s": first}))
+        settings = {"settings": extra} if extra else {}
+        print(json.dumps({**line, "backend": backend, "warmup_steps_per_s": first, **settings}))
 
 
 def summary(
