@@ -4,11 +4,18 @@ It reads the environment's privileged ``info["capacity_kbps_next"]`` through
 :meth:`OracleAgent.observe_privileged`, which evaluation calls only for agents that declare
 ``privileged = True``. It is greedy (one interval ahead, no planning), so it bounds what perfect
 short-term capacity knowledge buys a hand-designed policy rather than the true optimum.
+
+``lag_intervals=k`` hands it the capacity of the interval that began ``k`` intervals before the
+next one instead: with ``k = 1``, that of the interval just ended (a perfect measurement of the
+present, no prediction: the persistence forecast); larger ``k``, an older one. It bounds what a
+capacity forecaster as good as persistence could buy, and shows how fast the edge decays with
+the age of the knowledge.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -28,6 +35,8 @@ class OracleAgent(Agent):
         drain_ms: the current queue is drained over this long.
         fps: frame rate.
         roi_level: ROI level while the cloud's region is known.
+        lag_intervals: the capacity read is that of this many intervals before the next one
+            (0: the next interval itself).
     """
 
     name = "oracle"
@@ -39,10 +48,14 @@ class OracleAgent(Agent):
         drain_ms: float = 200.0,
         fps: float = 10.0,
         roi_level: int = 3,
+        lag_intervals: int = 0,
         codec: ActionCodec | None = None,
         interval_ms: float = 200.0,
     ) -> None:
         super().__init__(codec, interval_ms)
+        if lag_intervals < 0:
+            raise ValueError(f"lag_intervals must be >= 0, got {lag_intervals}")
+        self.lag_intervals = int(lag_intervals)
         self.margin = margin
         self.drain_ms = drain_ms
         self.fps = fps
@@ -54,6 +67,7 @@ class OracleAgent(Agent):
         self.queue_ms = 0.0
         self.min_owd_ms = math.inf
         self.roi_known = False
+        self._capacities: deque[float] = deque(maxlen=self.lag_intervals + 1)
 
     def observe(self, feedback: FeedbackReport) -> None:
         pk = feedback.packets
@@ -63,8 +77,11 @@ class OracleAgent(Agent):
         self.roi_known = feedback.roi_known
 
     def observe_privileged(self, info: dict[str, Any]) -> None:
-        """Read the link capacity over the next interval (only evaluation of privileged agents calls this)."""
-        self.capacity_kbps = float(info["capacity_kbps_next"])
+        """Read the link capacity over the next interval (only evaluation of privileged agents calls
+        this); with ``lag_intervals``, use the one read that many intervals ago (the oldest held
+        at an episode's start)."""
+        self._capacities.append(float(info["capacity_kbps_next"]))
+        self.capacity_kbps = self._capacities[0]
 
     def target_kbps(self) -> float:
         backlog_kbps = self.queue_ms * self.capacity_kbps / self.drain_ms

@@ -72,6 +72,23 @@ def test_oracle_is_privileged_and_reads_next_capacity() -> None:
     assert oracle.codec.decode(oracle.act(np.zeros(33, dtype=np.float32))).rate_kbps == 846.0
 
 
+def test_a_lagged_oracle_reads_the_capacity_of_intervals_ago() -> None:
+    """``lag_intervals=2``: each decision uses the capacity read two steps before (the oldest
+    held at an episode's start); ``reset`` forgets the previous episode's."""
+    oracle = OracleAgent(lag_intervals=2)
+    oracle.observe(_report(None))
+    used = []
+    for kbps in (2000.0, 1000.0, 3000.0, 1000.0):
+        oracle.observe_privileged({"capacity_kbps_next": kbps})  # type: ignore[attr-defined]
+        used.append(oracle.capacity_kbps)
+    assert used == [2000.0, 2000.0, 2000.0, 1000.0]
+    oracle.reset()
+    oracle.observe_privileged({"capacity_kbps_next": 500.0})  # type: ignore[attr-defined]
+    assert oracle.capacity_kbps == 500.0
+    with pytest.raises(ValueError, match="lag_intervals"):
+        OracleAgent(lag_intervals=-1)
+
+
 def test_every_agent_config_builds_its_agent(hydra_conf: Path) -> None:
     for name in HEURISTICS + VARIANTS:
         spec = agent_spec(name)
