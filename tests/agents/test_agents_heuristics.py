@@ -19,7 +19,7 @@ from artic_rl.sender.feedback import FeedbackReport
 
 TRACES = str(Path(__file__).resolve().parents[2] / "traces")  # the repository's shipped traces
 
-HEURISTICS = ["fixed", "gcc", "rate", "mpc", "recap", "artic", "oracle", "random"]
+HEURISTICS = ["fixed", "gcc", "rate", "mpc", "recap", "artic", "oracle", "nowcast", "random"]
 # conf/agent/*.yaml that configure a registered class differently (fixed_roi: FixedAgent with ROI)
 VARIANTS = ["fixed_roi"]
 PRESETS = ["lte", "3g", "5g", "wifi"]
