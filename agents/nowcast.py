@@ -33,7 +33,7 @@ class NowcastAgent(OracleAgent):
 
     def __init__(
         self,
-        margin: float = 0.5,
+        margin: float = 0.6,
         drain_ms: float = 200.0,
         fps: float = 10.0,
         roi_level: int = 3,
