@@ -44,7 +44,7 @@ class NowcastAgent(OracleAgent):
     ) -> None:
         self.start_kbps = float(start_kbps)
         self.estimator = CapacityEstimator(window_ms)
-        super().__init__(margin, drain_ms, fps, roi_level, 0, codec, interval_ms)
+        super().__init__(margin, drain_ms, fps, roi_level, codec=codec, interval_ms=interval_ms)
 
     def reset(self) -> None:
         super().reset()

@@ -44,7 +44,7 @@ class CapacityEstimator:
     def reset(self) -> None:
         # (arrival_ms, bytes, gap_ms, queued) per delivered packet after the first
         self._samples: deque[tuple[float, int, float, bool]] = deque()
-        self._last: tuple[float, float] | None = None  # (send_ms, arrival_ms) of the latest arrival
+        self._last_arrival_ms = math.nan  # the arrival reported last
         self.min_owd_ms = math.inf
 
     def update(self, packets: PacketReports) -> None:
@@ -54,12 +54,13 @@ class CapacityEstimator:
             return
         self.min_owd_ms = min(self.min_owd_ms, min(d.owd_ms))
         for arrival, send, size in sorted(zip(d.arrival_ms, d.send_ms, d.size_bytes, strict=True)):
-            if self._last is not None and arrival >= self._last[1]:
+            last = self._last_arrival_ms
+            if arrival >= last:  # False for the first arrival (NaN) and one reported late
                 # queued: it would have arrived before the previous packet had the link been free
-                queued = send + self.min_owd_ms <= self._last[1]
-                self._samples.append((arrival, size, arrival - self._last[1], queued))
-            self._last = (send, arrival)
-        horizon = self._last[1] - self.window_ms if self._last else -math.inf
+                queued = send + self.min_owd_ms <= last
+                self._samples.append((arrival, size, arrival - last, queued))
+            self._last_arrival_ms = arrival  # gaps run from the arrival reported last
+        horizon = self._last_arrival_ms - self.window_ms
         while self._samples and self._samples[0][0] < horizon:
             self._samples.popleft()
 
