@@ -41,12 +41,13 @@ CRITERIA = {"dominance": "dominance", "reward": "delta_reward"}  # --criterion -
 _CKPT = re.compile(r"ckpt_(\d+)_steps\.zip")
 
 
-def run_checkpoints(run_dir: Path) -> list[tuple[str, Path]]:
-    """(label, path) of the run's checkpoints in step order, then its final ``model.zip``."""
+def run_checkpoints(run_dir: Path, from_step: int = 0) -> list[tuple[str, Path]]:
+    """(label, path) of the run's checkpoints from step ``from_step`` on in step order, then its
+    final ``model.zip``."""
     found = []
     for p in (run_dir / "checkpoints").glob("ckpt_*_steps.zip"):
         m = _CKPT.fullmatch(p.name)
-        if m:
+        if m and int(m.group(1)) >= from_step:
             found.append((int(m.group(1)), p))
     out = [(f"ckpt_{n}", p) for n, p in sorted(found)]
     if (run_dir / MODEL_FILE).is_file():
@@ -101,15 +102,17 @@ def select_checkpoint(
     n_jobs: int = 2,
     progress_bar: bool = True,
     criterion: str = "dominance",
+    from_step: int = 0,
 ) -> dict[str, Any]:
-    """Evaluate every checkpoint against ``reference`` per preset; the best by ``criterion``.
+    """Evaluate every checkpoint (from step ``from_step`` on, and the final model) against
+    ``reference`` per preset; the best by ``criterion``.
 
     The presets' environments and the agents come from the config tree ``conf_dir``."""
     from hydra import initialize_config_dir
 
     from artic_rl.training.config import register_configs
 
-    ckpts = run_checkpoints(run_dir)
+    ckpts = run_checkpoints(run_dir, from_step)
     if not (conf_dir / "evaluate.yaml").is_file():
         raise ArticError(f"{conf_dir}: not a config folder (no evaluate.yaml); give --conf")
     register_configs()
@@ -160,6 +163,7 @@ def select_checkpoint(
         "seed": seed,
         "reference": reference,
         "criterion": criterion,
+        "from_step": from_step,
         "reference_reward": ref_rows,
         "reference_metrics": ref_metrics,
         "presets": presets,
@@ -233,6 +237,12 @@ def register(sub: Any) -> None:
         help="dominance: min(accuracy gain, latency gain), 100 points = 1 s (default); "
         "reward: mean reward difference",
     )
+    p.add_argument(
+        "--from-step",
+        type=int,
+        default=0,
+        help="only the checkpoints from this training step on, and the final model (0: all)",
+    )
     p.add_argument("--out", type=Path, help="also write the winner here as a policy folder")
     p.add_argument(
         "--conf",
@@ -249,6 +259,8 @@ def _cmd_select(args: argparse.Namespace) -> int:
         raise ArticError("--split test: model selection on the test traces would leak them")
     if args.episodes < 2:
         raise ArticError(f"--episodes {args.episodes}: need at least 2 for a confidence interval")
+    if args.from_step < 0:
+        raise ArticError(f"--from-step {args.from_step}: must be >= 0")
     presets = args.presets.split(",") if args.presets else run_presets(args.run_dir)
     sel = select_checkpoint(
         args.run_dir,
@@ -261,6 +273,7 @@ def _cmd_select(args: argparse.Namespace) -> int:
         args.jobs,
         not args.no_progress,
         args.criterion,
+        args.from_step,
     )
     (args.run_dir / "selection.json").write_text(json.dumps(sel, indent=2) + "\n")
     table = selection_table(sel)

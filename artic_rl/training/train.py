@@ -84,7 +84,7 @@ class TrainSettings:
     paired: bool = False  # run the reference beside each episode: reward as the difference
     constrain: str = "latency"  # latency: <= the reference's; accuracy: >= it; both (paired)
     accuracy_margin_pts: float = 0.0  # ... constrain=accuracy|both: this many points above it
-    latency_margin_ms: float = 0.0  # ... constrain=both: mean response latency at most this over it
+    latency_margin_ms: float = 0.0  # ... constrain=latency|both: latency at most this over it
     curriculum: bool = False  # draw training traces where the learner trails the reference (paired)
     curriculum_share: float = 0.5  # ... the share of draws by that deficit; the rest uniform
     seed: int = 0  # seeds PPO, the vector envs and the teacher's episodes (the top-level seed)
@@ -119,6 +119,16 @@ class TrainSettings:
             self.constrain == "latency" or self.paired,
             "train.constrain",
             f"{self.constrain} is measured against the paired reference: set train.paired=true",
+        )
+        check(
+            self.accuracy_margin_pts == 0.0 or self.constrain in ("accuracy", "both"),
+            "train.accuracy_margin_pts",
+            f"holds only with train.constrain=accuracy or both, not {self.constrain}",
+        )
+        check(
+            self.latency_margin_ms == 0.0 or self.constrain in ("latency", "both"),
+            "train.latency_margin_ms",
+            f"holds only with train.constrain=latency or both, not {self.constrain}",
         )
         check(
             not self.curriculum or self.paired,
@@ -409,9 +419,11 @@ def train_ppo(
             margin = settings.accuracy_margin_pts
             constraint = AccuracyConstraint(margin, settings.lagrange_lr, 1.0 / init, run_dir)
         elif settings.paired:  # the latency gap to the reference on the same episodes
-            constraint = LatencyConstraint(0.0, settings.lagrange_lr, init, run_dir, paired=True)
+            margin = settings.latency_margin_ms
+            constraint = LatencyConstraint(margin, settings.lagrange_lr, init, run_dir, paired=True)
         else:
             target = _reference_latency_ms(env_id, env_kwargs, reference, settings)
+            target += settings.latency_margin_ms
             constraint = LatencyConstraint(target, settings.lagrange_lr, init, run_dir)
     remaining = max(0, settings.total_timesteps - model.num_timesteps)
     finished = False

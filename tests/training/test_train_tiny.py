@@ -108,6 +108,18 @@ def test_a_residual_run_under_the_latency_constraint(tmp_path: Path) -> None:
     assert PPOAgent(policy=str(out)).residual is not None
 
 
+def test_the_paired_latency_constraint_holds_its_margin(tmp_path: Path) -> None:
+    """train.latency_margin_ms: the multiplier steps on the paired gap against the margin, not 0."""
+    overrides = [
+        *TINY,
+        "train.latency_reference=artic",
+        "train.paired=true",
+        "train.latency_margin_ms=-40",
+    ]
+    run_train(overrides, tmp_path)
+    assert json.loads((tmp_path / "lagrange.json").read_text())["target_ms"] == -40.0
+
+
 def test_resume_continues_from_a_checkpoint(tmp_path: Path) -> None:
     first = tmp_path / "first"
     run_train(TINY, first)
@@ -216,6 +228,12 @@ def test_select_picks_a_checkpoint_on_val_and_exports_it(tmp_path: Path) -> None
     a, b = PPOAgent(policy=str(out)), PPOAgent(policy=best["path"])
     assert all((a.act(o) == b.act(o)).all() for o in obs)
     assert main([*args, "--split", "test"]) == 2  # selection on the test traces is refused
+    assert main([*args, "--from-step", "-1"]) == 2
+    assert main([*args, "--from-step", "200"]) == 0  # the late checkpoints and the final model
+    assert set(json.loads((run / "selection.json").read_text())["checkpoints"]) == {
+        "ckpt_256",
+        "final",
+    }
     assert main(["select", str(tmp_path / "nothing"), "--presets", "lte"]) == 2
     assert main([*args, "--presets", "lte,nosuch"]) == 2  # one line, before any evaluation
     assert main([*args, "--reference", "nosuch"]) == 2

@@ -228,6 +228,18 @@ def test_the_dominance_constraints_need_the_paired_reference() -> None:
     assert TrainSettings(constrain="both", paired=True).latency_margin_ms == 0.0
 
 
+def test_a_margin_is_refused_where_its_constraint_is_not_held() -> None:
+    from artic_rl.errors import ConfigError
+    from artic_rl.training.train import TrainSettings
+
+    with pytest.raises(ConfigError, match="latency_margin_ms.*constrain=latency or both"):
+        TrainSettings(constrain="accuracy", paired=True, latency_margin_ms=-30.0)
+    with pytest.raises(ConfigError, match="accuracy_margin_pts.*constrain=accuracy or both"):
+        TrainSettings(accuracy_margin_pts=1.0)
+    assert TrainSettings(latency_margin_ms=-30.0).latency_margin_ms == -30.0
+    assert TrainSettings(constrain="both", paired=True, latency_margin_ms=-30.0)
+
+
 def test_the_curriculum_weighs_traces_by_how_far_the_learner_trails() -> None:
     from artic_rl.training.paired import TraceCurriculum
 
