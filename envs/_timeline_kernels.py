@@ -120,8 +120,8 @@ PK_KNOWN, PK_SEQ, PK_SEND, PK_ARR, PK_SIZE = 0, 1, 2, 3, 4
 FRR_KNOWN, FRR_IDX, FRR_CAP, FRR_DEC = 0, 1, 2, 3
 
 # ---- fr: per frame; dl: the decodable frames in decoding order
-FC_CAPTURE, FC_DEC, FC_RATE, FC_FPS, FC_ROI, FC_REGION = 0, 1, 2, 3, 4, 5
-N_FC = 6
+FC_CAPTURE, FC_DEC, FC_RATE, FC_FPS, FC_ROI, FC_REGION, FC_KEY = 0, 1, 2, 3, 4, 5, 6
+N_FC = 7
 DL_FRAME, DL_DEC, DL_CAP, DL_RTX_WAIT, DL_HOLD = 0, 1, 2, 3, 4  # the last two: webrtc only
 N_DL = 5
 
@@ -575,14 +575,17 @@ def add_frame(
     rate_kbps: float,
     fps: float,
     roi_level: int,
+    key: bool,
     i: np.ndarray,
     plan: np.ndarray,
     fr: np.ndarray,
 ) -> int:
-    """``Timeline._add_frame``: record a frame captured at ``c``; returns its index."""
+    """``Timeline._add_frame``: record a frame captured at ``c`` (``key``: a keyframe); returns
+    its index."""
     fid = i[I_N_FRAMES]
     i[I_N_FRAMES] = fid + 1
     fr[fid, FC_CAPTURE] = c
+    fr[fid, FC_KEY] = c if key or fid == 0 else fr[fid - 1, FC_KEY]
     fr[fid, FC_DEC] = math.nan
     fr[fid, FC_RATE] = rate_kbps
     fr[fid, FC_FPS] = fps
@@ -664,7 +667,7 @@ def receive_frames(
     arrival = sc[SC_ARR]
     for k in range(n):
         c = sc[SC_TIME, k]
-        fid = add_frame(c, rate_kbps, fps, roi_level, i, plan, fr)
+        fid = add_frame(c, rate_kbps, fps, roi_level, sc[SC_KEY, k] != 0.0, i, plan, fr)
         start = sci[SCI_START, k]
         end = sci[SCI_START, k + 1] if k + 1 < n else m
         frame_arr = -math.inf  # its packets' maximum, NaN when one is missing
@@ -1013,7 +1016,7 @@ def enqueue_frames(
             sizes[j] = payload + header if j < n_pk - 1 else size - (n_pk - 1) * payload + header
             total += sizes[j]
         c = sc[SC_TIME, k]
-        fid = add_frame(c, rate_kbps, fps, roi_level, i, plan, fr)
+        fid = add_frame(c, rate_kbps, fps, roi_level, sc[SC_KEY, k] != 0.0, i, plan, fr)
         wk.enqueue_frame(
             w_i, w_pk_f, w_pk_i, w_qi, fid, c, sc[SC_KEY, k] != 0.0, c + p[P_ENCODE],
             sizes[:n_pk], w_frame_rows,

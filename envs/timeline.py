@@ -170,6 +170,7 @@ class Timeline:
         self.now_ms = 0.0
         # per frame, indexed by frame id
         self.f_capture: list[float] = []
+        self.f_key_ms: list[float] = []  # capture time of the keyframe each frame's chain began at
         self.f_decodable: list[float] = []  # NaN: never decodable
         self.f_rate: list[float] = []
         self.f_fps: list[float] = []
@@ -342,7 +343,7 @@ class Timeline:
         fb_ms, every_ms = env.feedback_delay_ms, env.feedback_interval_ms
         ends = [*starts[1:], len(arrival)]
         for i, c in enumerate(times):
-            f = self._add_frame(c, act)
+            f = self._add_frame(c, act, key is not None and key[i])
             # the frame's arrival: its packets' maximum, NaN when one is missing
             frame_arr = -math.inf
             first_lost = -1
@@ -376,11 +377,13 @@ class Timeline:
             else:
                 self.frame_loss.wait(f, timer)
 
-    def _add_frame(self, c: float, act: SenderAction) -> int:
-        """Record a frame captured at ``c`` with the action's settings; returns its index."""
+    def _add_frame(self, c: float, act: SenderAction, key: bool) -> int:
+        """Record a frame captured at ``c`` with the action's settings (``key``: a keyframe);
+        returns its index."""
         f = self.n_frames
         self.n_frames += 1
         self.f_capture.append(c)
+        self.f_key_ms.append(c if key or not f else self.f_key_ms[-1])
         self.f_rate.append(act.rate_kbps)
         self.f_fps.append(act.fps)
         self.f_roi.append(act.roi_level)
@@ -417,7 +420,7 @@ class Timeline:
                 n_pk = -(-size // payload)
                 frame_sizes = [payload + header] * (n_pk - 1)
                 frame_sizes.append(size - (n_pk - 1) * payload + header)
-                f = self._add_frame(c, act)
+                f = self._add_frame(c, act, key is not None and key[i])
                 self.f_decodable.append(math.nan)
                 tr.enqueue_frame(f, c, key is not None and key[i], c + env.encode_ms, frame_sizes)
                 sent_bytes += sum(frame_sizes)
@@ -532,7 +535,11 @@ class Timeline:
         rate, fps, roi, region, capture = self._frame_settings(f)
         hit = roi > 0 and region == j
         eq = env.profile.equivalent_kbps(rate, fps, roi, q.roi_area, roi_hit=hit)
-        return env.accuracy_model.p_correct(q, eq, at_ms - capture, fps)
+        return env.accuracy_model.p_correct(q, eq, at_ms - capture, fps, self.picture_age_ms(f))
+
+    def picture_age_ms(self, f: int) -> float:
+        """How long frame ``f``'s picture has been refined: its capture since its chain's keyframe."""
+        return self.f_capture[f] - self.f_key_ms[f]
 
     def _frame_settings(self, f: int) -> tuple[float, float, int, int, float]:
         """Frame ``f``'s rate, frame rate, ROI level, predicted region and capture time."""

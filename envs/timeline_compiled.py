@@ -135,6 +135,7 @@ class CompiledTimeline(Timeline):
     last_key_ms = _Scalar("F_LAST_KEY_MS")
     interval_loss = _Scalar("F_INTERVAL_LOSS")
     f_capture = _Column(k.FC_CAPTURE)
+    f_key_ms = _Column(k.FC_KEY)
     f_decodable = _Column(k.FC_DEC)
     rtx_wait_ms = _Decoded(k.DL_RTX_WAIT)
     hold_ms = _Decoded(k.DL_HOLD)
@@ -504,6 +505,10 @@ class CompiledTimeline(Timeline):
             int(row[k.FC_REGION]),
             float(row[k.FC_CAPTURE]),
         )
+
+    def picture_age_ms(self, f: int) -> float:
+        row = self._fr[f]
+        return float(row[k.FC_CAPTURE] - row[k.FC_KEY])
 
     def sample_mllm(self, t0: float, t1: float) -> SampleStats:
         """The MLLM's samples in [t0, t1): the freshest decodable frame stands in for a missing one."""

@@ -59,6 +59,9 @@ class Question:
         mid_kbps: equivalent bitrate half-way between floor and ceiling.
         steepness: exponent of the logistic in log-bitrate.
         curve_id: index of the fitted curve this question was drawn from (-1: none).
+        aged: curves measured at several picture ages, ``(age_ms, floor, ceiling, mid_kbps,
+            steepness)`` in increasing age (``artic-rl accuracy clip-curves --segment-s 1 2 4``);
+            empty: the one curve above holds at every age.
     """
 
     category: str
@@ -69,6 +72,7 @@ class Question:
     mid_kbps: float
     steepness: float
     curve_id: int = -1
+    aged: tuple[tuple[float, float, float, float, float], ...] = ()
 
 
 @runtime_checkable
@@ -78,17 +82,44 @@ class AccuracyModel(Protocol):
     def sample_question(self, np_random: np.random.Generator) -> Question: ...
 
     def p_correct(
-        self, q: Question, equivalent_kbps: float, staleness_ms: float = 0.0, fps: float = 30.0
+        self,
+        q: Question,
+        equivalent_kbps: float,
+        staleness_ms: float = 0.0,
+        fps: float = 30.0,
+        age_ms: float = math.nan,
     ) -> float: ...
 
     def confidence_at(self, q: Question, kbps: np.ndarray) -> np.ndarray: ...
 
 
-def curve_value(q: Question, kbps: float) -> float:
-    """The question's saturation curve at one bitrate (``floor`` at or below 0 kbps)."""
+def _logistic(
+    floor: float, ceiling: float, mid_kbps: float, steepness: float, kbps: float
+) -> float:
     if kbps <= 0.0:
-        return q.floor
-    return q.floor + (q.ceiling - q.floor) / (1.0 + (q.mid_kbps / kbps) ** q.steepness)
+        return floor
+    return floor + (ceiling - floor) / (1.0 + (mid_kbps / kbps) ** steepness)
+
+
+def curve_value(q: Question, kbps: float, age_ms: float = math.nan) -> float:
+    """The question's saturation curve at one bitrate (``floor`` at or below 0 kbps).
+
+    ``age_ms``: how long the picture has been refined since its keyframe. A question with curves
+    measured at several ages (``q.aged``) reads the two measured ages around it and interpolates
+    linearly in log age, holding the youngest and the oldest curve beyond them; NaN, or a
+    question with one curve: ``q``'s own curve."""
+    aged = q.aged
+    if not aged or age_ms != age_ms:
+        return _logistic(q.floor, q.ceiling, q.mid_kbps, q.steepness, kbps)
+    ages = [a[0] for a in aged]
+    k = bisect_right(ages, age_ms)
+    if k == 0:
+        return _logistic(*aged[0][1:], kbps)
+    if k == len(aged):
+        return _logistic(*aged[-1][1:], kbps)
+    lo, hi = aged[k - 1], aged[k]
+    w = math.log(age_ms / lo[0]) / math.log(hi[0] / lo[0])
+    return (1.0 - w) * _logistic(*lo[1:], kbps) + w * _logistic(*hi[1:], kbps)
 
 
 @dataclass(frozen=True)
@@ -200,10 +231,16 @@ class CurveAccuracyModel:
         )
 
     def p_correct(
-        self, q: Question, equivalent_kbps: float, staleness_ms: float = 0.0, fps: float = 30.0
+        self,
+        q: Question,
+        equivalent_kbps: float,
+        staleness_ms: float = 0.0,
+        fps: float = 30.0,
+        age_ms: float = math.nan,
     ) -> float:
-        """Probability of a correct answer (see the class docstring for the formula)."""
-        p = curve_value(q, equivalent_kbps)
+        """Probability of a correct answer (see the class docstring for the formula); ``age_ms``,
+        the picture's age since its keyframe, matters only to a question with aged curves."""
+        p = curve_value(q, equivalent_kbps, age_ms)
         late_ms = staleness_ms - self.grace_ms
         if q.multi_frame:
             if late_ms > 0.0:

@@ -88,9 +88,10 @@ def _cmd_fit_ocr(args: argparse.Namespace) -> int:
 
 
 def _cmd_clip_curves(args: argparse.Namespace) -> int:
-    from artic_rl.mllm.clipcurves import measure_clip_curves, write_clip_curves
+    from artic_rl.mllm.clipcurves import measure_clip_curves, merge_aged, write_clip_curves
     from artic_rl.mllm.judges import ExactMatchGrader
     from artic_rl.mllm.ocr_judge import OcrJudge
+    from artic_rl.video.probe import video_fps
 
     video = Path(args.video)
     if not video.is_file():
@@ -99,24 +100,31 @@ def _cmd_clip_curves(args: argparse.Namespace) -> int:
     if not questions.is_file():
         raise InputError("no questions file (give --questions)", questions)
     kbps = parse_kbps_list(args.kbps)
-    for name in ("every_s", "segment_s"):
-        if not getattr(args, name) > 0:
-            raise InputError(
-                f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}"
-            )
+    if not args.every_s > 0:
+        raise InputError(f"--every-s must be positive, got {args.every_s}")
+    for length in args.segment_s:
+        if not length > 0:
+            raise InputError(f"--segment-s must be positive, got {length:g}")
+    if len(set(args.segment_s)) != len(args.segment_s):
+        raise InputError(f"--segment-s: a length given twice: {args.segment_s}")
     out = Path(args.out) if args.out else video.with_suffix(".curves.json")
     from tqdm import tqdm
 
-    with tqdm(desc="judged", unit="answer", disable=None) as bar:
-        doc = measure_clip_curves(
-            video, questions, OcrJudge(threads=1), ExactMatchGrader(ignore_spaces=True), kbps,
-            every_s=args.every_s, segment_s=args.segment_s, preset=args.preset,
-            progress=lambda done, _calls: bar.update(done - bar.n),
-        )  # fmt: skip
+    docs = []
+    for length in sorted(args.segment_s):
+        with tqdm(desc=f"judged ({length:g} s)", unit="answer", disable=None) as bar:
+            docs.append(measure_clip_curves(
+                video, questions, OcrJudge(threads=1), ExactMatchGrader(ignore_spaces=True), kbps,
+                every_s=args.every_s, segment_s=length, preset=args.preset,
+                progress=lambda done, _calls: bar.update(done - bar.n),
+            ))  # fmt: skip
+    doc = merge_aged(docs, video_fps(video))
     write_clip_curves(doc, out)
-    for q in doc["questions"]:
-        print(f"{q['answer']!r:14s} original {q['original']}  measured {q['measured']}  "
-              f"mid {q['mid_kbps']:.0f} kbps, steepness {q['steepness']:.1f}")  # fmt: skip
+    for entry in doc.get("aged", [doc]):
+        age = f"  picture age {entry['age_s']:g} s" if "age_s" in entry else ""
+        for q in entry["questions"]:
+            print(f"{q['answer']!r:14s} original {q.get('original')}  measured {q['measured']}  "
+                  f"mid {q['mid_kbps']:.0f} kbps, steepness {q['steepness']:.1f}{age}")  # fmt: skip
     print(out)
     return 0
 
@@ -186,7 +194,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     clip.add_argument("--kbps", default=",".join(f"{k:g}" for k in DEFAULT_CLIP_KBPS),
                       help="1080p-equivalent bitrates (comma-separated)")  # fmt: skip
     clip.add_argument("--every-s", type=float, default=1.0, help="a segment starts every this")
-    clip.add_argument("--segment-s", type=float, default=1.0, help="segment length (s)")
+    clip.add_argument("--segment-s", type=float, nargs="+", default=[1.0],
+                      help="segment lengths (s); several: one curve per picture age")  # fmt: skip
     clip.add_argument("--preset", default="veryfast", help="libx264 preset")
     clip.set_defaults(func=_cmd_clip_curves)
     plot = acc_sub.add_parser(

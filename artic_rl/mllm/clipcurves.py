@@ -16,6 +16,13 @@ encoder has settled) is answered correctly: a clip that pans shows each sign at 
 and scales, and the curve averages over them. The encodes are the harness's
 (:class:`~artic_rl.mllm.media.ProjectDegrader`: libx264 CBR at the same bits per pixel as the
 1080p stream the profile describes).
+
+Each segment is encoded from its first frame, a keyframe, so its judged frame shows a picture
+refined for ``segment_s`` less one judge period (0.5 s for 1 s segments). A stream refines a
+still scene's picture for as long as its chain of frames since the last keyframe lasts (a whole
+minute on a steady link), so one segment length describes one age of the picture. Several
+lengths (:func:`merge_aged`) give one curve per age, which the simulator reads at each answering
+frame's age since its keyframe (:func:`artic_rl.mllm.accuracy.curve_value`).
 """
 
 from __future__ import annotations
@@ -142,6 +149,34 @@ def measure_clip_curves(
     return fit_clip_curves(result.rows, samples, list(kbps), source)
 
 
+def judged_age_s(segment_s: float, fps: float, judge_fps: float = 2.0) -> float:
+    """The age of a segment's judged frame since its keyframe (the segment's first frame): the
+    newest frame a judge sampling at ``judge_fps`` sees."""
+    from artic_rl.mllm.media import sample_indices
+
+    n = max(int(round(segment_s * fps)), 1)
+    return sample_indices(n, fps, judge_fps, 1)[0] / fps
+
+
+def merge_aged(docs: Sequence[dict[str, Any]], fps: float) -> dict[str, Any]:
+    """One clip-curves document from measurements at several segment lengths (the shortest
+    first): its curves are the shortest's, and ``aged`` holds every length's curves with their
+    judged frames' age (:func:`judged_age_s`), youngest first."""
+    docs = sorted(docs, key=lambda d: float(d["segment_s"]))
+    aged = [
+        {
+            "segment_s": d["segment_s"],
+            "age_s": round(judged_age_s(float(d["segment_s"]), fps), 6),
+            "questions": d["questions"],
+        }
+        for d in docs
+    ]
+    ages = [a["age_s"] for a in aged]
+    if len(set(ages)) != len(ages):
+        raise InputError(f"two segment lengths judge pictures of one age: {ages}")
+    return {**docs[0], "aged": aged} if len(docs) > 1 else docs[0]
+
+
 def write_clip_curves(doc: dict[str, Any], path: str | Path) -> None:
     """Write the document whole (a temporary file renamed into place)."""
     path = Path(path)
@@ -150,8 +185,10 @@ def write_clip_curves(doc: dict[str, Any], path: str | Path) -> None:
     tmp.replace(path)
 
 
-def load_clip_curves(path: str | Path) -> dict[str, dict[str, float]]:
-    """``question text -> curve parameters`` of a clip-curves file; InputError names the file."""
+def load_clip_curves(path: str | Path) -> dict[str, dict[str, Any]]:
+    """``question text -> curve parameters`` of a clip-curves file, with ``aged`` (the
+    :class:`~artic_rl.mllm.accuracy.Question` field) when it holds several picture ages;
+    InputError names the file."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -159,10 +196,32 @@ def load_clip_curves(path: str | Path) -> dict[str, dict[str, float]]:
         raise InputError(f"cannot read clip curves: {err}", path) from err
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError(f"not a clip-curves file (format is not {FORMAT!r})", path, field="format")
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for i, q in enumerate(doc.get("questions", [])):
         try:
             out[str(q["question"])] = {k: float(q[k]) for k in CURVE_KEYS}
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"bad curve: {err}", path, field=f"questions[{i}]") from err
+    aged: dict[str, list[tuple[float, ...]]] = {text: [] for text in out}
+    for a, entry in enumerate(doc.get("aged", [])):
+        try:
+            age_ms = 1000.0 * float(entry["age_s"])
+            for i, q in enumerate(entry["questions"]):
+                where = f"aged[{a}].questions[{i}]"
+                if str(q["question"]) not in aged:
+                    raise InputError("a question the file's curves lack", path, field=where)
+                curve = tuple(float(q[k]) for k in CURVE_KEYS)
+                aged[str(q["question"])].append((age_ms, *curve))
+        except InputError:
+            raise
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"bad aged curve: {err}", path, field=f"aged[{a}]") from err
+    for text, rows in aged.items():
+        if rows:
+            rows.sort()
+            if any(r[0] <= 0.0 for r in rows) or len({r[0] for r in rows}) != len(rows):
+                raise InputError(
+                    f"{text!r}: ages must be positive and distinct", path, field="aged"
+                )
+            out[text]["aged"] = tuple(rows)
     return out

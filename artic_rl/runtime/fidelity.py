@@ -70,9 +70,14 @@ class ClipQuestions:
         return q
 
     def p_correct(
-        self, q: Any, equivalent_kbps: float, staleness_ms: float = 0.0, fps: float = 30.0
+        self,
+        q: Any,
+        equivalent_kbps: float,
+        staleness_ms: float = 0.0,
+        fps: float = 30.0,
+        age_ms: float = math.nan,
     ) -> float:
-        return float(self.model.p_correct(q, equivalent_kbps, staleness_ms, fps))
+        return float(self.model.p_correct(q, equivalent_kbps, staleness_ms, fps, age_ms))
 
     def confidence_at(self, q: Any, kbps: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.confidence_at(q, np.asarray(kbps)))

@@ -29,3 +29,18 @@ def probe_video(path: Path) -> tuple[float, float]:
     except av.error.FFmpegError as err:
         raise InputError(f"PyAV cannot open it: {err}", path) from None
     return declared, reached
+
+
+def video_fps(path: Path) -> float:
+    """The video stream's frame rate (its average, else the guessed one, else 30), as
+    :func:`artic_rl.mllm.media.read_segment` reads it; InputError when PyAV cannot open it."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError("no video stream", path)
+            stream = container.streams.video[0]
+            return float(stream.average_rate or stream.guessed_rate or 30)
+    except av.error.FFmpegError as err:
+        raise InputError(f"PyAV cannot open it: {err}", path) from None

@@ -97,6 +97,8 @@ def assert_equal_episodes(seed: int, mid: Any = None, **kwargs: Any) -> Compiled
     assert type(reference._timeline) is Timeline
     assert type(compiled._timeline) is CompiledTimeline
     _same(got, expected, "episode")
+    # each frame's chain keyframe (the picture's age, read by aged accuracy curves)
+    _same(compiled._timeline.f_key_ms, reference._timeline.f_key_ms, "f_key_ms")
     compiled._timeline.sync_link()  # the link's own state: the kernel's, written back
     ours, theirs = compiled._timeline.link, reference._timeline.link
     for name in ("packets_sent", "packets_dropped", "packets_lost", "_end_byte", "_last_send_ms"):
@@ -178,6 +180,13 @@ def test_keyframe_requests_frame_timers_and_tail_losses_happen_in_these_cases() 
             waits += tl._live(k.L_PK_WAIT) > 0
             if info.get("episode_frame_latency_ms") is not None:
                 break
+        # each frame's chain begins at a frame's capture at or before it; keyframes after the
+        # first restart the pictures' ages
+        key, cap = tl.f_key_ms, tl.f_capture
+        assert key[0] == cap[0] and len(set(key)) > 1 and set(key) <= set(cap)
+        assert key == sorted(key) and all(k <= c for k, c in zip(key, cap, strict=True))
+        ages = [c - k for c, k in zip(cap, key, strict=True)]
+        assert [tl.picture_age_ms(f) for f in range(len(cap))] == ages
     assert plis > 0 and timers > 0 and waits > 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -39,6 +40,22 @@ def test_curve_golden_values() -> None:
     model = load_accuracy_model("artic")
     conf = model.confidence_at(q, np.array([0.0, 200.0, 400.0, 800.0]))
     np.testing.assert_allclose(conf, [0.1, 0.26, 0.5, 0.74])
+
+
+def test_a_question_with_aged_curves_reads_the_pictures_age() -> None:
+    young = (500.0, 0.0, 1.0, 800.0, 2.0)  # measured 0.5 s after the keyframe: mid 800 kbps
+    old = (4500.0, 0.0, 1.0, 400.0, 2.0)  # 4.5 s after it: mid 400 kbps
+    q = dataclasses.replace(make_q(), aged=(young, old))
+    assert curve_value(q, 400.0) == pytest.approx(0.5)  # no age: the question's own curve
+    assert curve_value(q, 400.0, 500.0) == pytest.approx(1.0 / 5.0)  # the young curve
+    assert curve_value(q, 400.0, 100.0) == pytest.approx(1.0 / 5.0)  # held below the youngest
+    assert curve_value(q, 400.0, 4500.0) == pytest.approx(0.5)  # the old curve
+    assert curve_value(q, 400.0, 60_000.0) == pytest.approx(0.5)  # held beyond the oldest
+    # half-way in log age (1.5 s, the geometric mean): the mean of the two curves' values
+    assert curve_value(q, 400.0, 1500.0) == pytest.approx((0.2 + 0.5) / 2.0)
+    model = load_accuracy_model("artic")
+    assert model.p_correct(q, 400.0, 0.0, 30.0, 1500.0) == pytest.approx(0.35)
+    assert model.p_correct(make_q(), 400.0, 0.0, 30.0, 1500.0) == pytest.approx(0.1 + 0.8 / 2.0)
 
 
 def test_staleness_and_frame_rate_golden() -> None:

@@ -15,7 +15,9 @@ from artic_rl.mllm.clipcurves import (
     FORMAT,
     clip_samples,
     fit_clip_curves,
+    judged_age_s,
     load_clip_curves,
+    merge_aged,
     write_clip_curves,
 )
 
@@ -79,6 +81,34 @@ def test_written_curves_load_by_question_and_bad_files_name_themselves(
         load_clip_curves(path)
 
 
+def test_several_segment_lengths_give_one_curve_per_picture_age(tmp_path: Path) -> None:
+    # the judge samples at 2 fps from the segment's first frame (its keyframe): the newest frame it
+    # sees in a 1 s segment at 30 fps is frame 15 (0.5 s old), in a 4 s segment frame 105 (3.5 s)
+    assert judged_age_s(1.0, 30.0) == 0.5 and judged_age_s(4.0, 30.0) == 3.5
+    assert judged_age_s(1.0, 25.0) == 0.48  # frame round(12.5) = 12 of 25
+
+    def doc(segment_s: float, mid: float) -> dict:
+        curve = {"floor": 0.0, "ceiling": 1.0, "mid_kbps": mid, "steepness": 3.0}
+        return {"format": FORMAT, "segment_s": segment_s,
+                "questions": [{"question": "What?", **curve}]}  # fmt: skip
+
+    merged = merge_aged([doc(4.0, 400.0), doc(1.0, 900.0)], fps=30.0)
+    assert merged["segment_s"] == 1.0 and merged["questions"][0]["mid_kbps"] == 900.0
+    assert [a["age_s"] for a in merged["aged"]] == [0.5, 3.5]
+    path = tmp_path / "aged.json"
+    write_clip_curves(merged, path)
+    curve = load_clip_curves(path)["What?"]
+    assert curve["mid_kbps"] == 900.0
+    assert curve["aged"] == ((500.0, 0.0, 1.0, 900.0, 3.0), (3500.0, 0.0, 1.0, 400.0, 3.0))
+    assert "aged" not in merge_aged([doc(1.0, 900.0)], fps=30.0)  # one length: one curve
+    with pytest.raises(InputError, match="two segment lengths judge pictures of one age"):
+        merge_aged([doc(1.0, 900.0), doc(1.01, 800.0)], fps=30.0)
+    merged["aged"][1]["questions"][0]["question"] = "Who?"
+    write_clip_curves(merged, path)
+    with pytest.raises(InputError, match=r"aged.json.*aged\[1\].questions\[0\].*curves lack"):
+        load_clip_curves(path)
+
+
 def test_the_judge_on_a_clip_end_to_end(clip: Path, tmp_path: Path) -> None:
     pytest.importorskip("rapidocr_onnxruntime")
     out = tmp_path / "curves.json"
@@ -109,6 +139,7 @@ def test_bad_input_is_one_line_and_exit_2(
         (["--every-s", "0"], "--every-s must be positive"),
         (["--segment-s", "-1"], "--segment-s must be positive"),
         (["--segment-s", "5"], "shorter than one 5 s segment"),
+        (["--segment-s", "1", "1"], "--segment-s: a length given twice"),
         (["--kbps", "100,x"], "--kbps expects comma-separated numbers"),
     ],
 )
