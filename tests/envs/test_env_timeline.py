@@ -90,6 +90,29 @@ def test_question_accuracy_comes_from_the_accuracy_model() -> None:
     assert infos[2]["accuracy"] == pytest.approx([expected])
 
 
+def test_a_question_is_answered_at_its_frames_picture_age() -> None:
+    """The accuracy model hears how long the answering frame's picture has been refined: its
+    capture since its chain's keyframe (frames every 200 ms from 0 ms, one keyframe at 0; a
+    question is answered by the first frame captured at or after it)."""
+    artic = load_accuracy_model("artic")
+
+    class AgeAsAccuracy:  # answers with the picture's age in units of 100 s
+        def sample_question(self, np_random):  # noqa: ANN001, ANN202
+            return artic.sample_question(np_random)
+
+        def p_correct(self, q, eq, staleness_ms=0.0, fps=30.0, age_ms=math.nan):  # noqa: ANN001, ANN202
+            return age_ms / 100_000.0
+
+        def confidence_at(self, q, kbps):  # noqa: ANN001, ANN202
+            return artic.confidence_at(q, kbps)
+
+    env = make_env(accuracy=AgeAsAccuracy(), episode_s=4.0)
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": [250.0, 2250.0]})
+    action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
+    answered = [a for _ in range(20) for a in env.step(action)[4]["accuracy"]]
+    assert [100_000.0 * a for a in answered] == pytest.approx([400.0, 2400.0])
+
+
 def test_feedback_reaches_the_sender_after_the_return_delay() -> None:
     env = make_env()
     env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
