@@ -88,7 +88,12 @@ def _cmd_fit_ocr(args: argparse.Namespace) -> int:
 
 
 def _cmd_clip_curves(args: argparse.Namespace) -> int:
-    from artic_rl.mllm.clipcurves import measure_clip_curves, merge_aged, write_clip_curves
+    from artic_rl.mllm.clipcurves import (
+        clip_samples,
+        measure_clip_curves,
+        merge_aged,
+        write_clip_curves,
+    )
     from artic_rl.mllm.judges import ExactMatchGrader
     from artic_rl.mllm.ocr_judge import OcrJudge
     from artic_rl.video.probe import video_fps
@@ -107,6 +112,7 @@ def _cmd_clip_curves(args: argparse.Namespace) -> int:
             raise InputError(f"--segment-s must be positive, got {length:g}")
     if len(set(args.segment_s)) != len(args.segment_s):
         raise InputError(f"--segment-s: a length given twice: {args.segment_s}")
+    clip_samples(questions, str(video), args.every_s, max(args.segment_s))  # fits, before any work
     out = Path(args.out) if args.out else video.with_suffix(".curves.json")
     from tqdm import tqdm
 

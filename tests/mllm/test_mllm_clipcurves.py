@@ -140,6 +140,7 @@ def test_bad_input_is_one_line_and_exit_2(
         (["--segment-s", "-1"], "--segment-s must be positive"),
         (["--segment-s", "5"], "shorter than one 5 s segment"),
         (["--segment-s", "1", "1"], "--segment-s: a length given twice"),
+        (["--segment-s", "0.5", "5"], "shorter than one 5 s segment"),
         (["--kbps", "100,x"], "--kbps expects comma-separated numbers"),
     ],
 )
@@ -151,3 +152,4 @@ def test_bad_options_are_one_line_and_exit_2(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
     assert not out.exists()
+    assert not list(clip.parent.glob("*-0.5s.jsonl"))  # nothing measured before the error
