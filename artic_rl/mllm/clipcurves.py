@@ -61,14 +61,16 @@ def clip_samples(questions_path: str | Path, video: str, every_s: float, segment
         raise InputError(
             f"the video ({seconds:.1f} s) is shorter than one {segment_s:g} s segment", video
         )
-    samples = []
-    for k, q in enumerate(items, start=1):
+    boxes = []
+    for q in items:
         r = q.get("region")
-        box = None
-        if r:
-            box = Box(max(r["x"] / w, 0.0), max(r["y"] / h, 0.0),
-                      min((r["x"] + r["w"]) / w, 1.0), min((r["y"] + r["h"]) / h, 1.0))  # fmt: skip
-        for s in starts:
+        boxes.append(
+            Box(max(r["x"] / w, 0.0), max(r["y"] / h, 0.0),
+                min((r["x"] + r["w"]) / w, 1.0), min((r["y"] + r["h"]) / h, 1.0)) if r else None
+        )  # fmt: skip
+    samples = []  # a segment's questions are adjacent, so the harness encodes it once per bitrate
+    for s in starts:
+        for k, (q, box) in enumerate(zip(items, boxes, strict=True), start=1):
             samples.append(
                 Sample(str(doc.get("clip_id", path.stem)), round(float(s), 6), q["question"],
                        str(q["answer"]), "text", False, video=Path(video).name, roi=box, line=k)

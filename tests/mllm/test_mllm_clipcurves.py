@@ -153,3 +153,33 @@ def test_bad_options_are_one_line_and_exit_2(
     assert len(err.splitlines()) == 1 and message in err
     assert not out.exists()
     assert not list(clip.parent.glob("*-0.5s.jsonl"))  # nothing measured before the error
+
+
+def test_each_segment_is_encoded_once_per_bitrate_for_all_its_questions(
+    clip: Path, tmp_path: Path
+) -> None:
+    from artic_rl.mllm.harness import AnswerCache, HarnessConfig, run_harness
+
+    class CountingDegrader:
+        calls = 0
+
+        def degrade(self, frames, fps, kbps, roi_level, region):  # type: ignore[no-untyped-def]
+            CountingDegrader.calls += 1
+            return iter(list(frames))
+
+    class Judge:
+        name = "fake"
+
+        def answer(self, frames, question, roi):  # type: ignore[no-untyped-def]
+            return SimpleNamespace(text="x", latency_ms=0.0, error=None)
+
+    grader = SimpleNamespace(grade=lambda question, text, answer: False)
+    samples = clip_samples(clip.with_suffix(".json"), str(clip), every_s=0.5, segment_s=1.0)
+    n_questions = len(json.loads(clip.with_suffix(".json").read_text())["questions"])
+    assert n_questions > 1
+    config = HarnessConfig(kbps=(0.0, *KBPS), roi_levels=(0,), max_frames=1, segment_s=1.0,
+                           max_height=None)  # fmt: skip
+    cache = AnswerCache(tmp_path / "answers.jsonl")
+    result = run_harness(samples, clip.parent, Judge(), grader, CountingDegrader(), config, cache)
+    assert len(result.rows) == len(samples) * (1 + len(KBPS))
+    assert CountingDegrader.calls == 3 * len(KBPS)  # 3 segments, not 3 x the questions
