@@ -105,23 +105,33 @@ def _cmd_clip_curves(args: argparse.Namespace) -> int:
     if not questions.is_file():
         raise InputError("no questions file (give --questions)", questions)
     kbps = parse_kbps_list(args.kbps)
-    if not args.every_s > 0:
-        raise InputError(f"--every-s must be positive, got {args.every_s}")
+    every = list(args.every_s)
+    if len(every) == 1:
+        every *= len(args.segment_s)
+    if len(every) != len(args.segment_s):
+        raise InputError(
+            f"--every-s: one value, or one per --segment-s length ({len(args.segment_s)}); "
+            f"got {len(args.every_s)}"
+        )
+    for value in every:
+        if not value > 0:
+            raise InputError(f"--every-s must be positive, got {value:g}")
     for length in args.segment_s:
         if not length > 0:
             raise InputError(f"--segment-s must be positive, got {length:g}")
     if len(set(args.segment_s)) != len(args.segment_s):
         raise InputError(f"--segment-s: a length given twice: {args.segment_s}")
-    clip_samples(questions, str(video), args.every_s, max(args.segment_s))  # fits, before any work
+    for length, step in zip(args.segment_s, every, strict=True):  # each fits, before any work
+        clip_samples(questions, str(video), step, length)
     out = Path(args.out) if args.out else video.with_suffix(".curves.json")
     from tqdm import tqdm
 
     docs = []
-    for length in sorted(args.segment_s):
+    for length, step in sorted(zip(args.segment_s, every, strict=True)):
         with tqdm(desc=f"judged ({length:g} s)", unit="answer", disable=None) as bar:
             docs.append(measure_clip_curves(
                 video, questions, OcrJudge(threads=1), ExactMatchGrader(ignore_spaces=True), kbps,
-                every_s=args.every_s, segment_s=length, preset=args.preset,
+                every_s=step, segment_s=length, preset=args.preset,
                 progress=lambda done, _calls: bar.update(done - bar.n),
             ))  # fmt: skip
     doc = merge_aged(docs, video_fps(video))
@@ -199,9 +209,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     clip.add_argument("--out", default=None, help="output JSON (default: <video>.curves.json)")
     clip.add_argument("--kbps", default=",".join(f"{k:g}" for k in DEFAULT_CLIP_KBPS),
                       help="1080p-equivalent bitrates (comma-separated)")  # fmt: skip
-    clip.add_argument("--every-s", type=float, default=1.0, help="a segment starts every this")
+    clip.add_argument("--every-s", type=float, nargs="+", default=[1.0],
+                      help="a segment starts every this (s); one value, or one per --segment-s "
+                      "length")  # fmt: skip
     clip.add_argument("--segment-s", type=float, nargs="+", default=[1.0],
-                      help="segment lengths (s); several: one curve per picture age")  # fmt: skip
+                      help="segment lengths (s); several: one curve per picture age; a clip "
+                      "the streamer plays forwards then backwards is measured so, and a segment "
+                      "may outlast it")  # fmt: skip
     clip.add_argument("--preset", default="veryfast", help="libx264 preset")
     clip.set_defaults(func=_cmd_clip_curves)
     plot = acc_sub.add_parser(

@@ -17,7 +17,9 @@ and scales, and the curve averages over them. The encodes are the harness's
 (:class:`~artic_rl.mllm.media.ProjectDegrader`: libx264 CBR at the same bits per pixel as the
 1080p stream the profile describes).
 
-Each segment is encoded from its first frame, a keyframe, so its judged frame shows a picture
+Segments are cut from the clip as the streamer's camera plays it, forwards then backwards
+(:func:`segment_starts`), so they may outlast the clip. Each segment is encoded from its first
+frame, a keyframe, so its judged frame shows a picture
 refined for ``segment_s`` less one judge period (0.5 s for 1 s segments). A stream refines a
 still scene's picture for as long as its chain of frames since the last keyframe lasts (a whole
 minute on a steady link), so one segment length describes one age of the picture. Several
@@ -53,14 +55,7 @@ def clip_samples(questions_path: str | Path, video: str, every_s: float, segment
         items = doc["questions"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise InputError(f"not a clip questions file: {err}", path) from err
-    from artic_rl.video.probe import probe_video
-
-    seconds = probe_video(Path(video))[1]  # as far as its packets reach
-    starts = np.arange(0.0, seconds - segment_s + 1e-9, every_s)
-    if starts.size == 0:
-        raise InputError(
-            f"the video ({seconds:.1f} s) is shorter than one {segment_s:g} s segment", video
-        )
+    starts, _ = segment_starts(video, every_s, segment_s)
     boxes = []
     for q in items:
         r = q.get("region")
@@ -76,6 +71,33 @@ def clip_samples(questions_path: str | Path, video: str, every_s: float, segment
                        str(q["answer"]), "text", False, video=Path(video).name, roi=box, line=k)
             )  # fmt: skip
     return samples
+
+
+def segment_starts(video: str | Path, every_s: float, segment_s: float) -> tuple[np.ndarray, bool]:
+    """The starts of the measured segments and whether they are cut from the clip as played.
+
+    A clip the streamer's camera plays forwards then backwards (at most ``PINGPONG_MAX_FRAMES``
+    frames, :mod:`artic_rl.video.playback`) is measured as played: a segment starts every
+    ``every_s`` over one cycle and may outlast the clip, so that a picture may be as old as a
+    stream's. A longer clip restarts with a scene cut: its segments start every ``every_s`` over
+    the clip and must fit in it.
+    """
+    from artic_rl.video.playback import PINGPONG_MAX_FRAMES, played_period_frames
+    from artic_rl.video.probe import probe_video, video_fps
+
+    seconds = probe_video(Path(video))[1]  # as far as its packets reach
+    fps = video_fps(Path(video))
+    n_frames = int(round(seconds * fps))
+    if n_frames <= PINGPONG_MAX_FRAMES:
+        return np.arange(0.0, played_period_frames(n_frames) / fps - 1e-9, every_s), True
+    starts = np.arange(0.0, seconds - segment_s + 1e-9, every_s)
+    if starts.size == 0:
+        raise InputError(
+            f"the video ({seconds:.1f} s, more than the {PINGPONG_MAX_FRAMES} frames the streamer "
+            f"plays forwards then backwards) is shorter than one {segment_s:g} s segment",
+            video,
+        )
+    return starts, False
 
 
 def fit_clip_curves(
@@ -128,9 +150,11 @@ def measure_clip_curves(
 
     video = Path(video)
     samples = clip_samples(questions_path, str(video), every_s, segment_s)
+    played = segment_starts(video, every_s, segment_s)[1]
     config = HarnessConfig(
-        kbps=(0.0, *kbps), roi_levels=(0,), max_frames=1, segment_s=segment_s, max_height=None
-    )
+        kbps=(0.0, *kbps), roi_levels=(0,), max_frames=1, segment_s=segment_s, max_height=None,
+        played=played,
+    )  # fmt: skip
     if cache_path is None:  # the answers' key holds the sample, bitrate and judge, not these
         cache_path = video.with_name(f"{video.stem}.clip-answers-{preset}-{segment_s:g}s.jsonl")
     cache = AnswerCache(cache_path)
@@ -146,6 +170,7 @@ def measure_clip_curves(
         "judge": judge.name,
         "every_s": every_s,
         "segment_s": segment_s,
+        "played": played,
         "encoder": f"{ProjectDegrader.name} libx264 {preset}, 1080p-equivalent kbps, ROI level 0",
     }
     return fit_clip_curves(result.rows, samples, list(kbps), source)

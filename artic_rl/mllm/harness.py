@@ -24,7 +24,7 @@ import numpy as np
 
 from artic_rl.mllm.devibench import SEGMENT_S, Sample, find_video
 from artic_rl.mllm.judges import Grader, Judge
-from artic_rl.mllm.media import Degrader, read_segment, sample_indices
+from artic_rl.mllm.media import Degrader, read_played_segment, read_segment, sample_indices
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ class HarnessConfig:
     #: bitrates are for this many pixels (1080p, the authors' tiers); other resolutions are
     #: encoded at the same bits per pixel. None: bitrates are used as given.
     reference_pixels: int | None = 1920 * 1080
+    #: segments are cut from the clip as the streamer's camera plays it (forwards then backwards,
+    #: :func:`~artic_rl.mllm.media.read_played_segment`), so they may outlast the clip
+    played: bool = False
 
     def native_kbps(self, kbps: float, width: int, height: int) -> float:
         """The bitrate given to the encoder for a ``width`` x ``height`` video."""
@@ -148,7 +151,8 @@ class _SegmentMemo:
             if self.source is None:
                 assert self.segment is not None
                 c = self.config
-                self.source = read_segment(*self.segment, c.segment_s, c.max_height)
+                read = read_played_segment if c.played else read_segment
+                self.source = read(*self.segment, c.segment_s, c.max_height)
             self.judged[key] = _judge_frames(
                 sample, self.source, kbps, roi_level, self.degrader, self.config
             )

@@ -68,6 +68,34 @@ def read_segment(
     return frames, fps
 
 
+def read_played_segment(
+    path: str | Path, start_s: float, duration_s: float, max_height: int | None = None
+) -> tuple[list[np.ndarray], float]:
+    """As :func:`read_segment`, over the clip as the streamer's camera plays it (forwards then
+    backwards, :func:`artic_rl.video.playback.played_index`): a segment may start anywhere in the
+    cycle and last longer than the clip."""
+    from artic_rl.video.playback import played_index
+
+    frames, fps = _whole_clip(str(path), max_height)
+    if not frames:
+        raise InputError("no decodable video frames", path)
+    k0 = int(round(start_s * fps))
+    n = int(round(duration_s * fps))
+    return [frames[played_index(k0 + i, len(frames))] for i in range(n)], fps
+
+
+_CLIP_MEMO: dict[tuple[str, int | None], tuple[list[np.ndarray], float]] = {}
+
+
+def _whole_clip(path: str, max_height: int | None) -> tuple[list[np.ndarray], float]:
+    """Every frame of a clip, decoded once (the newest clip only is kept)."""
+    key = (path, max_height)
+    if key not in _CLIP_MEMO:
+        _CLIP_MEMO.clear()
+        _CLIP_MEMO[key] = read_segment(path, 0.0, float("inf"), max_height)
+    return _CLIP_MEMO[key]
+
+
 def sample_indices(n_frames: int, fps: float, judge_fps: float, max_frames: int) -> list[int]:
     """Indices of the frames a judge sampling at ``judge_fps`` sees (the newest ``max_frames``).
 

@@ -59,6 +59,7 @@ from artic_rl.sender.rtx import (
     WebRtcSenderConfig,
     answer_nack,
 )
+from artic_rl.video.playback import PINGPONG_MAX_FRAMES, played_index
 
 MS_PER_S = 1000.0
 MAX_PACER_PACKETS = 2000  # ~2.4 MB: beyond it the oldest unsent packets are dropped
@@ -66,12 +67,16 @@ PACKET_MEMORY = 10_000  # sent media packets kept for retransmission (libwebrtc'
 
 
 def video_frames(
-    path: str | Path, width: int, height: int, loop: bool = True, pingpong_max_frames: int = 900
+    path: str | Path,
+    width: int,
+    height: int,
+    loop: bool = True,
+    pingpong_max_frames: int = PINGPONG_MAX_FRAMES,
 ) -> Iterator[np.ndarray]:
     """yuv420p frames (``(height * 3 // 2, width)`` uint8) of a video file, resized, forever when
     ``loop``. A clip of at most ``pingpong_max_frames`` frames is held in memory and played forwards
-    then backwards, so that looping never makes a scene cut (a cut is a huge P-frame, which a
-    simulator fed with a steady codec profile never sees); a longer file restarts from its start.
+    then backwards (:func:`artic_rl.video.playback.played_index`); a longer file restarts from its
+    start.
     A ``/dev/...`` path is opened as a V4L2 camera. Raises ``FileNotFoundError`` / ``ValueError``
     for a missing or empty file."""
     if str(path).startswith("/dev/"):  # a camera (V4L2): live, never looped
@@ -91,9 +96,10 @@ def video_frames(
     if len(head) <= pingpong_max_frames:
         if not loop:
             return
-        cycle = head[-2:0:-1] + head
+        k, n = len(head), len(head)
         while True:
-            yield from cycle
+            yield head[played_index(k, n)]
+            k += 1
     head.clear()
     yield from first_pass
     while loop:

@@ -36,8 +36,10 @@ def test_one_sample_per_segment_start_and_question(clip: Path) -> None:
     samples = clip_samples(clip.with_suffix(".json"), str(clip), every_s=0.5, segment_s=1.0)
     doc = json.loads(clip.with_suffix(".json").read_text())
     starts = sorted({s.start_s for s in samples})
-    assert starts == [0.0, 0.5, 1.0]  # a 2 s clip: segments of 1 s starting every 0.5 s
-    assert len(samples) == 3 * len(doc["questions"])
+    # a 2 s clip (60 frames) plays forwards then backwards, a cycle of 118 frames (3.93 s): a 1 s
+    # segment starts every 0.5 s over it
+    assert starts == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
+    assert len(samples) == 8 * len(doc["questions"])
     assert len({s.key for s in samples}) == len(samples)  # the harness's cache key is unique
     first = [s for s in samples if s.start_s == 0.0]
     assert [s.answer for s in first] == [str(q["answer"]) for q in doc["questions"]]
@@ -56,7 +58,7 @@ def test_fit_takes_the_share_answered_at_each_bitrate(clip: Path) -> None:
     doc = fit_clip_curves(rows, samples, KBPS, {"clip_id": "c"})
     assert doc["format"] == FORMAT and doc["kbps"] == KBPS
     q1, q2 = doc["questions"][:2]
-    assert q1["measured"] == [0.0, 0.0, 1.0, 1.0] and q1["samples"] == 3
+    assert q1["measured"] == [0.0, 0.0, 1.0, 1.0] and q1["samples"] == 8
     assert q1["original"] == 0.0  # kbps 0 (the original) is kept apart from the curve
     assert 300.0 < q1["mid_kbps"] < 900.0 and q1["ceiling"] == pytest.approx(1.0, abs=1e-3)
     assert q2["measured"] == [0.0] * 4 and q2["ceiling"] < 0.01
@@ -118,7 +120,7 @@ def test_the_judge_on_a_clip_end_to_end(clip: Path, tmp_path: Path) -> None:
     questions = json.loads(clip.with_suffix(".json").read_text())["questions"]
     assert [q["question"] for q in doc["questions"]] == [q["question"] for q in questions]
     for q in doc["questions"]:
-        assert q["samples"] == 2 and len(q["measured"]) == 2
+        assert q["samples"] == 4 and len(q["measured"]) == 2  # starts 0, 1, 2, 3 s of a cycle
     # the judge reads the signs on the near-lossless original and on a 3 Mbps (1080p) encode
     assert np.mean([q["original"] for q in doc["questions"]]) >= 0.5
     assert np.mean([q["measured"][1] for q in doc["questions"]]) >= 0.5
@@ -137,16 +139,28 @@ def test_bad_input_is_one_line_and_exit_2(
     ("argv", "message"),
     [
         (["--every-s", "0"], "--every-s must be positive"),
+        (["--segment-s", "1", "2", "--every-s", "1", "0"], "--every-s must be positive"),
+        (["--segment-s", "1", "2", "--every-s", "1", "1", "1"], "one per --segment-s length (2)"),
         (["--segment-s", "-1"], "--segment-s must be positive"),
-        (["--segment-s", "5"], "shorter than one 5 s segment"),
         (["--segment-s", "1", "1"], "--segment-s: a length given twice"),
-        (["--segment-s", "0.5", "5"], "shorter than one 5 s segment"),
         (["--kbps", "100,x"], "--kbps expects comma-separated numbers"),
+        # a clip longer than the streamer plays forwards then backwards: segments must fit in it
+        (["--segment-s", "5", "--pingpong", "30"], "shorter than one 5 s segment"),
+        (["--segment-s", "0.5", "5", "--pingpong", "30"], "shorter than one 5 s segment"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(
-    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    message: str,
 ) -> None:
+    if "--pingpong" in argv:
+        k = argv.index("--pingpong")
+        monkeypatch.setattr("artic_rl.video.playback.PINGPONG_MAX_FRAMES", int(argv[k + 1]))
+        argv = argv[:k] + argv[k + 2 :]
     out = tmp_path / "curves.json"
     assert main(["accuracy", "clip-curves", "--video", str(clip), "--out", str(out), *argv]) == 2
     err = capsys.readouterr().err.strip()
@@ -178,8 +192,28 @@ def test_each_segment_is_encoded_once_per_bitrate_for_all_its_questions(
     n_questions = len(json.loads(clip.with_suffix(".json").read_text())["questions"])
     assert n_questions > 1
     config = HarnessConfig(kbps=(0.0, *KBPS), roi_levels=(0,), max_frames=1, segment_s=1.0,
-                           max_height=None)  # fmt: skip
+                           max_height=None, played=True)  # fmt: skip
     cache = AnswerCache(tmp_path / "answers.jsonl")
     result = run_harness(samples, clip.parent, Judge(), grader, CountingDegrader(), config, cache)
     assert len(result.rows) == len(samples) * (1 + len(KBPS))
-    assert CountingDegrader.calls == 3 * len(KBPS)  # 3 segments, not 3 x the questions
+    assert CountingDegrader.calls == 8 * len(KBPS)  # 8 segments, not 8 x the questions
+
+
+def test_a_segment_longer_than_the_clip_is_cut_from_the_clip_as_the_streamer_plays_it(
+    clip: Path,
+) -> None:
+    from artic_rl.mllm.clipcurves import segment_starts
+    from artic_rl.mllm.media import read_played_segment, read_segment
+    from artic_rl.video.playback import played_index
+
+    whole, fps = read_segment(clip, 0.0, float("inf"))
+    assert len(whole) == 60
+    starts, played = segment_starts(clip, 1.0, 5.0)  # 5 s from a 2 s clip
+    assert played and list(starts) == [0.0, 1.0, 2.0, 3.0]
+    frames, fps2 = read_played_segment(clip, 1.5, 5.0)
+    assert fps2 == fps and len(frames) == 150
+    # forwards to the last frame, backwards to the first, forwards again
+    expected = [45 + i if 45 + i < 60 else played_index(45 + i, 60) for i in range(150)]
+    assert expected[14:17] == [59, 58, 57] and expected[72:75] == [1, 0, 1]
+    for got, k in zip(frames, expected, strict=True):
+        assert np.array_equal(got, whole[k])
