@@ -193,7 +193,8 @@ def simulate(
     with the session's question times, zero inference time, the same receiver (default: the
     session's ``settings.receiver``) and the session's report period
     (``settings.feedback_interval_ms``: the streamer's receiver batches its packet and frame
-    reports; ``env_kwargs``' own is not read). ``asked``: the session's questions in order,
+    reports; ``env_kwargs``' own is not read), and no missed region: the streamer's cloud reports
+    each question's own box, so ``roi_miss_rate`` is 0 (the plan's draws are unchanged). ``asked``: the session's questions in order,
     (text, region area as a frame fraction; 0: the model's own area), answered as
     :func:`session_question` (``curves``: the clip's own, by question text), the questions whose
     confidence the streamer's cloud reported."""
@@ -218,6 +219,7 @@ def simulate(
         accuracy=ClipQuestions(model, questions),
         receiver=receiver or settings.receiver,
         feedback_interval_ms=settings.feedback_interval_ms,
+        roi_miss_rate=0.0,  # the streamer's cloud knows every question's box
     )
     env = VideoChatEnv(**kwargs)
     options = {"start_ms": trace_start_ms, "question_ms": list(question_ms), "trace_index": 0}

@@ -47,6 +47,26 @@ def test_simulate_takes_every_setting_from_the_env_config() -> None:
     assert base["substituted"] <= 1  # at most the last frame, still in flight at the end
 
 
+class _Roi(Agent):
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        return self.codec.encode(300.0, 3, 30.0)
+
+
+def test_the_simulator_beside_a_stream_never_misses_a_questions_region() -> None:
+    """The streamer's cloud reports each question's own box, so the simulator beside it predicts
+    every region right, whatever the env config's ``roi_miss_rate``: an agent at ROI level 3
+    reads the same with every prediction missed in the config as with none."""
+    trace = opportunities_from_rate(np.array([0.0, 60_000.0]), np.array([3000.0]))
+    s = StreamSettings(seconds=12.0)
+    asked = [1000.0 + 1500.0 * k for k in range(7)]
+    kwargs = _env_kwargs()
+    assert kwargs["roi_miss_rate"] > 0.0  # the training env misses some
+    hit = simulate(_Roi(), trace, {**kwargs, "roi_miss_rate": 0.0}, s, asked)
+    missed = simulate(_Roi(), trace, {**kwargs, "roi_miss_rate": 1.0}, s, asked)
+    assert missed["question_accuracy"] == hit["question_accuracy"]
+    assert np.mean(hit["question_accuracy"]) > 0.0
+
+
 def test_simulate_batches_the_feedback_at_the_sessions_report_period() -> None:
     """The streamer's receiver batches its reports every ``feedback_interval_ms`` (a stream
     setting); the simulator beside it does the same, whatever ``env.kwargs`` says, and a saved
