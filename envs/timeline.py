@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from artic_rl.envs.video_chat import VideoChatEnv
 
 MS_PER_S = 1000.0
+PICTURE_MEMORY_SPAN = 3.0  # a picture's memory is looked for this many picture_memory_ms back
 QUESTION_TAIL_MS = (
     2000.0  # no question in the last 2 s: an unanswered question is then a real failure
 )
@@ -529,13 +530,58 @@ class Timeline:
 
     # --- receiver / MLLM ----------------------------------------------------------------------
     def _accuracy(self, f: int, j: int, at_ms: float) -> float:
-        """Accuracy of question ``j`` answered from frame ``f`` seen at ``at_ms``."""
+        """Accuracy of question ``j`` answered from frame ``f`` seen at ``at_ms``.
+
+        A picture keeps part of what its chain's earlier frames coded for it: a region the ROI
+        has just left, or a still scene after the bitrate dropped, reads better than the frame's
+        own settings buy. Each earlier frame ``g`` of the chain lifts the answer
+        ``exp(-t / picture_memory_ms)`` of the way from the frame's own reading to ``g``'s, ``t``
+        its capture before ``f``'s; the highest lift counts (``picture_memory_ms`` 0: none)."""
         env = self.env
         q = self.plan.questions[j]
         rate, fps, roi, region, capture = self._frame_settings(f)
-        hit = roi > 0 and region == j
-        eq = env.profile.equivalent_kbps(rate, fps, roi, q.roi_area, roi_hit=hit)
-        return env.accuracy_model.p_correct(q, eq, at_ms - capture, fps, self.picture_age_ms(f))
+        age = self.picture_age_ms(f)
+        staleness = at_ms - capture
+        p = self._reading(q, j, rate, fps, roi, region, staleness, fps, age)
+        memory = env.picture_memory_ms
+        if memory <= 0.0:
+            return p
+        key = capture - age
+        best = p
+        seen = {(rate, fps, roi, roi > 0 and region == j)}
+        for g in range(f - 1, -1, -1):
+            g_rate, g_fps, g_roi, g_region, c = self._frame_settings(g)
+            if capture - c > PICTURE_MEMORY_SPAN * memory:
+                break
+            if abs(c - self.picture_age_ms(g) - key) > 1e-6:  # an earlier chain
+                break
+            settings = (g_rate, g_fps, g_roi, g_roi > 0 and g_region == j)
+            if settings in seen:
+                continue
+            seen.add(settings)
+            p_g = self._reading(q, j, g_rate, g_fps, g_roi, g_region, staleness, fps, age)
+            if p_g > p:
+                best = max(best, p + (p_g - p) * math.exp(-(capture - c) / memory))
+        return best
+
+    def _reading(
+        self,
+        q: Question,
+        j: int,
+        rate: float,
+        fps: float,
+        roi: int,
+        region: int,
+        staleness_ms: float,
+        answer_fps: float,
+        age_ms: float,
+    ) -> float:
+        """The accuracy model's reading of question ``j`` on a picture coded at these settings."""
+        env = self.env
+        eq = env.profile.equivalent_kbps(
+            rate, fps, roi, q.roi_area, roi_hit=roi > 0 and region == j
+        )
+        return env.accuracy_model.p_correct(q, eq, staleness_ms, answer_fps, age_ms)
 
     def picture_age_ms(self, f: int) -> float:
         """How long frame ``f``'s picture has been refined: its capture since its chain's keyframe."""

@@ -106,7 +106,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     cloud predicts each question's region ``roi_lead_ms`` ahead (Artic's zero-overhead ROI; a range
     ``[low, high]`` draws each question's lead uniformly, so that no fixed countdown to the question
     exists) and misses with probability ``roi_miss_rate``; frames encoded with an ROI level > 0 around the right region
-    give it a higher *equivalent bitrate*. A question is answered with the first decodable frame
+    give it a higher *equivalent bitrate*. A picture keeps part of what its chain's earlier frames
+    coded (a region the ROI has just left, a still scene after a bitrate drop), fading as
+    ``exp(-t / picture_memory_ms)`` (0: a frame reads at its own settings only). A question is answered with the first decodable frame
     captured at or after it: its **accuracy** is the accuracy model's probability of a correct answer
     at that frame's equivalent bitrate, and its **response latency** is the time from the question
     until that frame is decodable (capture wait + transmission + decoding order) plus the MLLM's
@@ -245,6 +247,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         question_interval_s: float = 4.0,
         roi_lead_ms: float | tuple[float, float] | list[float] = 1500.0,
         roi_miss_rate: float = 0.1,
+        picture_memory_ms: float = 0.0,
         inference_ms: float = 250.0,
         inference_jitter_ms: float = 50.0,
         latency_budget_ms: float = 300.0,
@@ -303,6 +306,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self.question_interval_s = float(question_interval_s)
         self.roi_lead_ms = _lead(roi_lead_ms)
         self.roi_miss_rate = float(roi_miss_rate)
+        if not picture_memory_ms >= 0.0:
+            raise ValueError(f"picture_memory_ms must be >= 0 ms, got {picture_memory_ms!r}")
+        self.picture_memory_ms = float(picture_memory_ms)
         self.inference_ms = float(inference_ms)
         self.inference_jitter_ms = float(inference_jitter_ms)
         self.latency_budget_ms = float(latency_budget_ms)

@@ -113,6 +113,73 @@ def test_a_question_is_answered_at_its_frames_picture_age() -> None:
     assert [100_000.0 * a for a in answered] == pytest.approx([400.0, 2400.0])
 
 
+@pytest.mark.parametrize("backend", ["python", "compiled"])
+@pytest.mark.parametrize("memory_ms", [0.0, 400.0])
+def test_a_region_keeps_part_of_its_roi_picture_after_the_roi_moves_on(
+    backend: str, memory_ms: float
+) -> None:
+    """Frames every 200 ms at ROI level 3; the cloud knows each region 100 ms before its question.
+    The question at 250 ms is answered by the frame captured at 400 ms, whose ROI is already on
+    the next question's region (known from 350 ms): a miss. The frame at 200 ms had the ROI on the
+    question's region, 200 ms earlier in the same chain, so the region keeps exp(-200 / memory)
+    of the way from the miss to that hit (nothing with no memory)."""
+
+    class MissTenth(FixedProfile):
+        def equivalent_kbps(self, kbps, fps, roi_level, roi_area, roi_hit=True):  # noqa: ANN001, ANN201
+            return float(kbps) if roi_hit else float(kbps) / 10.0
+
+    env = make_env(profile=MissTenth(), accuracy=_linear_accuracy(), roi_lead_ms=100.0,
+                   picture_memory_ms=memory_ms, backend=backend)  # fmt: skip
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": [250.0, 450.0]})
+    action = np.array([RATE_IDX, 3, FPS_IDX])
+    answered = [a for _ in range(10) for a in env.step(action)[4]["accuracy"]]
+    hit, miss = 0.1028, 0.01028
+    kept = math.exp(-200.0 / memory_ms) if memory_ms else 0.0
+    assert answered[0] == pytest.approx(miss + (hit - miss) * kept)
+    assert answered[1] == pytest.approx(hit)  # the frame at 600 ms: its own region
+
+
+@pytest.mark.parametrize("backend", ["python", "compiled"])
+@pytest.mark.parametrize("memory_ms", [0.0, 400.0])
+def test_a_still_picture_keeps_part_of_its_quality_after_the_bitrate_drops(
+    backend: str, memory_ms: float
+) -> None:
+    """Frames every 200 ms, uniform; the first three (0, 200, 400 ms) at 1028 kbps, the next ones
+    at a lower tier. The question at 450 ms is answered by the frame at 600 ms: 200 ms after the
+    last 1028 kbps frame, it reads exp(-200 / memory) of the way back up to it; a later keyframe
+    would start a new chain, but none comes here."""
+    env = make_env(accuracy=_linear_accuracy(), picture_memory_ms=memory_ms, backend=backend)
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": [450.0]})
+    high, low = np.array([RATE_IDX, 0, FPS_IDX]), np.array([RATE_IDX - 6, 0, FPS_IDX])
+    low_kbps = env.unwrapped.codec.decode(low).rate_kbps  # type: ignore[attr-defined]
+    answered = [a for k in range(8) for a in env.step(high if k < 3 else low)[4]["accuracy"]]
+    kept = math.exp(-200.0 / memory_ms) if memory_ms else 0.0
+    p_low, p_high = low_kbps / 10_000.0, 0.1028
+    assert answered == pytest.approx([p_low + (p_high - p_low) * kept])
+
+
+def _linear_accuracy() -> object:
+    """An accuracy model reading equivalent kbps / 10,000."""
+    artic = load_accuracy_model("artic")
+
+    class Linear:
+        def sample_question(self, np_random):  # noqa: ANN001, ANN202
+            return artic.sample_question(np_random)
+
+        def p_correct(self, q, eq, staleness_ms=0.0, fps=30.0, age_ms=math.nan):  # noqa: ANN001, ANN202
+            return eq / 10_000.0
+
+        def confidence_at(self, q, kbps):  # noqa: ANN001, ANN202
+            return artic.confidence_at(q, kbps)
+
+    return Linear()
+
+
+def test_picture_memory_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="picture_memory_ms must be >= 0"):
+        make_env(picture_memory_ms=-1.0)
+
+
 def test_feedback_reaches_the_sender_after_the_return_delay() -> None:
     env = make_env()
     env.reset(seed=0, options={"start_ms": 0, "question_ms": []})
