@@ -532,11 +532,13 @@ class Timeline:
     def _accuracy(self, f: int, j: int, at_ms: float) -> float:
         """Accuracy of question ``j`` answered from frame ``f`` seen at ``at_ms``.
 
-        A picture keeps part of what its chain's earlier frames coded for it: a region the ROI
-        has just left, or a still scene after the bitrate dropped, reads better than the frame's
-        own settings buy. Each earlier frame ``g`` of the chain lifts the answer
-        ``exp(-t / picture_memory_ms)`` of the way from the frame's own reading to ``g``'s, ``t``
-        its capture before ``f``'s; the highest lift counts (``picture_memory_ms`` 0: none)."""
+        A picture keeps part of what its chain's earlier frames coded: after the bitrate drops, a
+        still scene reads better than the frame's own rate buys. Each earlier frame ``g`` of the
+        chain sent at another bitrate (with the same frame rate, ROI level and region) lifts the
+        answer ``exp(-t / picture_memory_ms)`` of the way from the frame's own reading to ``g``'s,
+        ``t`` its capture before ``f``'s; the highest lift counts (``picture_memory_ms`` 0: none).
+        A move of the ROI to another region carries no such memory here (see
+        docs/results-fidelity.md, "The picture's memory")."""
         env = self.env
         q = self.plan.questions[j]
         rate, fps, roi, region, capture = self._frame_settings(f)
@@ -547,18 +549,18 @@ class Timeline:
         if memory <= 0.0:
             return p
         key = capture - age
+        hit = roi > 0 and region == j
         best = p
-        seen = {(rate, fps, roi, roi > 0 and region == j)}
+        seen = {rate}
         for g in range(f - 1, -1, -1):
             g_rate, g_fps, g_roi, g_region, c = self._frame_settings(g)
             if capture - c > PICTURE_MEMORY_SPAN * memory:
                 break
             if abs(c - self.picture_age_ms(g) - key) > 1e-6:  # an earlier chain
                 break
-            settings = (g_rate, g_fps, g_roi, g_roi > 0 and g_region == j)
-            if settings in seen:
+            if g_rate in seen or (g_fps, g_roi, g_roi > 0 and g_region == j) != (fps, roi, hit):
                 continue
-            seen.add(settings)
+            seen.add(g_rate)
             p_g = self._reading(q, j, g_rate, g_fps, g_roi, g_region, staleness, fps, age)
             if p_g > p:
                 best = max(best, p + (p_g - p) * math.exp(-(capture - c) / memory))

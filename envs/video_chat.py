@@ -106,9 +106,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     cloud predicts each question's region ``roi_lead_ms`` ahead (Artic's zero-overhead ROI; a range
     ``[low, high]`` draws each question's lead uniformly, so that no fixed countdown to the question
     exists) and misses with probability ``roi_miss_rate``; frames encoded with an ROI level > 0 around the right region
-    give it a higher *equivalent bitrate*. A picture keeps part of what its chain's earlier frames
-    coded (a region the ROI has just left, a still scene after a bitrate drop), fading as
-    ``exp(-t / picture_memory_ms)`` (0: a frame reads at its own settings only). A question is answered with the first decodable frame
+    give it a higher *equivalent bitrate*. After a bitrate drop a still picture keeps part of what
+    its chain's earlier frames coded, fading as ``exp(-t / picture_memory_ms)`` (0: a frame reads
+    at its own settings only). A question is answered with the first decodable frame
     captured at or after it: its **accuracy** is the accuracy model's probability of a correct answer
     at that frame's equivalent bitrate, and its **response latency** is the time from the question
     until that frame is decodable (capture wait + transmission + decoding order) plus the MLLM's

@@ -24,6 +24,7 @@ import csv
 import json
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", default="lte", help="conf/env preset for the shared settings")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
-        "--override", nargs="*", default=[], help="extra stream.py overrides (key=value)"
+        "--override",
+        nargs="*",
+        default=[],
+        help="extra stream.py overrides (key=value); with --resimulate, simulator-only "
+        "env.kwargs.KEY=VALUE for the simulator beside the saved sessions",
     )
     p.add_argument(
         "--clip-curves",
@@ -132,6 +137,10 @@ def check_args(args: argparse.Namespace) -> None:
     for sweep in args.pool:
         if not any((Path(sweep) / "runs").glob("*/report.json")):
             raise InputError("not a fidelity sweep (no runs/*/report.json)", sweep)
+    if args.pool and args.override:
+        raise ArticError("--pool and --override: --pool only reads what was simulated")
+    if args.resimulate:
+        simulator_overrides(args.override)
     if args.resimulate or args.pool:
         return
     for name in ("traces", "agents", "video"):
@@ -155,6 +164,25 @@ def check_args(args: argparse.Namespace) -> None:
         raise ArticError("--seconds: must be > 0")
     if not (CONF_DIR / "env" / f"{args.env}.yaml").is_file():
         raise ArticError(f"--env: unknown preset {args.env!r} (no conf/env/{args.env}.yaml)")
+
+
+def simulator_overrides(overrides: list[str]) -> list[str]:
+    """``--override`` with ``--resimulate``: ``env.kwargs.KEY=VALUE`` for a simulator-only key (a
+    key the streamer also reads would describe a stream that never ran); ArticError otherwise."""
+    from artic_rl.runtime.stream_cli import SIM_KEYS
+
+    for o in overrides:
+        key = o.split("=", 1)[0]
+        if "=" not in o or not key.startswith("env.kwargs.") or key.count(".") != 2:
+            raise ArticError(
+                f"--override {o!r} with --resimulate: only env.kwargs.KEY=VALUE (the simulator's)"
+            )
+        if key.removeprefix("env.kwargs.") in SIM_KEYS:
+            raise ArticError(
+                f"--override {o!r} with --resimulate: the streamer read this key too; "
+                "stream the sweep again to change it"
+            )
+    return overrides
 
 
 def run_one(overrides: list[str], out: Path) -> dict[str, Any]:
@@ -299,9 +327,11 @@ def write_outputs(rows: list[dict[str, Any]], out: Path, text: str | None = None
     plot(rows, out / "fidelity.png")
 
 
-def resimulate(run: Path, clip_curves: str | None) -> dict[str, Any]:
+def resimulate(run: Path, clip_curves: str | None, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """The simulator run again beside a saved session (``run/report.json``), with the session's
-    own configuration and today's simulator; the report is rewritten in place (atomically)."""
+    own configuration (``overrides``: simulator-only ``env.kwargs`` keys changed,
+    :func:`simulator_overrides`) and today's simulator; the report is rewritten in place
+    (atomically)."""
     from omegaconf import OmegaConf
 
     from artic_rl.runtime.stream_cli import (
@@ -319,6 +349,8 @@ def resimulate(run: Path, clip_curves: str | None) -> dict[str, Any]:
         raise InputError(f"not a stream report: {err}", path) from err
     if clip_curves:
         cfg.clip_curves = clip_curves
+    if overrides:
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
     report["config"] = OmegaConf.to_container(cfg, resolve=True)
     settings = stream_settings(cfg)
     agent = make_agent_from(cfg.get("policy"), cfg.get("agent"), settings.interval_ms)
@@ -457,7 +489,7 @@ def _resimulate(out: Path, args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for k, run in enumerate(runs):
         print(f"[{k + 1}/{len(runs)}] {run.name} (simulator only)", flush=True)
-        report = resimulate(run, args.clip_curves)
+        report = resimulate(run, args.clip_curves, args.override)
         rows.append(table_row(*run_names(run, report), report))
     write_outputs(rows, out)
     print(markdown(rows))

@@ -218,6 +218,20 @@ def test_a_sweep_resumes_and_simulates_again_without_streaming(
         ("lte-01.up", "gcc", "artic")
     ]
     assert rows[0]["accuracy_pct_sim"] == 0.0
+    # a simulator-only key changed beside the saved session: the simulated side moves, the
+    # session's config records it; a key the streamer read, or any other, is refused
+    delay = after["fidelity"]["rows"]["frame_delay_p50_ms"]["simulator"]
+    assert main([*again, "--override", "env.kwargs.encode_ms=45"]) == 0
+    slow = json.loads(report.read_text())
+    assert slow["config"]["env"]["kwargs"]["encode_ms"] == 45
+    assert slow["fidelity"]["rows"]["frame_delay_p50_ms"]["simulator"] > delay + 30.0
+    assert slow["questions"] == streamed["questions"]
+    capsys.readouterr()
+    for bad, message in [("env.kwargs.roi_lead_ms=0", "the streamer read this key too"),
+                         ("width=64", "only env.kwargs.KEY=VALUE")]:  # fmt: skip
+        assert main([*again, "--override", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err
     # nothing to simulate again: one line, exit 2
     assert main(["fidelity", "--out", str(tmp_path / "empty"), "--resimulate"]) == 2
     assert "no sessions to simulate again" in capsys.readouterr().err
