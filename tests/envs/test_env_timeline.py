@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -94,19 +95,8 @@ def test_a_question_is_answered_at_its_frames_picture_age() -> None:
     """The accuracy model hears how long the answering frame's picture has been refined: its
     capture since its chain's keyframe (frames every 200 ms from 0 ms, one keyframe at 0; a
     question is answered by the first frame captured at or after it)."""
-    artic = load_accuracy_model("artic")
-
-    class AgeAsAccuracy:  # answers with the picture's age in units of 100 s
-        def sample_question(self, np_random):  # noqa: ANN001, ANN202
-            return artic.sample_question(np_random)
-
-        def p_correct(self, q, eq, staleness_ms=0.0, fps=30.0, age_ms=math.nan):  # noqa: ANN001, ANN202
-            return age_ms / 100_000.0
-
-        def confidence_at(self, q, kbps):  # noqa: ANN001, ANN202
-            return artic.confidence_at(q, kbps)
-
-    env = make_env(accuracy=AgeAsAccuracy(), episode_s=4.0)
+    age_as_accuracy = _reading_accuracy(lambda eq, age_ms: age_ms / 100_000.0)  # in 100 s
+    env = make_env(accuracy=age_as_accuracy, episode_s=4.0)
     env.reset(seed=0, options={"start_ms": 0, "question_ms": [250.0, 2250.0]})
     action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
     answered = [a for _ in range(20) for a in env.step(action)[4]["accuracy"]]
@@ -151,21 +141,27 @@ def test_a_still_picture_keeps_part_of_its_quality_after_the_bitrate_drops(
     assert answered == pytest.approx([p_low + (p_high - p_low) * kept])
 
 
-def _linear_accuracy() -> object:
-    """An accuracy model reading equivalent kbps / 10,000."""
+def _reading_accuracy(read: Callable[[float, float], float]) -> object:
+    """An accuracy model answering ``read(equivalent kbps, picture age ms)``; its questions and
+    confidences are the ``artic`` model's."""
     artic = load_accuracy_model("artic")
 
-    class Linear:
+    class Reading:
         def sample_question(self, np_random):  # noqa: ANN001, ANN202
             return artic.sample_question(np_random)
 
         def p_correct(self, q, eq, staleness_ms=0.0, fps=30.0, age_ms=math.nan):  # noqa: ANN001, ANN202
-            return eq / 10_000.0
+            return read(eq, age_ms)
 
         def confidence_at(self, q, kbps):  # noqa: ANN001, ANN202
             return artic.confidence_at(q, kbps)
 
-    return Linear()
+    return Reading()
+
+
+def _linear_accuracy() -> object:
+    """An accuracy model reading equivalent kbps / 10,000."""
+    return _reading_accuracy(lambda eq, age_ms: eq / 10_000.0)
 
 
 def test_picture_memory_must_not_be_negative() -> None:
