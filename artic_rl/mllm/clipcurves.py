@@ -19,8 +19,8 @@ and scales, and the curve averages over them. The encodes are the harness's
 
 Segments are cut from the clip as the streamer's camera plays it, forwards then backwards
 (:func:`segment_starts`), so they may outlast the clip. Each segment is encoded from its first
-frame, a keyframe, so its judged frame shows a picture
-refined for ``segment_s`` less one judge period (0.5 s for 1 s segments). A stream refines a
+frame, a keyframe, so its judged frame shows a picture refined for ``segment_s`` less one judge
+period (0.5 s for 1 s segments). A stream refines a
 still scene's picture for as long as its chain of frames since the last keyframe lasts (a whole
 minute on a steady link), so one segment length describes one age of the picture. Several
 lengths (:func:`merge_aged`) give one curve per age, which the simulator reads at each answering
