@@ -107,8 +107,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     ``[low, high]`` draws each question's lead uniformly, so that no fixed countdown to the question
     exists) and misses with probability ``roi_miss_rate``; frames encoded with an ROI level > 0 around the right region
     give it a higher *equivalent bitrate*. After a bitrate drop a still picture keeps part of what
-    its chain's earlier frames coded, fading as ``exp(-t / picture_memory_ms)`` (0: a frame reads
-    at its own settings only). A question is answered with the first decodable frame
+    its chain's earlier frames coded, fading as ``exp(-t / picture_memory_ms)`` (1,125 ms, measured
+    on the chat clip by scripts/picture_memory.py; 0: a frame reads at its own settings only). A question is answered with the first decodable frame
     captured at or after it: its **accuracy** is the accuracy model's probability of a correct answer
     at that frame's equivalent bitrate, and its **response latency** is the time from the question
     until that frame is decodable (capture wait + transmission + decoding order) plus the MLLM's
@@ -247,7 +247,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         question_interval_s: float = 4.0,
         roi_lead_ms: float | tuple[float, float] | list[float] = 1500.0,
         roi_miss_rate: float = 0.1,
-        picture_memory_ms: float = 0.0,
+        picture_memory_ms: float = 1125.0,
         inference_ms: float = 250.0,
         inference_jitter_ms: float = 50.0,
         latency_budget_ms: float = 300.0,

@@ -20,7 +20,11 @@ of that size times a P-frame residual (issue #16; the previous keyframe rule, pa
 reproduces the previous pins). Re-pinned once more, with every set, when the default feedback
 became the streamer's (reports batched every 50 ms, the cloud's question fields those of the
 newest report the sender holds; issue #16) and the hash took each report's question age and newest
-capture too; the unbatched rollouts are pinned beside them. If one changes, the environment's
+capture too; the unbatched rollouts are pinned beside them. Re-pinned once more when a still
+picture kept part of its chain's earlier quality after a bitrate drop (``picture_memory_ms``,
+1,125 ms by default; issue #16): the lte rollouts change, the 3g and lossy ones have no frame whose
+earlier frames share its frame rate and ROI, and with the memory off the previous pin holds
+(``test_without_the_pictures_memory_the_previous_pin_holds``). If one changes, the environment's
 semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
@@ -66,12 +70,12 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
 }
 # the same rollouts with the uncapped latency penalty
 PINNED_UNCAPPED = {
-    "lte": "50eb662752fc6012a3ca04055aaacd244b738c34795cc517c5765dc8eb61b179",
+    "lte": "8c5af14710a41f96fcd4436487d0081b58c0e35f6d0cd78afc3fdbdd7c48964c",
     "3g": "504ba603eac40fa026a354c52c9f14f640cee7595bfa72e7566c99daee59acc0",
     "lte-lossy": "8c6a7345527c02e419cc5634c68a43240b6a9d6bd9d21c3b6e570edae3f3d843",
 }
 PINNED = {
-    "lte": "50eb662752fc6012a3ca04055aaacd244b738c34795cc517c5765dc8eb61b179",
+    "lte": "8c5af14710a41f96fcd4436487d0081b58c0e35f6d0cd78afc3fdbdd7c48964c",
     "3g": "762ce7626ec8c4ced0cbfdf397134856ebde22a664e0568975f439e6597508ff",
     "lte-lossy": "638457b77f7328b1ce26d6984429f3cbcf366f573ec09dcdc51a63a96ba1d984",
 }
@@ -140,7 +144,7 @@ UNBATCHED: dict[str, tuple[str, dict[str, float]]] = {
     "lte-lossy-unbatched": ("lte", {"loss_rate": 0.05, "feedback_interval_ms": 0.0}),
 }
 PINNED_UNBATCHED = {
-    "lte-unbatched": "666e87012ae3197c0a2ba7f61dfa5f36369a8102665fdfdc245eb13716ea4aca",
+    "lte-unbatched": "b9d1b4b8ada811e8451bb2b8dd4fe83e50cf2a269be9e66960eb58cd9362235e",
     "lte-lossy-unbatched": "8d326ec27fe48480e4a1ef2f4ea4067f510bf96001f28596333464eed49ad46c",
 }
 
@@ -157,6 +161,15 @@ def test_unbatched_feedback_rollout_matches_its_pin_on_both_backends(
     preset, kwargs = UNBATCHED[case]
     assert rollout_hash(preset, backend=backend, **kwargs) == PINNED_UNBATCHED[case]
     assert PINNED_UNBATCHED[case] not in PINNED.values()
+
+
+def test_without_the_pictures_memory_the_previous_pin_holds() -> None:
+    """The memory moves answers only: with it off, the lte rollout is the one pinned before it."""
+    assert rollout_hash("lte", picture_memory_ms=0.0) == PINNED_NO_MEMORY != PINNED["lte"]
+
+
+#: the lte rollout with ``picture_memory_ms=0``: every frame read at its own settings alone
+PINNED_NO_MEMORY = "50eb662752fc6012a3ca04055aaacd244b738c34795cc517c5765dc8eb61b179"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
