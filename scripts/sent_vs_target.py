@@ -8,8 +8,8 @@ sweep given (``artic-rl fidelity --out`` folders, or their ``seed-N`` folders)::
 
     python scripts/sent_vs_target.py outputs/fidelity
 
-x264 on a still chat clip sends less than its target, the more so at a high ROI level; the codec
-profile's frame sizes come from other clips.
+The streamer's x264, its bitrate changed every control interval, sends less than its target, the
+more so at a high ROI level; the simulator's codec profile describes encodes at a fixed bitrate.
 """
 
 from __future__ import annotations
