@@ -8,8 +8,8 @@ sweep given (``artic-rl fidelity --out`` folders, or their ``seed-N`` folders)::
 
     python scripts/sent_vs_target.py outputs/fidelity
 
-The streamer's x264, its bitrate changed every control interval, sends less than its target, the
-more so at a high ROI level; the simulator's codec profile describes encodes at a fixed bitrate.
+The streamer sends less than its target, the more so at a high ROI level; the simulator sends its
+codec profile's frame sizes.
 """
 
 from __future__ import annotations
