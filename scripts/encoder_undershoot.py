@@ -1,0 +1,96 @@
+"""The streamer's encoder on a clip: bytes sent against the target, with the bitrate held or moving.
+
+``artic_rl.runtime.encoder.make_encoder`` (the streamer's encoder, in 1080p-equivalent kbps, its
+P frames padded to the 1080p stream's bytes) encodes the clip as the streamer's camera plays it,
+at a ROI level on the clip's first question's region, the bitrate held for ``--hold-s`` at each
+value of ``--kbps`` in turn. It prints the bytes over the target's bytes after the first second,
+for the live-rate encoder the streamer uses (x264 opened once, every later bitrate applied live)
+and for the base encoder (re-opened with a fresh VBV buffer, and an IDR, on each rise past it)::
+
+    python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4
+    python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4 --kbps 443   # held
+
+The simulator sends its codec profile's frame sizes, measured at a fixed bitrate per cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from artic_rl.runtime.encoder import make_encoder
+from artic_rl.runtime.sender import video_frames
+from artic_rl.video.encoder import EncoderSettings
+from artic_rl.video.profile import CodecProfile
+from artic_rl.video.roi import Region
+
+
+def sent_share(
+    video: Path,
+    kbps: list[float],
+    fps: float,
+    roi_level: int,
+    hold_s: float,
+    seconds: float,
+    live: bool,
+) -> float:
+    """Bytes sent over the target's bytes, after the first second (its keyframe)."""
+    meta = json.loads(video.with_suffix(".json").read_text())
+    box = meta["questions"][0]["region"]
+    width, height, clip_fps = int(meta["width"]), int(meta["height"]), float(meta["fps"])
+    enc = make_encoder(
+        EncoderSettings(width=width, height=height),
+        kbps=kbps[0],
+        fps=fps,
+        live_rate=live,
+        profile=CodecProfile.default(),
+    )
+    enc.set_fps(fps)
+    enc.set_roi(roi_level, Region(box["x"], box["y"], box["w"], box["h"]))
+    frames = video_frames(video, width, height)
+    step, hold = round(clip_fps / fps), max(1, round(hold_s * clip_fps))
+    sent = target = 0.0
+    rate = kbps[0]
+    for i in range(round(seconds * clip_fps)):
+        frame = next(frames)
+        if i % hold == 0:
+            rate = kbps[(i // hold) % len(kbps)]
+            enc.set_bitrate(rate)
+        if i % step:
+            continue
+        out = enc.encode(frame, i * 1000.0 / clip_fps)
+        if out is None or i < clip_fps:
+            continue
+        sent += out.record.size_bytes
+        target += rate * 1000.0 / 8.0 / fps
+    return sent / target
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--video", type=Path, required=True, help="an artic-rl clips clip")
+    ap.add_argument(
+        "--kbps",
+        type=float,
+        nargs="+",
+        default=[321.0, 389.0, 473.0, 264.0, 574.0, 697.0, 846.0, 473.0],
+        help="bitrates in turn (1080p-equivalent kbps; default: GCC's tiers as on a congested link)",
+    )
+    ap.add_argument("--hold-s", type=float, default=1.0, help="seconds at each bitrate (1)")
+    ap.add_argument("--seconds", type=float, default=40.0, help="seconds encoded (40)")
+    args = ap.parse_args()
+    if not args.video.with_suffix(".json").is_file():
+        raise SystemExit(f"encoder_undershoot.py: error: {args.video}: no clip metadata beside it")
+    print(
+        "| frame rate | ROI level | live-rate encoder (the streamer's) | re-opened on each rise |"
+    )
+    print("|---|---|---|---|")
+    for fps, level in ((30.0, 0), (10.0, 3)):
+        live = sent_share(args.video, args.kbps, fps, level, args.hold_s, args.seconds, live=True)
+        base = sent_share(args.video, args.kbps, fps, level, args.hold_s, args.seconds, live=False)
+        print(f"| {fps:.0f} | {level} | {live:.2f} | {base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
