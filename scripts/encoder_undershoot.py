@@ -5,10 +5,15 @@ P frames padded to the 1080p stream's bytes) encodes the clip as the streamer's 
 at a ROI level on the clip's first question's region, the bitrate held for ``--hold-s`` at each
 value of ``--kbps`` in turn. It prints the bytes over the target's bytes after the first second,
 for the live-rate encoder the streamer uses (x264 opened once, every later bitrate applied live)
-and for the base encoder (re-opened with a fresh VBV buffer, and an IDR, on each rise past it)::
+and for the base encoder (re-opened, a fresh rate control and an IDR, on each rise past its maxrate)::
 
     python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4
     python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4 --kbps 443   # held
+
+``--step A B`` instead holds A for 4 s, then B, and prints the bytes of each 250 ms after the step
+over B's target: how fast the live encoder's rate control reaches a new bitrate::
+
+    python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4 --step 400 600
 
 The simulator sends its codec profile's frame sizes, measured at a fixed bitrate per cell.
 """
@@ -67,6 +72,35 @@ def sent_share(
     return sent / target
 
 
+def step_response(video: Path, before: float, after: float, fps: float = 30.0) -> list[float]:
+    """Bytes over ``after``'s target in each 250 ms of the 4 s after the bitrate steps from
+    ``before`` (held 4 s) to ``after``, the live-rate encoder at ROI level 0."""
+    meta = json.loads(video.with_suffix(".json").read_text())
+    width, height, clip_fps = int(meta["width"]), int(meta["height"]), float(meta["fps"])
+    enc = make_encoder(
+        EncoderSettings(width=width, height=height),
+        kbps=before,
+        fps=fps,
+        profile=CodecProfile.default(),
+    )
+    frames = video_frames(video, width, height)
+    step, at = round(clip_fps / fps), round(4 * clip_fps)
+    shares: list[float] = []
+    for i in range(2 * at):
+        frame = next(frames)
+        if i == at:
+            enc.set_bitrate(after)
+        if i % step:
+            continue
+        out = enc.encode(frame, i * 1000.0 / clip_fps)
+        if out is not None and i >= at:
+            shares.append(out.record.size_bytes / (after * 1000.0 / 8.0 / fps))
+    window = max(1, round(fps / 4))
+    return [
+        sum(shares[k : k + window]) / window for k in range(0, len(shares) - window + 1, window)
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--video", type=Path, required=True, help="an artic-rl clips clip")
@@ -79,9 +113,17 @@ def main() -> None:
     )
     ap.add_argument("--hold-s", type=float, default=1.0, help="seconds at each bitrate (1)")
     ap.add_argument("--seconds", type=float, default=40.0, help="seconds encoded (40)")
+    ap.add_argument(
+        "--step", type=float, nargs=2, metavar=("A", "B"), help="a step from A to B kbps"
+    )
     args = ap.parse_args()
     if not args.video.with_suffix(".json").is_file():
         raise SystemExit(f"encoder_undershoot.py: error: {args.video}: no clip metadata beside it")
+    if args.step:
+        shares = step_response(args.video, *args.step)
+        print(f"{args.step[0]:.0f} -> {args.step[1]:.0f} kbps, bytes over the target per 250 ms:")
+        print(" ".join(f"{x:.2f}" for x in shares))
+        return
     print(
         "| frame rate | ROI level | live-rate encoder (the streamer's) | re-opened on each rise |"
     )
