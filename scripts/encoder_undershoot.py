@@ -118,7 +118,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     if not args.video.with_suffix(".json").is_file():
-        raise SystemExit(f"encoder_undershoot.py: error: {args.video}: no clip metadata beside it")
+        ap.error(f"{args.video}: no clip metadata beside it ({args.video.with_suffix('.json')})")
     if args.step:
         shares = step_response(args.video, *args.step)
         print(f"{args.step[0]:.0f} -> {args.step[1]:.0f} kbps, bytes over the target per 250 ms:")

@@ -55,7 +55,7 @@ def main() -> None:
                 continue
             cells[path.parent.name.split("-", 1)[1]].append(ratios(report))
     if not cells:
-        raise SystemExit(f"sent_vs_target.py: error: no fidelity reports under {args.sweeps}")
+        ap.error(f"no fidelity reports under {' '.join(map(str, args.sweeps))}")
     print("| cell | sessions | sent / target, streamed | simulated |")
     print("|---|---|---|---|")
     for cell, rows in cells.items():

@@ -1,0 +1,74 @@
+"""scripts/sent_vs_target.py: bytes sent against the target in both worlds of a fidelity report."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from artic_rl.sender.observation import log_rate
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("sent_vs_target", ROOT / "scripts/sent_vs_target.py")
+assert spec is not None and spec.loader is not None
+sent_vs_target = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sent_vs_target)
+
+
+@pytest.mark.parametrize("kbps", [10.0, 100.0, 473.0, 4000.0])
+def test_feature_zero_reads_back_as_the_rate_the_observation_wrote(kbps: float) -> None:
+    assert sent_vs_target.sent_kbps(log_rate(kbps)) == pytest.approx(kbps)
+
+
+def _report(stream_sent: list[float], sim_sent: list[float], target: list[float]) -> dict:
+    """A report whose interval i sent ``*_sent[i]`` kbps against ``target[i]`` (feature 0 of the
+    observation after it)."""
+    zero = [0.0] * 39
+
+    def observations(sent: list[float]) -> list[list[float]]:
+        return [zero] + [[log_rate(k), *zero[1:]] for k in sent]
+
+    return {
+        "observations": observations(stream_sent),
+        "bitrate": {"decisions": [{"rate_kbps": t} for t in target]},
+        "fidelity": {
+            "simulator": {
+                "observations": observations(sim_sent),
+                "actions": [[t, 3, 10.0] for t in target],
+            }
+        },
+    }
+
+
+def test_each_world_is_its_bytes_sent_over_its_targets() -> None:
+    report = _report([270.0, 450.0], [300.0, 500.0], [300.0, 500.0])
+    stream, sim = sent_vs_target.ratios(report)
+    assert stream == pytest.approx(720.0 / 800.0)
+    assert sim == pytest.approx(1.0)
+
+
+def test_the_command_prints_one_row_per_cell(tmp_path: Path) -> None:
+    run = tmp_path / "seed-1" / "runs" / "03-Verizon-LTE-short-gcc-own"
+    run.mkdir(parents=True)
+    (run / "report.json").write_text(json.dumps(_report([450.0], [490.0], [500.0])))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/sent_vs_target.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "| Verizon-LTE-short-gcc-own | 1 | 0.90 | 0.98 |" in out
+
+
+def test_a_folder_without_reports_is_one_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/sent_vs_target.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "no fidelity reports" in done.stderr
