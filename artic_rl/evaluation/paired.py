@@ -86,8 +86,18 @@ _POOLED_RATIOS: dict[str, tuple[str, str | None, float]] = {
 }
 
 
+#: Percentiles pooled over questions: (per-question attribute, percentile).
+_POOLED_PERCENTILES: dict[str, tuple[str, float]] = {
+    "latency_p50_ms": ("latency_ms", 50.0),
+    "latency_p95_ms": ("latency_ms", 95.0),
+    "latency_p99_ms": ("latency_ms", 99.0),
+}
+
+
 def _boot_values(episodes: list[EpisodeResult], metric: str, idx: np.ndarray) -> np.ndarray:
-    """``metric`` pooled over each bootstrap row of episode indices ``idx`` (n_boot, n)."""
+    """``metric`` pooled over each bootstrap row of episode indices ``idx`` (n_boot, n): the
+    values :func:`pooled_metrics` gives each row's episodes, computed from per-episode arrays
+    (sums for the ratios, the questions themselves for the percentiles)."""
     if metric == "reward":
         return np.asarray([e.reward for e in episodes])[idx].mean(axis=1)
     if metric in _POOLED_RATIOS:
@@ -99,6 +109,15 @@ def _boot_values(episodes: list[EpisodeResult], metric: str, idx: np.ndarray) ->
             den = np.asarray([float(np.sum(getattr(e, den_attr))) for e in episodes])
         with np.errstate(invalid="ignore", divide="ignore"):
             return scale * num[idx].sum(axis=1) / den[idx].sum(axis=1)
+    if metric in _POOLED_PERCENTILES:
+        attr, q = _POOLED_PERCENTILES[metric]
+        per_episode = [np.asarray(getattr(e, attr), dtype=np.float64) for e in episodes]
+        out = np.full(len(idx), math.nan)
+        for b, row in enumerate(idx):
+            pooled = np.concatenate([per_episode[i] for i in row])
+            if pooled.size:
+                out[b] = np.percentile(pooled, q)
+        return out
     return np.asarray([pooled_metrics([episodes[i] for i in row])[metric] for row in idx])
 
 

@@ -139,7 +139,8 @@ def run_episode(
 
 def flat(episodes: list[EpisodeResult], attr: str) -> np.ndarray:
     """One per-question / per-frame / per-step list of ``EpisodeResult`` over several episodes."""
-    return np.asarray([x for e in episodes for x in getattr(e, attr)], dtype=np.float64)
+    parts = [np.asarray(getattr(e, attr), dtype=np.float64) for e in episodes]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
 
 
 def env_codec(env_kwargs: dict[str, Any]) -> ActionCodec:

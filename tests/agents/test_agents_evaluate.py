@@ -198,3 +198,22 @@ def test_in_process_episodes_step_on_one_torch_thread(monkeypatch: pytest.Monkey
         assert torch.get_num_threads() == 2  # the caller's setting comes back
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("metric", ["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"])
+def test_bootstrap_percentiles_are_those_of_each_resamples_pooled_questions(metric: str) -> None:
+    """The percentile path gives, bit for bit, what pooling each resample's episodes gives,
+    an episode without questions included (a resample of only those is NaN)."""
+    import numpy as np
+
+    from artic_rl.evaluation.paired import _boot_values
+
+    rng = np.random.default_rng(3)
+    episodes = [
+        _ep(s, [1.0] * n, list(rng.exponential(400.0, n))) for s, n in enumerate([3, 0, 7, 1, 12])
+    ]
+    idx = np.vstack([rng.integers(0, 5, size=(40, 5)), np.ones((1, 5), dtype=np.int64)])
+    want = [pooled_metrics([episodes[i] for i in row])[metric] for row in idx]
+    got = _boot_values(episodes, metric, idx)
+    assert np.array_equal(got, np.asarray(want), equal_nan=True)
+    assert np.isnan(got[-1])
