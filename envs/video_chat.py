@@ -108,8 +108,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     exists) and misses with probability ``roi_miss_rate``; frames encoded with an ROI level > 0 around the right region
     give it a higher *equivalent bitrate*. After a bitrate drop a still picture keeps part of what
     its chain's earlier frames coded, fading as ``exp(-t / picture_memory_ms)`` (1,125 ms, measured
-    on the chat clip by scripts/picture_memory.py; 0: a frame reads at its own settings only). A question is answered with the first decodable frame
-    captured at or after it: its **accuracy** is the accuracy model's probability of a correct answer
+    on the chat clip by scripts/picture_memory.py; 0: a frame reads at its own settings only). A
+    question is answered with the first decodable frame captured at or after it: its **accuracy** is the accuracy model's probability of a correct answer
     at that frame's equivalent bitrate, and its **response latency** is the time from the question
     until that frame is decodable (capture wait + transmission + decoding order) plus the MLLM's
     inference time (normal, ``inference_ms`` +- ``inference_jitter_ms``).
