@@ -15,6 +15,8 @@ over B's target: how fast the live encoder's rate control reaches a new bitrate:
 
     python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4 --step 400 600
 
+``--vbv-buffer-s S`` opens it with a VBV buffer of S seconds instead of the streamer's 0.5 s.
+
 The simulator sends its codec profile's frame sizes, measured at a fixed bitrate per cell.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from artic_rl.runtime.encoder import make_encoder
@@ -72,13 +75,19 @@ def sent_share(
     return sent / target
 
 
-def step_response(video: Path, before: float, after: float, fps: float = 30.0) -> list[float]:
+def step_response(
+    video: Path, before: float, after: float, fps: float = 30.0, vbv_buffer_s: float | None = None
+) -> list[float]:
     """Bytes over ``after``'s target in each 250 ms of the 4 s after the bitrate steps from
-    ``before`` (held 4 s) to ``after``, the live-rate encoder at ROI level 0."""
+    ``before`` (held 4 s) to ``after``, the live-rate encoder at ROI level 0 (its VBV buffer
+    ``vbv_buffer_s`` seconds of the opening bitrate; None: the streamer's)."""
     meta = json.loads(video.with_suffix(".json").read_text())
     width, height, clip_fps = int(meta["width"]), int(meta["height"]), float(meta["fps"])
+    settings = EncoderSettings(width=width, height=height)
+    if vbv_buffer_s is not None:
+        settings = replace(settings, vbv_buffer_s=vbv_buffer_s)
     enc = make_encoder(
-        EncoderSettings(width=width, height=height),
+        settings,
         kbps=before,
         fps=fps,
         profile=CodecProfile.default(),
@@ -116,11 +125,18 @@ def main() -> None:
     ap.add_argument(
         "--step", type=float, nargs=2, metavar=("A", "B"), help="a step from A to B kbps"
     )
+    ap.add_argument(
+        "--vbv-buffer-s",
+        type=float,
+        help="with --step: the VBV buffer in seconds of the opening bitrate (default: the streamer's)",
+    )
     args = ap.parse_args()
     if not args.video.with_suffix(".json").is_file():
         ap.error(f"{args.video}: no clip metadata beside it ({args.video.with_suffix('.json')})")
+    if args.vbv_buffer_s is not None and not (args.step and args.vbv_buffer_s > 0):
+        ap.error(f"--vbv-buffer-s {args.vbv_buffer_s}: a positive number of seconds, with --step")
     if args.step:
-        shares = step_response(args.video, *args.step)
+        shares = step_response(args.video, *args.step, vbv_buffer_s=args.vbv_buffer_s)
         print(f"{args.step[0]:.0f} -> {args.step[1]:.0f} kbps, bytes over the target per 250 ms:")
         print(" ".join(f"{x:.2f}" for x in shares))
         return
