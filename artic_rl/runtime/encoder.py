@@ -1,26 +1,23 @@
 """The streamer's encoder: the project's :class:`~artic_rl.video.encoder.Encoder`, opened so that
-every bitrate change applies live, in either direction, within a few frames.
+bitrate increases do not re-open it.
 
-The base encoder runs x264's CBR rate control: an average of the bits wanted over the bits spent,
-which x264 decays by ``cbr_decay`` per frame (a memory of about four buffer lengths), and a
-``maxrate`` fixed at opening; a rise above it re-opens the codec, and a new codec starts with an
-IDR. The simulator sends its codec profile's frame sizes at each new bitrate at once, and never
-sends those keyframes (its keyframes are the first frame and the receiver's PLIs). Taken live, the
-CBR rate control reaches a new bitrate over seconds: 0.5-0.7 of it over the first second after a
-rise, about 0.9 by the fourth, twice the target for 250 ms after a drop; with GCC's tiers moving
-every second it sent 0.88-0.89 of its target (``scripts/encoder_undershoot.py``), and GCC, which
-follows what is delivered, ran lower streamed than simulated (issue 16).
-
-:class:`LiveRateEncoder` runs x264 at a constant quality of ``LIVE_CRF`` (finer than any tier
-needs, so the VBV binds at every bitrate) capped by the VBV at the current bitrate: ``maxrate`` =
-the bitrate (in the rate controller's frame-rate-compensated units) and the buffer ``max(vbv_buffer_s,
-vbv_min_frames / fps)`` seconds of it, as the codec profile was measured. Both are set again on
-every change, through :class:`~artic_rl.video.avopt.LiveOptions` (PyAV has no setter for them;
-FFmpeg's libx264 wrapper applies them from the next frame). The rate is then the VBV's, which has
-no memory beyond the buffer: the stream meets a new bitrate within about 250 ms of a rise and
-sends 1.5x it for 250 ms after a drop, 0.96-0.99 of a held bitrate (``scripts/encoder_undershoot.py
---step``), as a deployed WebRTC encoder follows each new target (libvpx's buffer-based rate
-control). The codec is opened once; a rise sends no keyframe.
+The base encoder opens x264 in CBR at the current bitrate; x264 takes a higher bitrate live only up
+to the ``maxrate`` it was opened with, so every increase above it re-opens the codec, and a new codec
+starts with an IDR. The simulator never sends those keyframes (its keyframes are the first frame and
+the receiver's PLIs), so a policy sees ``since_keyframe`` reset, and pays a keyframe's bytes, on each
+increase: inputs it never met in training. :class:`LiveRateEncoder` opens with ``maxrate`` at
+``ceiling_kbps`` (the top bitrate tier, in the rate controller's frame-rate-compensated units) and
+the VBV buffer sized in real time at the current bitrate (``max(vbv_buffer_s, vbv_min_frames /
+fps)`` seconds, as the codec profile was measured); x264 keeps a stream opened in CBR in CBR when
+the bitrate changes (``maxrate`` follows it), so every later bitrate up to the ceiling applies live
+on the next frame. PyAV cannot change the VBV buffer live: when the buffer would hold fewer than
+``vbv_min_frames`` frames at a new, higher bitrate (a rise of 2.5x at 10 fps, 7.5x at 30 fps), x264
+runs on with the smaller buffer until the next keyframe is requested anyway, and the codec is
+re-opened for that keyframe (its IDR is the requested one). A deployed WebRTC encoder sends no
+keyframe on a rate change, and neither does the simulator: a re-open on every large rise gave the
+stream keyframes, and the queue losses they cause, that the simulator never sends (issue 16).
+The codec is re-opened at once only when a frame-rate drop takes the compensated bitrate above the
+ceiling.
 
 **One meaning of bitrate.** The simulator's kbps (the codec profile's, the accuracy model's, the
 action tiers') are 1080p-equivalent: the bits per pixel of a 1920x1080 stream at that bitrate, with
@@ -49,7 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from artic_rl.video.avopt import LiveOptions
+from artic_rl.sender.actions import MAX_RATE_KBPS
 from artic_rl.video.encoder import EncodedFrame, Encoder, EncoderSettings, _open_codec, split_nals
 from artic_rl.video.profile import CodecProfile
 from artic_rl.video.roi import Region
@@ -60,7 +57,6 @@ NAL_PPS = 8  # picture parameter set
 NAL_SLICES = (1, 5)  # coded slice of a non-IDR / an IDR picture
 CABAC_ZERO_WORD = b"\x00\x00\x03"  # 0x0000 and its emulation prevention byte (7.3.2.10, 7.4.1)
 _FILLER_OVERHEAD = 6  # 4-byte start code, NAL header, rbsp trailing byte (0x80)
-LIVE_CRF = 10.0  # the live encoder's constant quality: finer than any tier buys, so the VBV binds
 
 
 def picture_scale(width: int, height: int) -> float:
@@ -99,8 +95,7 @@ def pad_access_unit(data: bytes, size_bytes: int, cabac: bool) -> bytes:
 
 
 class LiveRateEncoder(Encoder):
-    """An :class:`Encoder` whose bitrate applies live, in either direction: x264 at constant
-    quality ``LIVE_CRF`` capped by a VBV at the current bitrate (bits per second sent)."""
+    """An :class:`Encoder` whose bitrate rises live up to ``ceiling_kbps`` (bits per second sent)."""
 
     def __init__(
         self,
@@ -109,35 +104,32 @@ class LiveRateEncoder(Encoder):
         fps: float | None = None,
         roi_level: int = 0,
         region: Region | None = None,
+        ceiling_kbps: float = MAX_RATE_KBPS,
     ) -> None:
-        if settings.codec != "libx264":
-            raise ValueError(f"the live-rate encoder runs libx264, not {settings.codec}")
-        self.buffer_kbit = 0.0  # the VBV buffer the codec runs with now (real kbit)
+        self.ceiling_kbps = float(ceiling_kbps)
+        self.buffer_kbit = 0.0  # the VBV buffer the codec was opened with (real kbit)
         self.reopens = 0
-        self._live: LiveOptions | None = None
-        self._applied: tuple[int, int] | None = None
         super().__init__(settings, kbps, fps, roi_level, region)
 
     def _ensure_open(self) -> bool:
-        if self._ctx is not None:
+        s = self.settings
+        need_kbit = s.vbv_min_frames / self.sent_fps * self.kbps
+        short = need_kbit > self.buffer_kbit * (1 + 1e-9)
+        if (
+            self._ctx is not None
+            and self.encoder_kbps <= self._ceiling_kbps * (1 + 1e-9)
+            and not (short and self._want_key)  # a buffer re-sized only with a requested IDR
+        ):
             return False
-        self._ctx = _open_codec(self.settings, self.encoder_kbps, self.sent_fps, crf=LIVE_CRF)
-        self._live = LiveOptions(self._ctx)
-        self._applied = None
+        compensation = s.nominal_fps / self.sent_fps
+        self._ceiling_kbps = max(self.ceiling_kbps * compensation, self.encoder_kbps)
+        self.buffer_kbit = self.kbps * max(s.vbv_buffer_s, s.vbv_min_frames / self.sent_fps)
+        # the base opener sizes the buffer as buffer_s x the ceiling's real rate: scale buffer_s
+        ceiling_real = self._ceiling_kbps / compensation
+        opener = replace(s, vbv_buffer_s=self.buffer_kbit / ceiling_real, vbv_min_frames=0.0)
+        self._ctx = _open_codec(opener, self._ceiling_kbps, self.sent_fps)
         self.reopens += 1
         return True
-
-    def _apply_rate(self) -> None:
-        """``maxrate`` at the current bitrate and the buffer in seconds of it, where they moved."""
-        s = self.settings
-        self.buffer_kbit = self.kbps * max(s.vbv_buffer_s, s.vbv_min_frames / self.sent_fps)
-        vbv = (int(self.encoder_kbps * 1000), int(self.buffer_kbit * 1000))
-        if vbv == self._applied:
-            return
-        assert self._live is not None
-        self._live.set_int("maxrate", vbv[0])
-        self._live.set_int("bufsize", vbv[1])
-        self._applied = vbv
 
 
 @dataclass
@@ -197,11 +189,13 @@ def make_encoder(
     profile: CodecProfile | None = None,
 ) -> Any:
     """The streamer's encoder, in 1080p-equivalent kbps (:class:`ReferenceRateEncoder`, its
-    keyframes ``profile``'s) around a :class:`LiveRateEncoder`, or around the base one
-    (``live_rate=False``)."""
+    keyframes ``profile``'s) around a :class:`LiveRateEncoder` (its ceiling, the top tier, in native
+    kbps), or around the base one (``live_rate=False``)."""
     scale = min(picture_scale(settings.width, settings.height), 1.0)
     if live_rate:
-        inner: Encoder = LiveRateEncoder(settings, kbps=kbps * scale, fps=fps)
+        inner: Encoder = LiveRateEncoder(
+            settings, kbps=kbps * scale, fps=fps, ceiling_kbps=MAX_RATE_KBPS * scale
+        )
     else:
         inner = Encoder(settings, kbps=kbps * scale, fps=fps)
     return ReferenceRateEncoder(inner, scale, profile)

@@ -52,7 +52,7 @@ class StreamSettings:
     rate_headroom: float = (
         1.0  # encoder re-opens (IDR) only above headroom x the bitrate at opening
     )
-    live_rate_encoder: bool = True  # every bitrate change live, within frames (no re-open IDR)
+    live_rate_encoder: bool = True  # bitrate rises live up to the top tier (no re-open IDR)
     seed: int = 0
     host: str = "127.0.0.1"
     receiver: str = "artic"  # artic (loss-resilient) | webrtc (NACK/RTX, jitter buffer)

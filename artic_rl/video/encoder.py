@@ -241,7 +241,7 @@ class Encoder:
         vframe = _as_video_frame(frame)
         reopened = self._ensure_open()
         assert self._ctx is not None
-        self._apply_rate()
+        self._ctx.bit_rate = int(self.encoder_kbps * 1000)
         vframe.pts = int(round(now_ms))
         vframe.time_base = _TIME_BASE
         if self._want_key:
@@ -281,10 +281,6 @@ class Encoder:
         self._ceiling_kbps = self.encoder_kbps * max(1.0, s.rate_headroom)
         self._ctx = _open_codec(s, self._ceiling_kbps, self.sent_fps)
         return True
-
-    def _apply_rate(self) -> None:
-        """Give the open codec the current bitrate (FFmpeg re-configures x264 on a change)."""
-        self._ctx.bit_rate = int(self.encoder_kbps * 1000)
 
     def _measure(self, data: bytes, ref_y: np.ndarray, record: FrameRecord) -> EncodedFrame:
         if self._decoder is None:
@@ -372,11 +368,8 @@ def _decoder_name(codec: str) -> str:
     return {"libx264": "h264", "libx265": "hevc", "libvpx-vp9": "vp9"}.get(codec, codec)
 
 
-def _open_codec(
-    s: EncoderSettings, ceiling_kbps: float, sent_fps: float, crf: float | None = None
-) -> Any:
-    """A CBR low-delay encoder whose bitrate and maxrate are ``ceiling_kbps``; with ``crf``
-    (libx264), constant quality ``crf`` capped by the VBV at maxrate instead.
+def _open_codec(s: EncoderSettings, ceiling_kbps: float, sent_fps: float) -> Any:
+    """A CBR low-delay encoder whose bitrate and maxrate are ``ceiling_kbps``.
 
     ``ceiling_kbps`` is in the rate controller's units (compensated for the frame rate). The VBV
     buffer is sized in real time: ``max(vbv_buffer_s, vbv_min_frames / sent_fps)`` seconds of the
@@ -394,11 +387,6 @@ def _open_codec(
     buffer_s = max(s.vbv_buffer_s, s.vbv_min_frames / sent_fps)
     buf = max(1, int(rate * sent_fps / s.nominal_fps * buffer_s))
     opts = {"maxrate": f"{rate}k", "bufsize": f"{buf}k"}
-    if crf is not None:
-        if s.codec != "libx264":
-            raise ValueError(f"a VBV-capped constant quality needs libx264, not {s.codec}")
-        ctx.bit_rate = 0
-        opts["crf"] = f"{crf:g}"
     if s.codec == "libx264":
         params = f"scenecut=0:vbv-init={s.vbv_init}:qcomp={s.qcomp}" + (
             ":intra-refresh=1" if s.intra_refresh else ""
