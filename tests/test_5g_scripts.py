@@ -156,3 +156,14 @@ def test_ceiling_refuses_a_scale_without_both_ceilings(tmp_path: Path) -> None:
     run = subprocess.run(cmd, capture_output=True, text=True)
     assert run.returncode == 2
     assert "capacity scale 0.1: no run at max_rate_kbps=32000" in run.stderr.splitlines()[-1]
+
+
+def test_ceiling_names_the_run_whose_config_lacks_a_key(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    _run(sweep, 1.0, 4000, 1000.0)
+    run = next(sweep.iterdir())
+    (run / "config.yaml").write_text(yaml.safe_dump({"env": {"kwargs": {}}}))
+    cmd = [sys.executable, str(ROOT / "scripts/ceiling_5g.py"), str(sweep)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert f"{run}: missing key 'capacity_scale'" in out.stderr.splitlines()[-1]
