@@ -25,6 +25,7 @@ of :func:`artic_rl.video.roi.roi_rings` as side data; libx264 honours them with 
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -346,8 +347,11 @@ def _paint_blocks(params: Any, width: int, height: int, block: int) -> np.ndarra
 
 
 def _side_data(frame: av.VideoFrame) -> Iterator[object]:
+    """A frame's side data. PyAV before 18.1.1 iterates the entries themselves, later the types."""
     try:
-        yield from frame.side_data
+        container = frame.side_data
+        for item in container:
+            yield container[item] if isinstance(item, enum.Enum) else item
     except (AttributeError, TypeError):
         return
 
