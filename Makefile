@@ -1,5 +1,6 @@
 # Two commands: `make train` (main job on embedded defaults) and `make test` (lint, types, tests).
-# Each creates ./.venv on first use and installs the project with the local CPU build of torch.
+# Each creates ./.venv on first use and installs the project with the local CPU build of torch,
+# every package at the version constraints.txt pins (the versions the tests passed with).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,12 +10,12 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, pinned to the CPU wheel pip finds locally, so nothing pulls CUDA packages.
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -e ".[all,dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[all,dev]"
 	@if $(PY) -m pip list 2>/dev/null | grep -qi nvidia; then echo "CUDA packages were installed" >&2; exit 1; fi
 	touch $(STAMP)
 
