@@ -51,17 +51,55 @@ def test_each_world_is_its_bytes_sent_over_its_targets() -> None:
     assert sim == pytest.approx(1.0)
 
 
-def test_the_command_prints_one_row_per_cell(tmp_path: Path) -> None:
-    run = tmp_path / "seed-1" / "runs" / "03-Verizon-LTE-short-gcc-own"
-    run.mkdir(parents=True)
-    (run / "report.json").write_text(json.dumps(_report([450.0], [490.0], [500.0])))
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/sent_vs_target.py"), str(tmp_path)],
+def test_each_change_marks_its_phase_for_the_intervals_after_it() -> None:
+    target = [300, 300, 500, 500, 500, 500, 200, 200, 200]
+    assert sent_vs_target.phases(target, 2) == [
+        "start", "start", "rise", "rise", "held", "held", "drop", "drop", "held",
+    ]  # fmt: skip
+
+
+def test_the_phases_split_each_worlds_bytes() -> None:
+    # the stream lags a rise and overshoots a drop; the simulator meets each target at once
+    target = [300.0, 300.0, 600.0, 600.0, 600.0, 200.0]
+    report = _report(
+        [300.0, 300.0, 450.0, 600.0, 600.0, 300.0], [300.0, 300.0, 600.0, 600.0, 600.0, 200.0],
+        target,
+    )  # fmt: skip
+    stream, sim = sent_vs_target.worlds(report, 1)
+    assert stream["rise"] == pytest.approx((450.0, 600.0))
+    assert stream["drop"] == pytest.approx((300.0, 200.0))
+    assert stream["held"] == pytest.approx((1200.0, 1200.0))
+    assert stream["start"] == pytest.approx((600.0, 600.0))
+    assert sim["rise"] == pytest.approx((600.0, 600.0))
+    assert sim["all"] == pytest.approx((sum(target), sum(target)))
+
+
+def _run(folder: Path) -> str:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts/sent_vs_target.py"), str(folder)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert "| Verizon-LTE-short-gcc-own | 1 | 0.90 | 0.98 |" in out
+
+
+def test_the_command_prints_one_row_per_cell(tmp_path: Path) -> None:
+    run = tmp_path / "seed-1" / "runs" / "03-Verizon-LTE-short-gcc-own"
+    run.mkdir(parents=True)
+    (run / "report.json").write_text(json.dumps(_report([450.0], [490.0], [500.0])))
+    assert "| Verizon-LTE-short-gcc-own | 1 | 0.90 / 0.98 | - / - | - / - | - / - | - |" in _run(
+        tmp_path
+    )
+
+
+def test_the_last_column_is_the_stream_over_the_replay_on_its_own_decisions(tmp_path: Path) -> None:
+    report = _report([450.0], [490.0], [500.0])
+    report["bitrate"]["sent_kbps"] = 450.0
+    report["fidelity"]["replayed"] = {"bitrate_kbps": 500.0}
+    run = tmp_path / "seed-1" / "runs" / "03-Verizon-LTE-short-gcc-own"
+    run.mkdir(parents=True)
+    (run / "report.json").write_text(json.dumps(report))
+    assert _run(tmp_path).splitlines()[-1].endswith("| 0.90 |")
 
 
 def test_a_folder_without_reports_is_one_error(tmp_path: Path) -> None:

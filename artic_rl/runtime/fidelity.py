@@ -334,6 +334,7 @@ def replay_gaps(stream: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
         "accuracy_pct": sim["accuracy_pct"],
         "latency_mean_ms": sim["latency_mean_ms"],
         "latency_p95_ms": sim["latency_p95_ms"],
+        "bitrate_kbps": sim.get("bitrate_kbps", math.nan),
         "keyframes": sim.get("keyframes", math.nan),
         "substituted": sim.get("substituted", math.nan),
         "question_accuracy": sim.get("question_accuracy", []),

@@ -212,6 +212,7 @@ def test_a_sweep_resumes_and_simulates_again_without_streaming(
     # and open loop: the simulator replaying the stream's decisions
     replayed = after["fidelity"]["replayed"]
     assert replayed["accuracy_pct"] == 0.0 and replayed["latency_mean_ms"] > 0
+    assert replayed["bitrate_kbps"] > 0  # what the simulator sends on the stream's decisions
     assert "replaying each session's decisions" in (tmp_path / "fidelity.md").read_text()
     rows = json.loads((tmp_path / "fidelity.json").read_text())
     assert [(r["trace"], r["agent"], r["receiver"]) for r in rows] == [
