@@ -28,7 +28,6 @@ import numpy as np
 
 from artic_rl.envs.webrtc_compiled import make_transport
 from artic_rl.mllm import AccuracyModel, Question
-from artic_rl.mllm.accuracy import reading
 from artic_rl.net import MTU_BYTES, Link, Trace
 from artic_rl.receiver import DecodeChain, DecodeLog, MllmSampler, QuestionBook
 from artic_rl.receiver.config import ArticReceiverConfig, check_receiver
@@ -579,11 +578,12 @@ class Timeline:
         answer_fps: float,
         age_ms: float,
     ) -> float:
-        """The accuracy model's reading of question ``j`` on a picture coded at these settings
-        (on the curve and at the bitrate :func:`~artic_rl.mllm.accuracy.reading` gives)."""
+        """The accuracy model's reading of question ``j`` on a picture coded at these settings."""
         env = self.env
-        curve, kbps = reading(q, env.profile, rate, fps, roi, region == j)
-        return env.accuracy_model.p_correct(curve, kbps, staleness_ms, answer_fps, age_ms)
+        eq = env.profile.equivalent_kbps(
+            rate, fps, roi, q.roi_area, roi_hit=roi > 0 and region == j
+        )
+        return env.accuracy_model.p_correct(q, eq, staleness_ms, answer_fps, age_ms)
 
     def picture_age_ms(self, f: int) -> float:
         """How long frame ``f``'s picture has been refined: its capture since its chain's keyframe."""

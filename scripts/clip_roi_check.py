@@ -2,9 +2,7 @@
 
 The simulator answers a question on an ROI encode with the clip's ROI-0 curve
 (``artic-rl accuracy clip-curves``) at the codec profile's equivalent bitrate for that ROI level
-(``CodecProfile.equivalent_kbps``, the question's region area, a hit), or, where the curves hold
-one measured at that level (``--roi-levels 0 3``), with that curve
-(``artic_rl.mllm.accuracy.reading``). This encodes the clip's
+(``CodecProfile.equivalent_kbps``, the question's region area, a hit). This encodes the clip's
 segments (1 s unless --segment-s) at the ROI level for real (the harness's libx264 encodes, the OCR judge, the
 stream's grader) and prints, per question and bitrate, the share read correctly next to that
 prediction::
@@ -12,8 +10,8 @@ prediction::
     python scripts/clip_roi_check.py --video outputs/clips/synth-0007.mp4 [--roi-level 3] [--kbps 200 300 400 610]
         [--segment-s 16 --every-s 4]   # an older picture: the simulator reads the curves at its age
 
-Answers are cached beside the clip (``<clip>.roi<L>-answers-veryfast-<segment>s.jsonl``, shared with
-``artic-rl accuracy clip-curves --roi-levels``), so a second run only prints.
+Answers are cached beside the clip (``<clip>.roi<L>-answers-veryfast.jsonl``), so a second run
+only prints.
 """
 
 from __future__ import annotations
@@ -24,14 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from artic_rl.mllm.accuracy import Question, curve_value, reading
-from artic_rl.mllm.clipcurves import (
-    answers_cache_path,
-    clip_samples,
-    judged_age_s,
-    load_clip_curves,
-    segment_starts,
-)
+from artic_rl.mllm.accuracy import Question, curve_value
+from artic_rl.mllm.clipcurves import clip_samples, judged_age_s, load_clip_curves, segment_starts
 from artic_rl.mllm.harness import AnswerCache, HarnessConfig, run_harness
 from artic_rl.mllm.judges import ExactMatchGrader
 from artic_rl.mllm.media import ProjectDegrader
@@ -61,7 +53,12 @@ def main() -> None:
         kbps=tuple(args.kbps), roi_levels=(args.roi_level,), max_frames=1,
         segment_s=args.segment_s, max_height=None, played=played,
     )  # fmt: skip
-    cache = AnswerCache(answers_cache_path(args.video, "veryfast", args.segment_s, args.roi_level))
+    suffix = "" if args.segment_s == 1.0 else f"-{args.segment_s:g}s"
+    cache = AnswerCache(
+        args.video.with_name(
+            f"{args.video.stem}.roi{args.roi_level}-answers-veryfast{suffix}.jsonl"
+        )
+    )
     age_ms = 1000.0 * judged_age_s(args.segment_s, video_fps(args.video))
     result = run_harness(
         samples, args.video.parent, OcrJudge(threads=1), ExactMatchGrader(ignore_spaces=True),
@@ -77,14 +74,13 @@ def main() -> None:
         c = curves[q]
         curve = Question(
             "text", False, area[q], c["floor"], c["ceiling"], c["mid_kbps"], c["steepness"],
-            aged=c.get("aged", ()), roi_curves=c.get("roi_curves", ()),
+            aged=c.get("aged", ()),
         )  # fmt: skip
-        read_on, eq = reading(curve, profile, kbps, 30.0, args.roi_level, True)
-        on = f"its ROI-{args.roi_level} curve at" if read_on is not curve else "equivalent"
+        eq = profile.equivalent_kbps(kbps, 30.0, args.roi_level, area[q], True)
         print(
             f"{q[:34]:34s} {kbps:5.0f} kbps ROI {args.roi_level}: read {np.mean(correct):.2f} "
-            f"of {len(correct)}; simulator {curve_value(read_on, eq, age_ms):.2f} "
-            f"({on} {eq:.0f} kbps, picture age {age_ms / 1000.0:g} s)"
+            f"of {len(correct)}; simulator {curve_value(curve, eq, age_ms):.2f} "
+            f"(equivalent {eq:.0f} kbps, picture age {age_ms / 1000.0:g} s)"
         )
 
 

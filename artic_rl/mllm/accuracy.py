@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -46,12 +46,6 @@ CATEGORIES: dict[str, str] = {
 MS_PER_S = 1000.0
 
 
-#: ``(age_ms, floor, ceiling, mid_kbps, steepness)``: a curve measured at one picture age
-AgedCurve = tuple[float, float, float, float, float]
-#: ``(roi_level, floor, ceiling, mid_kbps, steepness, aged)``: a curve measured at one ROI level
-RoiCurve = tuple[int, float, float, float, float, tuple[AgedCurve, ...]]
-
-
 @dataclass(frozen=True)
 class Question:
     """One question about the video, as the simulator sees it.
@@ -68,10 +62,6 @@ class Question:
         aged: curves measured at several picture ages, ``(age_ms, floor, ceiling, mid_kbps,
             steepness)`` in increasing age (``artic-rl accuracy clip-curves --segment-s 1 2 4``);
             empty: the one curve above holds at every age.
-        roi_curves: curves measured on encodes at an ROI level on the question's own region,
-            ``(roi_level, floor, ceiling, mid_kbps, steepness, aged)``, in kbps at the full frame
-            rate (``artic-rl accuracy clip-curves --roi-levels 0 3``); empty: every ROI level is
-            read on the curve above through the codec profile's equivalent bitrate.
     """
 
     category: str
@@ -82,19 +72,7 @@ class Question:
     mid_kbps: float
     steepness: float
     curve_id: int = -1
-    aged: tuple[AgedCurve, ...] = ()
-    roi_curves: tuple[RoiCurve, ...] = ()
-
-    def at_roi_level(self, roi_level: int) -> Question | None:
-        """The question read on its curve measured at ``roi_level`` (its ``roi_curves``), or None
-        when it has none there."""
-        for level, floor, ceiling, mid_kbps, steepness, aged in self.roi_curves:
-            if level == roi_level:
-                return replace(
-                    self, floor=floor, ceiling=ceiling, mid_kbps=mid_kbps, steepness=steepness,
-                    aged=aged, roi_curves=(),
-                )  # fmt: skip
-        return None
+    aged: tuple[tuple[float, float, float, float, float], ...] = ()
 
 
 @runtime_checkable
@@ -142,25 +120,6 @@ def curve_value(q: Question, kbps: float, age_ms: float = math.nan) -> float:
     lo, hi = aged[k - 1], aged[k]
     w = math.log(age_ms / lo[0]) / math.log(hi[0] / lo[0])
     return (1.0 - w) * _logistic(*lo[1:], kbps) + w * _logistic(*hi[1:], kbps)
-
-
-def reading(
-    q: Question, profile: Any, kbps: float, fps: float, roi_level: int, roi_hit: bool
-) -> tuple[Question, float]:
-    """The curve a picture coded at these settings reads question ``q`` on, and the bitrate to
-    read it at. ``profile``: the codec profile (``equivalent_kbps``, ``fps_grid``).
-
-    A question with a curve measured at this ROI level on its own region
-    (:meth:`Question.at_roi_level`), whose region the ROI covers, reads that curve at the frame's
-    rate scaled by the frame rate's part of the profile's equivalence at that level; otherwise
-    its own curve at the profile's equivalent bitrate."""
-    hit = roi_level > 0 and roi_hit
-    eq = profile.equivalent_kbps(kbps, fps, roi_level, q.roi_area, roi_hit=hit)
-    at_level = q.at_roi_level(roi_level) if hit and q.roi_curves else None
-    if at_level is None:
-        return q, eq
-    full = profile.equivalent_kbps(kbps, profile.fps_grid[-1], roi_level, q.roi_area, True)
-    return at_level, kbps * eq / full
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,6 @@ def _cmd_clip_curves(args: argparse.Namespace) -> int:
     from artic_rl.mllm.judges import ExactMatchGrader
     from artic_rl.mllm.ocr_judge import OcrJudge
     from artic_rl.video.probe import video_fps
-    from artic_rl.video.roi import ROI_LEVELS
 
     video = Path(args.video)
     if not video.is_file():
@@ -124,36 +123,24 @@ def _cmd_clip_curves(args: argparse.Namespace) -> int:
         raise InputError(f"--segment-s: a length given twice: {args.segment_s}")
     for length, step in zip(args.segment_s, every, strict=True):  # each fits, before any work
         clip_samples(questions, str(video), step, length)
-    levels = sorted(set(args.roi_levels))
-    if levels[0] != 0 or any(level not in ROI_LEVELS for level in levels):
-        raise InputError(f"--roi-levels: 0 and any of {ROI_LEVELS[1:]}, got {args.roi_levels}")
     out = Path(args.out) if args.out else video.with_suffix(".curves.json")
     from tqdm import tqdm
 
-    by_level = []
-    for level in levels:
-        docs = []
-        for length, step in sorted(zip(args.segment_s, every, strict=True)):
-            desc = f"judged ({length:g} s, ROI level {level})"
-            with tqdm(desc=desc, unit="answer", disable=None) as bar:
-                docs.append(measure_clip_curves(
-                    video, questions, OcrJudge(threads=1), ExactMatchGrader(ignore_spaces=True),
-                    kbps, every_s=step, segment_s=length, preset=args.preset, roi_level=level,
-                    progress=lambda done, _calls: bar.update(done - bar.n),
-                ))  # fmt: skip
-        by_level.append(merge_aged(docs, video_fps(video)))
-    doc = by_level[0]
-    if len(by_level) > 1:
-        doc = {**doc, "roi_levels": by_level[1:]}
+    docs = []
+    for length, step in sorted(zip(args.segment_s, every, strict=True)):
+        with tqdm(desc=f"judged ({length:g} s)", unit="answer", disable=None) as bar:
+            docs.append(measure_clip_curves(
+                video, questions, OcrJudge(threads=1), ExactMatchGrader(ignore_spaces=True), kbps,
+                every_s=step, segment_s=length, preset=args.preset,
+                progress=lambda done, _calls: bar.update(done - bar.n),
+            ))  # fmt: skip
+    doc = merge_aged(docs, video_fps(video))
     write_clip_curves(doc, out)
-    for level_doc in by_level:
-        level = f"  ROI level {level_doc['roi_level']}" if level_doc["roi_level"] else ""
-        for entry in level_doc.get("aged", [level_doc]):
-            age = f"  picture age {entry['age_s']:g} s" if "age_s" in entry else ""
-            for q in entry["questions"]:
-                print(f"{q['answer']!r:14s} original {q.get('original')}  measured "
-                      f"{q['measured']}  mid {q['mid_kbps']:.0f} kbps, steepness "
-                      f"{q['steepness']:.1f}{age}{level}")  # fmt: skip
+    for entry in doc.get("aged", [doc]):
+        age = f"  picture age {entry['age_s']:g} s" if "age_s" in entry else ""
+        for q in entry["questions"]:
+            print(f"{q['answer']!r:14s} original {q.get('original')}  measured {q['measured']}  "
+                  f"mid {q['mid_kbps']:.0f} kbps, steepness {q['steepness']:.1f}{age}")  # fmt: skip
     print(out)
     return 0
 
@@ -229,10 +216,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="segment lengths (s); several: one curve per picture age; a clip "
                       "the streamer plays forwards then backwards is measured so, and a segment "
                       "may outlast it")  # fmt: skip
-    clip.add_argument("--roi-levels", type=int, nargs="+", default=[0],
-                      help="ROI levels to measure at (0 and others, e.g. 0 3): a level > 0 encodes "
-                      "at that level on each question's own box, for the simulator to read a "
-                      "frame coded so")  # fmt: skip
     clip.add_argument("--preset", default="veryfast", help="libx264 preset")
     clip.set_defaults(func=_cmd_clip_curves)
     plot = acc_sub.add_parser(

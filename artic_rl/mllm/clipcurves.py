@@ -132,14 +132,6 @@ def fit_clip_curves(
     return {"format": FORMAT, **source, "kbps": [float(k) for k in kbps], "questions": questions}
 
 
-def answers_cache_path(video: str | Path, preset: str, segment_s: float, roi_level: int) -> Path:
-    """Where the judge's answers on the clip's encodes are cached, beside the clip: one file per
-    preset, segment length and ROI level (an answer's key holds its sample, bitrate and judge)."""
-    video = Path(video)
-    kind = "clip" if roi_level == 0 else f"roi{roi_level}"
-    return video.with_name(f"{video.stem}.{kind}-answers-{preset}-{segment_s:g}s.jsonl")
-
-
 def measure_clip_curves(
     video: str | Path,
     questions_path: str | Path,
@@ -151,10 +143,8 @@ def measure_clip_curves(
     preset: str = "veryfast",
     cache_path: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
-    roi_level: int = 0,
 ) -> dict[str, Any]:
-    """Measure ``judge`` on the clip's questions at ``kbps`` (and the original) and fit curves;
-    ``roi_level`` > 0: each encode at that ROI level on the question's own box."""
+    """Measure ``judge`` on the clip's questions at ``kbps`` (and the original) and fit curves."""
     from artic_rl.mllm.harness import AnswerCache, HarnessConfig, run_harness
     from artic_rl.mllm.media import ProjectDegrader
 
@@ -162,10 +152,12 @@ def measure_clip_curves(
     samples = clip_samples(questions_path, str(video), every_s, segment_s)
     played = segment_starts(video, every_s, segment_s)[1]
     config = HarnessConfig(
-        kbps=(0.0, *kbps), roi_levels=(roi_level,), max_frames=1, segment_s=segment_s,
-        max_height=None, played=played,
+        kbps=(0.0, *kbps), roi_levels=(0,), max_frames=1, segment_s=segment_s, max_height=None,
+        played=played,
     )  # fmt: skip
-    cache = AnswerCache(cache_path or answers_cache_path(video, preset, segment_s, roi_level))
+    if cache_path is None:  # the answers' key holds the sample, bitrate and judge, not these
+        cache_path = video.with_name(f"{video.stem}.clip-answers-{preset}-{segment_s:g}s.jsonl")
+    cache = AnswerCache(cache_path)
     result = run_harness(
         samples, video.parent, judge, grader, ProjectDegrader(preset), config, cache,
         progress=progress,
@@ -179,9 +171,7 @@ def measure_clip_curves(
         "every_s": every_s,
         "segment_s": segment_s,
         "played": played,
-        "encoder": f"{ProjectDegrader.name} libx264 {preset}, 1080p-equivalent kbps, "
-        f"ROI level {roi_level}",
-        "roi_level": roi_level,
+        "encoder": f"{ProjectDegrader.name} libx264 {preset}, 1080p-equivalent kbps, ROI level 0",
     }
     return fit_clip_curves(result.rows, samples, list(kbps), source)
 
@@ -224,8 +214,8 @@ def write_clip_curves(doc: dict[str, Any], path: str | Path) -> None:
 
 def load_clip_curves(path: str | Path) -> dict[str, dict[str, Any]]:
     """``question text -> curve parameters`` of a clip-curves file, with ``aged`` (the
-    :class:`~artic_rl.mllm.accuracy.Question` field) when it holds several picture ages and
-    ``roi_curves`` when it holds curves at other ROI levels; InputError names the file."""
+    :class:`~artic_rl.mllm.accuracy.Question` field) when it holds several picture ages;
+    InputError names the file."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -233,41 +223,18 @@ def load_clip_curves(path: str | Path) -> dict[str, dict[str, Any]]:
         raise InputError(f"cannot read clip curves: {err}", path) from err
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError(f"not a clip-curves file (format is not {FORMAT!r})", path, field="format")
-    out = _level_curves(doc, path, "")
-    roi: dict[str, list[tuple[Any, ...]]] = {text: [] for text in out}
-    for n, entry in enumerate(doc.get("roi_levels", [])):
-        where = f"roi_levels[{n}]"
-        try:
-            level = int(entry["roi_level"])
-        except (KeyError, TypeError, ValueError) as err:
-            raise InputError(f"bad ROI level: {err}", path, field=where) from err
-        if level <= 0 or level in {r[0] for rows in roi.values() for r in rows}:
-            raise InputError(f"ROI level {level}: must be > 0 and given once", path, field=where)
-        for text, c in _level_curves(entry, path, f"{where}.").items():
-            if text not in roi:
-                raise InputError(f"{text!r}: a question the file's curves lack", path, field=where)
-            curve = tuple(c[k] for k in CURVE_KEYS)
-            roi[text].append((level, *curve, c.get("aged", ())))
-    for text, rows in roi.items():
-        if rows:
-            out[text]["roi_curves"] = tuple(sorted(rows, key=lambda r: r[0]))
-    return out
-
-
-def _level_curves(doc: dict[str, Any], path: Path, prefix: str) -> dict[str, dict[str, Any]]:
-    """One ROI level's curves of a clip-curves document (its ``questions`` and ``aged``)."""
     out: dict[str, dict[str, Any]] = {}
     for i, q in enumerate(doc.get("questions", [])):
         try:
             out[str(q["question"])] = {k: float(q[k]) for k in CURVE_KEYS}
         except (KeyError, TypeError, ValueError) as err:
-            raise InputError(f"bad curve: {err}", path, field=f"{prefix}questions[{i}]") from err
+            raise InputError(f"bad curve: {err}", path, field=f"questions[{i}]") from err
     aged: dict[str, list[tuple[float, ...]]] = {text: [] for text in out}
     for a, entry in enumerate(doc.get("aged", [])):
         try:
             age_ms = 1000.0 * float(entry["age_s"])
             for i, q in enumerate(entry["questions"]):
-                where = f"{prefix}aged[{a}].questions[{i}]"
+                where = f"aged[{a}].questions[{i}]"
                 if str(q["question"]) not in aged:
                     raise InputError("a question the file's curves lack", path, field=where)
                 curve = tuple(float(q[k]) for k in CURVE_KEYS)
@@ -275,13 +242,13 @@ def _level_curves(doc: dict[str, Any], path: Path, prefix: str) -> dict[str, dic
         except InputError:
             raise
         except (KeyError, TypeError, ValueError) as err:
-            raise InputError(f"bad aged curve: {err}", path, field=f"{prefix}aged[{a}]") from err
+            raise InputError(f"bad aged curve: {err}", path, field=f"aged[{a}]") from err
     for text, rows in aged.items():
         if rows:
             rows.sort()
             if any(r[0] <= 0.0 for r in rows) or len({r[0] for r in rows}) != len(rows):
                 raise InputError(
-                    f"{text!r}: ages must be positive and distinct", path, field=f"{prefix}aged"
+                    f"{text!r}: ages must be positive and distinct", path, field="aged"
                 )
             out[text]["aged"] = tuple(rows)
     return out

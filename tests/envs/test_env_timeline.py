@@ -18,7 +18,6 @@ A question at 250 ms is answered with the first decodable frame captured after i
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import pickle
 from collections.abc import Callable
@@ -102,44 +101,6 @@ def test_a_question_is_answered_at_its_frames_picture_age() -> None:
     action = np.array([RATE_IDX, ROI_IDX, FPS_IDX])
     answered = [a for _ in range(20) for a in env.step(action)[4]["accuracy"]]
     assert [100_000.0 * a for a in answered] == pytest.approx([400.0, 2400.0])
-
-
-@pytest.mark.parametrize("backend", ["python", "compiled"])
-@pytest.mark.parametrize("roi_idx", [0, 3])
-def test_a_question_with_a_curve_at_the_frames_roi_level_reads_that_curve(
-    backend: str, roi_idx: int
-) -> None:
-    """The question has its own curve at ROI level 3 (floor 0.5 here; the model reads floor +
-    equivalent kbps / 10^6). A 5 fps frame at level 3 on the question's region reads that curve at
-    its rate times the frame rate's part of the profile's equivalence (5/30 here; the profile's
-    ROI gain of 2 is the level's own curve's business); at level 0 it reads the question's curve
-    (floor 0) at the profile's equivalent bitrate."""
-
-    class Gains(FixedProfile):
-        fps_grid = (5.0, 30.0)
-
-        def equivalent_kbps(self, kbps, fps, roi_level, roi_area, roi_hit=True):  # noqa: ANN001, ANN201
-            return float(kbps) * (2.0 if roi_level and roi_hit else 1.0) * fps / 30.0
-
-    artic = load_accuracy_model("artic")
-
-    class Levels:
-        def sample_question(self, np_random):  # noqa: ANN001, ANN202
-            q = artic.sample_question(np_random)
-            return dataclasses.replace(q, floor=0.0, roi_curves=((3, 0.5, 1.0, 500.0, 2.0, ()),))
-
-        def p_correct(self, q, eq, staleness_ms=0.0, fps=30.0, age_ms=math.nan):  # noqa: ANN001, ANN202
-            return q.floor + eq / 1e6
-
-        def confidence_at(self, q, kbps):  # noqa: ANN001, ANN202
-            return artic.confidence_at(q, kbps)
-
-    env = make_env(profile=Gains(), accuracy=Levels(), picture_memory_ms=0.0, backend=backend)
-    env.reset(seed=0, options={"start_ms": 0, "question_ms": [250.0]})
-    action = np.array([RATE_IDX, roi_idx, FPS_IDX])
-    answered = [a for _ in range(5) for a in env.step(action)[4]["accuracy"]]
-    floor = 0.5 if roi_idx else 0.0
-    assert answered == pytest.approx([floor + 1028.0 * 5.0 / 30.0 / 1e6])
 
 
 @pytest.mark.parametrize("backend", ["python", "compiled"])

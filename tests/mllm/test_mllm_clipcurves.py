@@ -111,39 +111,6 @@ def test_several_segment_lengths_give_one_curve_per_picture_age(tmp_path: Path) 
         load_clip_curves(path)
 
 
-def test_curves_at_an_roi_level_load_as_the_questions_roi_curves(tmp_path: Path) -> None:
-    def doc(level: int, mid: float, question: str = "What?") -> dict:
-        curve = {"floor": 0.0, "ceiling": 1.0, "mid_kbps": mid, "steepness": 3.0}
-        return {"format": FORMAT, "segment_s": 1.0, "roi_level": level,
-                "questions": [{"question": question, **curve}]}  # fmt: skip
-
-    aged3 = merge_aged([doc(3, 300.0), {**doc(3, 200.0), "segment_s": 4.0}], fps=30.0)
-    path = tmp_path / "roi.json"
-    write_clip_curves({**doc(0, 900.0), "roi_levels": [aged3, doc(1, 600.0)]}, path)
-    curve = load_clip_curves(path)["What?"]
-    assert curve["mid_kbps"] == 900.0 and "aged" not in curve
-    assert curve["roi_curves"] == (
-        (1, 0.0, 1.0, 600.0, 3.0, ()),
-        (3, 0.0, 1.0, 300.0, 3.0, ((500.0, 0.0, 1.0, 300.0, 3.0), (3500.0, 0.0, 1.0, 200.0, 3.0))),
-    )
-    from artic_rl.mllm.accuracy import Question
-
-    q = Question("text", False, 0.01, **{k: v for k, v in curve.items() if k != "roi_curves"},
-                 roi_curves=curve["roi_curves"])  # fmt: skip
-    at3 = q.at_roi_level(3)
-    assert at3 is not None and at3.mid_kbps == 300.0 and at3.aged[1][3] == 200.0
-    assert at3.roi_curves == () and q.at_roi_level(2) is None
-    for levels, message in (
-        ([doc(0, 1.0)], r"roi_levels\[0\].*ROI level 0: must be > 0"),
-        ([doc(3, 1.0), doc(3, 2.0)], r"roi_levels\[1\].*ROI level 3: must be > 0 and given once"),
-        ([doc(3, 1.0, "Who?")], r"roi_levels\[0\].*'Who\?': a question the file's curves lack"),
-        ([{**doc(3, 1.0), "questions": [{"question": "What?"}]}], r"roi_levels\[0\].questions"),
-    ):
-        write_clip_curves({**doc(0, 900.0), "roi_levels": levels}, path)
-        with pytest.raises(InputError, match=message):
-            load_clip_curves(path)
-
-
 def test_the_judge_on_a_clip_end_to_end(clip: Path, tmp_path: Path) -> None:
     pytest.importorskip("rapidocr_onnxruntime")
     out = tmp_path / "curves.json"
@@ -177,8 +144,6 @@ def test_bad_input_is_one_line_and_exit_2(
         (["--segment-s", "-1"], "--segment-s must be positive"),
         (["--segment-s", "1", "1"], "--segment-s: a length given twice"),
         (["--kbps", "100,x"], "--kbps expects comma-separated numbers"),
-        (["--roi-levels", "3"], "--roi-levels: 0 and any of (1, 2, 3)"),
-        (["--roi-levels", "0", "4"], "--roi-levels: 0 and any of (1, 2, 3)"),
         # a clip longer than the streamer plays forwards then backwards: segments must fit in it
         (["--segment-s", "5", "--pingpong", "30"], "shorter than one 5 s segment"),
         (["--segment-s", "0.5", "5", "--pingpong", "30"], "shorter than one 5 s segment"),
