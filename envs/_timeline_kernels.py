@@ -95,7 +95,10 @@ F_NEXT_FRAME, F_LAST_FRAME, F_LAST_KEY_MS = 0, 1, 2
 F_PACER_FREE, F_PACER_BEFORE, F_PACER_LEAD = 3, 4, 5
 F_LAST_DEC, F_LAST_PLI, F_INTERVAL_LOSS, F_L_LAST_SEND = 6, 7, 8, 9
 F_SAMPLE_NEXT = 10  # the MLLM sampler's next instant
-N_F = 11
+F_REGION_MS = (
+    11  # the frames' region is the cloud's at this time (Timeline.set_decision; NaN: capture)
+)
+N_F = 12
 
 # ---- i: int scalars
 I_N_FRAMES, I_LAST_KEY_IDX, I_SEQ, I_CHAIN_OK, I_N_DECODED = 0, 1, 2, 3, 4
@@ -576,6 +579,7 @@ def add_frame(
     fps: float,
     roi_level: int,
     key: bool,
+    f: np.ndarray,
     i: np.ndarray,
     plan: np.ndarray,
     fr: np.ndarray,
@@ -590,7 +594,12 @@ def add_frame(
     fr[fid, FC_RATE] = rate_kbps
     fr[fid, FC_FPS] = fps
     fr[fid, FC_ROI] = roi_level
-    region = np.searchsorted(plan[0], c, side="right") - 1  # QuestionBook.region_at
+    at = f[F_REGION_MS]
+    if at != at:
+        at = c
+    region = np.searchsorted(plan[0], at, side="right") - 1  # QuestionBook.region_at
+    if at < 0.0:  # no report held yet
+        region = -1
     fr[fid, FC_REGION] = region if region >= 0 and plan[1, region] != 0.0 else -1
     return fid
 
@@ -667,7 +676,7 @@ def receive_frames(
     arrival = sc[SC_ARR]
     for k in range(n):
         c = sc[SC_TIME, k]
-        fid = add_frame(c, rate_kbps, fps, roi_level, sc[SC_KEY, k] != 0.0, i, plan, fr)
+        fid = add_frame(c, rate_kbps, fps, roi_level, sc[SC_KEY, k] != 0.0, f, i, plan, fr)
         start = sci[SCI_START, k]
         end = sci[SCI_START, k + 1] if k + 1 < n else m
         frame_arr = -math.inf  # its packets' maximum, NaN when one is missing
@@ -1016,7 +1025,7 @@ def enqueue_frames(
             sizes[j] = payload + header if j < n_pk - 1 else size - (n_pk - 1) * payload + header
             total += sizes[j]
         c = sc[SC_TIME, k]
-        fid = add_frame(c, rate_kbps, fps, roi_level, sc[SC_KEY, k] != 0.0, i, plan, fr)
+        fid = add_frame(c, rate_kbps, fps, roi_level, sc[SC_KEY, k] != 0.0, f, i, plan, fr)
         wk.enqueue_frame(
             w_i, w_pk_f, w_pk_i, w_qi, fid, c, sc[SC_KEY, k] != 0.0, c + p[P_ENCODE],
             sizes[:n_pk], w_frame_rows,

@@ -182,6 +182,7 @@ class Timeline:
         self.chain = DecodeChain()
         self.pacer = Pacer()
         self.book = QuestionBook(plan.question_ms.tolist(), plan.roi_lead_ms.tolist())
+        self.region_ms, self.held_region = math.nan, -1  # set_decision
         self.sampler = MllmSampler(env.mllm_fps)
         self.next_frame_ms = 0.0
         self.last_frame_ms = -math.inf
@@ -285,6 +286,7 @@ class Timeline:
 
     def send_interval(self, act: SenderAction, t0: float, t1: float) -> int:
         """Encode, packetise, pace and send the interval's frames; returns the bytes put on the wire."""
+        self.set_decision(t0)
         if self.transport is not None:
             return self._send_interval_webrtc(act, t0, t1)
         env = self.env
@@ -388,9 +390,22 @@ class Timeline:
         self.f_rate.append(act.rate_kbps)
         self.f_fps.append(act.fps)
         self.f_roi.append(act.roi_level)
-        region = self.book.region_at(c)
+        region = self.book.region_at(c) if self.region_ms != self.region_ms else self.held_region
         self.f_region.append(region if region >= 0 and self._roi_hit[region] else -1)
         return f
+
+    def set_decision(self, t_ms: float) -> None:
+        """The sender decides at ``t_ms``: with ``roi_at_decision`` the interval's frames take the
+        region the sender then holds, that of the newest feedback tick it has
+        (:func:`held_report_ms`; none before the first), as the streamer's sender sets its
+        encoder's ROI at each decision; otherwise (NaN) each frame takes the region the cloud
+        holds at its capture."""
+        env = self.env
+        if not env.roi_at_decision:
+            self.region_ms = math.nan
+            return
+        self.region_ms = held_report_ms(t_ms, env.feedback_interval_ms, env.feedback_delay_ms)
+        self.held_region = self.book.region_at(self.region_ms) if self.region_ms >= 0.0 else -1
 
     def _send_interval_webrtc(self, act: SenderAction, t0: float, t1: float) -> int:
         """The interval with the ``webrtc`` receiver (:mod:`artic_rl.envs.webrtc_transport`)."""

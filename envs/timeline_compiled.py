@@ -152,6 +152,7 @@ class CompiledTimeline(Timeline):
         if not supports(env, link, receiver):
             raise ValueError("the compiled timeline needs a compiled link and a measured profile")
         self._f = np.zeros(k.N_F)
+        self._f[k.F_REGION_MS] = math.nan  # each frame's capture (set_decision)
         self._i = np.zeros(k.N_I, dtype=np.int64)
         super().__init__(env, plan, link, trace, np_random, receiver)
         f = self._f
@@ -193,6 +194,8 @@ class CompiledTimeline(Timeline):
     # --- sender -------------------------------------------------------------------------------
     def send_interval(self, act: SenderAction, t0: float, t1: float) -> int:
         """Encode, packetise, pace and send the interval's frames; returns the bytes put on the wire."""
+        self.set_decision(t0)
+        self._f[k.F_REGION_MS] = self.region_ms
         key = (act.rate_kbps, act.fps, act.roi_level)
         cell = self._cells.get(key)
         if cell is None:

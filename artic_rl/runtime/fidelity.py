@@ -194,7 +194,9 @@ def simulate(
     session's ``settings.receiver``) and the session's report period
     (``settings.feedback_interval_ms``: the streamer's receiver batches its packet and frame
     reports; ``env_kwargs``' own is not read), and no missed region: the streamer's cloud reports
-    each question's own box, so ``roi_miss_rate`` is 0 (the plan's draws are unchanged). ``asked``: the session's questions in order,
+    each question's own box, so ``roi_miss_rate`` is 0 (the plan's draws are unchanged); the
+    frames take the region the sender holds at each decision (``roi_at_decision``), as the
+    streamer's sender sets its encoder's ROI from the newest report it has. ``asked``: the session's questions in order,
     (text, region area as a frame fraction; 0: the model's own area), answered as
     :func:`session_question` (``curves``: the clip's own, by question text), the questions whose
     confidence the streamer's cloud reported."""
@@ -220,6 +222,7 @@ def simulate(
         receiver=receiver or settings.receiver,
         feedback_interval_ms=settings.feedback_interval_ms,
         roi_miss_rate=0.0,  # the streamer's cloud knows every question's box
+        roi_at_decision=True,  # the streamer's sender sets the ROI at each decision
     )
     env = VideoChatEnv(**kwargs)
     options = {"start_ms": trace_start_ms, "question_ms": list(question_ms), "trace_index": 0}

@@ -123,6 +123,29 @@ def test_a_move_of_the_roi_carries_no_memory(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", ["python", "compiled"])
+@pytest.mark.parametrize("at_decision", [False, True])
+def test_with_roi_at_decision_the_frames_take_the_region_the_sender_holds(
+    backend: str, at_decision: bool
+) -> None:
+    """Frames every 200 ms at ROI level 3; the cloud knows the question at 490 ms's region from
+    390 ms (lead 100 ms). The question at 250 ms is answered by the frame captured at 400 ms. By
+    its capture the cloud holds the next region (a miss); the sender, deciding at 400 ms, holds
+    the report of 380 ms (feedback 20 ms), which still has the first question's region (a hit),
+    and so does the streamer's encoder for that frame. The frame at 600 ms answers the second."""
+
+    class MissTenth(FixedProfile):
+        def equivalent_kbps(self, kbps, fps, roi_level, roi_area, roi_hit=True):  # noqa: ANN001, ANN201
+            return float(kbps) if roi_hit else float(kbps) / 10.0
+
+    env = make_env(profile=MissTenth(), accuracy=_linear_accuracy(), roi_lead_ms=100.0,
+                   picture_memory_ms=0.0, roi_at_decision=at_decision, backend=backend)  # fmt: skip
+    env.reset(seed=0, options={"start_ms": 0, "question_ms": [250.0, 490.0]})
+    action = np.array([RATE_IDX, 3, FPS_IDX])
+    answered = [a for _ in range(10) for a in env.step(action)[4]["accuracy"]]
+    assert answered == pytest.approx([0.1028 if at_decision else 0.01028, 0.1028])
+
+
+@pytest.mark.parametrize("backend", ["python", "compiled"])
 @pytest.mark.parametrize("memory_ms", [0.0, 400.0])
 def test_a_still_picture_keeps_part_of_its_quality_after_the_bitrate_drops(
     backend: str, memory_ms: float

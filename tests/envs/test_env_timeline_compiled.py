@@ -165,6 +165,17 @@ def test_compiled_steps_equal_the_reference_with_batched_feedback(receiver: str,
     )
 
 
+@pytest.mark.parametrize("receiver", ["artic", "webrtc"])
+def test_compiled_steps_equal_the_reference_with_the_roi_at_the_decision(receiver: str) -> None:
+    """``roi_at_decision``: the frames' region is the one the sender holds at its decision, in the
+    kernels as in the reference (questions every second or so: regions change often)."""
+    for seed in (0, 1):
+        assert_equal_episodes(
+            seed, receiver=receiver, roi_at_decision=True, feedback_interval_ms=50.0,
+            **CASE_KWARGS["slow-drops"],
+        )  # fmt: skip
+
+
 def test_keyframe_requests_frame_timers_and_tail_losses_happen_in_these_cases() -> None:
     """The edge cases above reach the rules they are there for (else the test proves little)."""
     plis = timers = waits = 0
