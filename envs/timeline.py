@@ -297,7 +297,7 @@ class Timeline:
             return 0
         key = self._keyframes(times)
         sizes = env.profile.frame_sizes_bytes(
-            getattr(self, "size_kbps", None) or act.rate_kbps,
+            act.rate_kbps,
             act.fps,
             act.roi_level,
             n,
@@ -421,7 +421,7 @@ class Timeline:
         if times:
             key = self._keyframes(times)
             sizes = env.profile.frame_sizes_bytes(
-                getattr(self, "size_kbps", None) or act.rate_kbps,
+                act.rate_kbps,
                 act.fps,
                 act.roi_level,
                 len(times),

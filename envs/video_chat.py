@@ -251,10 +251,6 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         roi_miss_rate: float = 0.1,
         roi_at_decision: bool = False,
         picture_memory_ms: float = 1125.0,
-        enc_tau_s: float = 0.0,
-        enc_tau_dn_s: float = -1.0,
-        enc_vbv_s: float = 0.0,
-        enc_sizes_only: bool = False,
         inference_ms: float = 250.0,
         inference_jitter_ms: float = 50.0,
         latency_budget_ms: float = 300.0,
@@ -317,10 +313,6 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         if not picture_memory_ms >= 0.0:
             raise ValueError(f"picture_memory_ms must be >= 0 ms, got {picture_memory_ms!r}")
         self.picture_memory_ms = float(picture_memory_ms)
-        self.enc_tau_s, self.enc_vbv_s = float(enc_tau_s), float(enc_vbv_s)
-        self.enc_tau_dn_s = float(enc_tau_dn_s) if enc_tau_dn_s >= 0 else float(enc_tau_s)
-        self._enc = None
-        self.enc_sizes_only = bool(enc_sizes_only)
         self.inference_ms = float(inference_ms)
         self.inference_jitter_ms = float(inference_jitter_ms)
         self.latency_budget_ms = float(latency_budget_ms)
@@ -511,32 +503,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         w = self.weights
         t0 = tl.now_ms
         t1 = t0 + self.interval_ms
-        if self.enc_tau_s > 0:
-            import math as _m, dataclasses as _dc
-            x = _m.log(act.rate_kbps / act.fps)
-            if self._enc is None or t0 == 0.0:
-                self._enc = [x, self.enc_vbv_s]
-            l, fill = self._enc
-            nfr = max(1, round(act.fps * self.interval_ms / 1000.0)); tot = 0.0
-            a_up = 1.0 - _m.exp(-1.0 / (act.fps * self.enc_tau_s))
-            a_dn = 1.0 - _m.exp(-1.0 / (act.fps * self.enc_tau_dn_s)) if self.enc_tau_dn_s > 0 else 1.0
-            for _ in range(nfr):
-                l += (a_up if x > l else a_dn) * (x - l)
-                want = _m.exp(l - x)
-                if self.enc_vbv_s > 0:
-                    fill = min(fill + 1.0 / act.fps, self.enc_vbv_s)
-                    take = min(want / act.fps, fill)
-                    fill -= take
-                    want = take * act.fps
-                tot += want
-            self._enc = [l, fill]
-            act_enc = _dc.replace(act, rate_kbps=act.rate_kbps * tot / nfr)
-        else:
-            act_enc = act
-        if self.enc_sizes_only:
-            tl.size_kbps = act_enc.rate_kbps
-            act_enc = act
-        sent_bytes = tl.send_interval(act_enc, t0, t1)
+        sent_bytes = tl.send_interval(act, t0, t1)
         truncated = t1 >= self.episode_ms
         answered = tl.answer_questions(t1, final=truncated)
         paid, weight = answered, 1.0
