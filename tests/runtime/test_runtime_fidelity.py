@@ -67,6 +67,28 @@ def test_the_simulator_beside_a_stream_never_misses_a_questions_region() -> None
     assert np.mean(hit["question_accuracy"]) > 0.0
 
 
+def test_the_simulator_beside_a_stream_sets_the_roi_at_the_senders_decisions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The streamer's sender sets its encoder's ROI at each decision from the newest report it
+    holds; the simulator beside it does so whatever the env config says."""
+    import artic_rl.envs.video_chat as video_chat
+
+    made: list[bool] = []
+    real = video_chat.VideoChatEnv
+
+    class Spy(real):  # type: ignore[misc, valid-type]
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+            made.append(self.roi_at_decision)
+
+    monkeypatch.setattr(video_chat, "VideoChatEnv", Spy)
+    trace = opportunities_from_rate(np.array([0.0, 60_000.0]), np.array([3000.0]))
+    kwargs = {**_env_kwargs(), "roi_at_decision": False}
+    simulate(_Roi(), trace, kwargs, StreamSettings(seconds=4.0), [1000.0, 2500.0])
+    assert made == [True]
+
+
 def test_simulate_batches_the_feedback_at_the_sessions_report_period() -> None:
     """The streamer's receiver batches its reports every ``feedback_interval_ms`` (a stream
     setting); the simulator beside it does the same, whatever ``env.kwargs`` says, and a saved
