@@ -95,9 +95,8 @@ F_NEXT_FRAME, F_LAST_FRAME, F_LAST_KEY_MS = 0, 1, 2
 F_PACER_FREE, F_PACER_BEFORE, F_PACER_LEAD = 3, 4, 5
 F_LAST_DEC, F_LAST_PLI, F_INTERVAL_LOSS, F_L_LAST_SEND = 6, 7, 8, 9
 F_SAMPLE_NEXT = 10  # the MLLM sampler's next instant
-F_REGION_MS = (
-    11  # the frames' region is the cloud's at this time (Timeline.set_decision; NaN: capture)
-)
+# the frames' region is the one the cloud held at this time (Timeline.set_decision; NaN: capture)
+F_REGION_MS = 11
 N_F = 12
 
 # ---- i: int scalars
