@@ -93,7 +93,10 @@ def main() -> None:
     cells: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for sweep in args.sweeps:
         for path in sorted(sweep.glob("**/runs/*/report.json")):
-            report = json.loads(path.read_text())
+            try:
+                report = json.loads(path.read_text())
+            except (OSError, ValueError) as err:
+                ap.error(f"{path}: not a readable report: {err}")
             if "fidelity" not in report:
                 continue
             interval_ms = report.get("settings", {}).get("interval_ms", 200.0)

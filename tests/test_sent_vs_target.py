@@ -110,3 +110,16 @@ def test_a_folder_without_reports_is_one_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "no fidelity reports" in done.stderr
+
+
+def test_an_unreadable_report_is_one_error_naming_it(tmp_path: Path) -> None:
+    run = tmp_path / "seed-1" / "runs" / "03-Verizon-LTE-short-gcc-own"
+    run.mkdir(parents=True)
+    (run / "report.json").write_text('{"fidelity": ')
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/sent_vs_target.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "03-Verizon-LTE-short-gcc-own/report.json: not a readable report" in done.stderr
