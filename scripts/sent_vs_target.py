@@ -70,12 +70,6 @@ def worlds(report: dict, after: int) -> tuple[dict, dict]:
     )
 
 
-def ratios(report: dict) -> tuple[float, float]:
-    """(stream, simulator): kbps sent over kbps targeted over the whole session."""
-    stream, sim = worlds(report, 1)
-    return stream["all"][0] / stream["all"][1], sim["all"][0] / sim["all"][1]
-
-
 def _ratio(rows: list[dict], key: str) -> str:
     sent, target = sum(r[key][0] for r in rows), sum(r[key][1] for r in rows)
     return f"{sent / target:.2f}" if target > 0 else "-"

@@ -46,9 +46,9 @@ def _report(stream_sent: list[float], sim_sent: list[float], target: list[float]
 
 def test_each_world_is_its_bytes_sent_over_its_targets() -> None:
     report = _report([270.0, 450.0], [300.0, 500.0], [300.0, 500.0])
-    stream, sim = sent_vs_target.ratios(report)
-    assert stream == pytest.approx(720.0 / 800.0)
-    assert sim == pytest.approx(1.0)
+    stream, sim = sent_vs_target.worlds(report, 1)
+    assert stream["all"] == pytest.approx((720.0, 800.0))
+    assert sim["all"] == pytest.approx((800.0, 800.0))
 
 
 def test_each_change_marks_its_phase_for_the_intervals_after_it() -> None:
