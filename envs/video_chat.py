@@ -106,9 +106,9 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     cloud predicts each question's region ``roi_lead_ms`` ahead (Artic's zero-overhead ROI; a range
     ``[low, high]`` draws each question's lead uniformly, so that no fixed countdown to the question
     exists) and misses with probability ``roi_miss_rate``; frames encoded with an ROI level > 0 around the right region
-    give it a higher *equivalent bitrate*. The frames take the region the cloud holds at their
-    capture, or, with ``roi_at_decision``, the one the sender holds at its decision (the newest
-    feedback tick it has), as the streamer's sender sets its encoder's ROI. After a bitrate drop a still picture keeps part of what
+    give it a higher *equivalent bitrate*. An interval's frames take the region the sender holds at
+    its decision (the newest feedback tick it has), as the streamer's sender sets its encoder's ROI
+    (``roi_at_decision``; off: the region the cloud holds at each frame's capture). After a bitrate drop a still picture keeps part of what
     its chain's earlier frames coded, fading as ``exp(-t / picture_memory_ms)`` (1,125 ms, measured
     on the chat clip by scripts/picture_memory.py; 0: a frame reads at its own settings only). A
     question is answered with the first decodable frame captured at or after it: its **accuracy** is the accuracy model's probability of a correct answer
@@ -249,7 +249,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         question_interval_s: float = 4.0,
         roi_lead_ms: float | tuple[float, float] | list[float] = 1500.0,
         roi_miss_rate: float = 0.1,
-        roi_at_decision: bool = False,
+        roi_at_decision: bool = True,
         picture_memory_ms: float = 1125.0,
         inference_ms: float = 250.0,
         inference_jitter_ms: float = 50.0,

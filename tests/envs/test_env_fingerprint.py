@@ -24,8 +24,11 @@ capture too; the unbatched rollouts are pinned beside them. Re-pinned once more 
 picture kept part of its chain's earlier quality after a bitrate drop (``picture_memory_ms``,
 1,125 ms by default; issue #16): the lte rollouts change, the 3g and lossy ones have no frame whose
 earlier frames share its frame rate and ROI, and with the memory off the previous pin holds
-(``test_without_the_pictures_memory_the_previous_pin_holds``). If one changes, the environment's
-semantics changed.
+(``test_without_the_pictures_memory_the_previous_pin_holds``). The sender's decision setting the
+frames' region (``roi_at_decision``, on by default since) left every pin here unchanged: no question
+in these 12-second rollouts falls where the region held at the decision and the one at the frame's
+capture differ (tests/envs/test_env_fingerprint_webrtc.py's 30-second ones have such questions).
+If one changes, the environment's semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """

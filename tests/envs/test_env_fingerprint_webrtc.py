@@ -16,7 +16,10 @@ streamer's (reports batched every 50 ms, the cloud's question fields those of th
 sender holds; issue #16) and the hash took each report's question age and newest capture too; and
 once more when a still picture kept part of its chain's earlier quality after a bitrate drop
 (``picture_memory_ms``, 1,125 ms by default; issue #16: with it off, every previous pin holds, and
-the 3g cases have no frame it lifts). If one changes, the webrtc receiver's semantics changed.
+the 3g cases have no frame it lifts); and once more when an interval's frames took the region the
+sender holds at its decision (``roi_at_decision`` on by default; issue #16: with it off, the
+previous pins hold, ``PINNED_REGION_AT_CAPTURE``). If one changes, the webrtc receiver's semantics
+changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """
@@ -64,6 +67,19 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
     "lte-loss20": ("lte", {"loss_rate": 0.2}),
 }
 PINNED: dict[str, str] = {
+    "lte": "ff2d73cd9d5331569558f1bb77cddfbd682683f32b6843aa5d868b384d29ca8d",
+    "3g": "32c3ee5d79a9387777c610511102d52d00d385d148d09a6433bcc1d7f889775e",
+    "5g": "25c6e90938dd38d883ee7d85db3572455fbf5fc1c477b754caa1cd48fe6718c3",
+    "wifi": "a4b55297a796a85f01ab82576ed64675570aa9bf8935a19479c46c878bb45134",
+    "lte-loss2": "b5daa9d08fe2a3c95e879ae565970c47c34c78c107712f11ded2bebc0d70224f",
+    "lte-loss5": "e98e1f799f7f20d9117db25a2888993b06ce2faea3db27dccee164401e501cf2",
+    "3g-loss5": "3600aa252a696221914c6d6c27992ba6e086a32be520368bda8a9d5bc9aa3fa2",
+    "lte-loss20": "f0bb981420d634073830eb6fac06a7377acfbb9c955fbece8e09be851c88cb8a",
+}
+
+#: the same rollouts with ``roi_at_decision=False`` (each frame the region the cloud holds at its
+#: capture): the pins before the sender's decision set the region
+PINNED_REGION_AT_CAPTURE: dict[str, str] = {
     "lte": "e2868833759233d41d02e0c09d5c387eb3131a842ba43b664122588f31510722",
     "3g": "eae2ee0c1bc7f32873339e62239751e62b049e3e4be0f4af68bb889481ff4025",
     "5g": "b8710d03e5f2585de8f745c1a9707674308a7842eff7c1f2f73611e1e18179d6",
@@ -150,7 +166,7 @@ def test_webrtc_rollout_matches_pinned_fingerprint(case: str) -> None:
 
 #: the receiver's transport feedback unbatched (``feedback_interval_ms=0``), against the
 #: default 50 ms batches (NACKs and PLIs at once in both) of the pins above
-PINNED_UNBATCHED = "0862a356ba6c64760c82bb1701ad7fe548c22be394b64129fcb6f9e2c1128b23"
+PINNED_UNBATCHED = "3b5df37c29e300736594869c90d4d72212e5a10c76312b3a1e103c1ac21ada50"
 
 
 @pytest.mark.parametrize("backend", ["python", "compiled"])
@@ -159,6 +175,15 @@ def test_unbatched_feedback_webrtc_rollout_matches_its_pin_on_both_backends(back
         pytest.importorskip("numba")
     got = rollout_hash("lte", loss_rate=0.05, feedback_interval_ms=0.0, backend=backend)
     assert got == PINNED_UNBATCHED != PINNED["lte-loss5"]
+
+
+@pytest.mark.parametrize("case", ["lte", "3g", "lte-loss5"])
+def test_with_the_region_at_capture_the_previous_pins_hold(case: str) -> None:
+    """``roi_at_decision`` off gives the pins from before it was the default: the sender's
+    decision moved the frames' region and nothing else."""
+    preset, kwargs = CASES[case]
+    got = rollout_hash(preset, roi_at_decision=False, **kwargs)
+    assert got == PINNED_REGION_AT_CAPTURE[case] != PINNED[case]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
