@@ -118,3 +118,26 @@ def test_presets_joined_with_plus_pool_their_traces() -> None:
     assert [t.name for t in both] == [t.name for t in lte + g3]
     with pytest.raises(ValueError, match="empty name"):
         VideoChatEnv(traces_root=TRACES, preset="lte+", split="val")
+
+
+def test_the_configs_defaults_are_the_constructors() -> None:
+    """conf/env/base.yaml states every default ``VideoChatEnv`` has (what ``gym.make`` and the
+    scripts get is what ``train.py`` and ``evaluate.py`` compose); a default changed in one place
+    alone fails here. Interpolated keys (traces, accuracy, reward) come from the top-level config."""
+    import inspect
+
+    from omegaconf import OmegaConf
+
+    from artic_rl.envs.video_chat import VideoChatEnv
+
+    path = Path(__file__).resolve().parents[2] / "conf" / "env" / "base.yaml"
+    kwargs = OmegaConf.to_container(OmegaConf.load(path).kwargs, resolve=False)
+    assert isinstance(kwargs, dict)
+    params = inspect.signature(VideoChatEnv.__init__).parameters
+    assert set(kwargs) <= set(params)
+    plain = {
+        k: v for k, v in kwargs.items() if not (isinstance(v, str) and v.startswith(("$", "?")))
+    }
+    assert "roi_at_decision" in plain and "picture_memory_ms" in plain
+    differ = {k: (v, params[k].default) for k, v in plain.items() if v != params[k].default}
+    assert differ == {}
