@@ -10,10 +10,13 @@ and for the base encoder (re-opened, a fresh rate control and an IDR, on each ri
     python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4
     python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4 --kbps 443   # held
 
-``--step A B`` instead holds A for 4 s, then B, and prints the bytes of each 250 ms after the step
-over B's target: how fast the live encoder's rate control reaches a new bitrate::
+``--step A B`` instead holds A for 4 s, then B, and prints the bytes of each 250 ms (``--window-s``)
+of the 4 s (``--after-s``) after the step over B's target, and below them the same windows of the
+encoder held at B from the start (the clip's own content at those seconds, without the step): how
+fast the live encoder's rate control reaches a new bitrate::
 
     python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4 --step 400 600
+    python scripts/encoder_undershoot.py --video outputs/clips/synth-0007.mp4 --step 389 473 --after-s 12 --window-s 1
 
 ``--vbv-buffer-s S`` opens it with a VBV buffer of S seconds instead of the streamer's 0.5 s.
 
@@ -76,11 +79,17 @@ def sent_share(
 
 
 def step_response(
-    video: Path, before: float, after: float, fps: float = 30.0, vbv_buffer_s: float | None = None
+    video: Path,
+    before: float,
+    after: float,
+    fps: float = 30.0,
+    vbv_buffer_s: float | None = None,
+    after_s: float = 4.0,
+    window_s: float = 0.25,
 ) -> list[float]:
-    """Bytes over ``after``'s target in each 250 ms of the 4 s after the bitrate steps from
-    ``before`` (held 4 s) to ``after``, the live-rate encoder at ROI level 0 (its VBV buffer
-    ``vbv_buffer_s`` seconds of the opening bitrate; None: the streamer's)."""
+    """Bytes over ``after``'s target in each ``window_s`` of the ``after_s`` after the bitrate
+    steps from ``before`` (held 4 s) to ``after``, the live-rate encoder at ROI level 0 (its VBV
+    buffer ``vbv_buffer_s`` seconds of the opening bitrate; None: the streamer's)."""
     meta = json.loads(video.with_suffix(".json").read_text())
     width, height, clip_fps = int(meta["width"]), int(meta["height"]), float(meta["fps"])
     settings = EncoderSettings(width=width, height=height)
@@ -95,7 +104,7 @@ def step_response(
     frames = video_frames(video, width, height)
     step, at = round(clip_fps / fps), round(4 * clip_fps)
     shares: list[float] = []
-    for i in range(2 * at):
+    for i in range(at + round(after_s * clip_fps)):
         frame = next(frames)
         if i == at:
             enc.set_bitrate(after)
@@ -104,7 +113,7 @@ def step_response(
         out = enc.encode(frame, i * 1000.0 / clip_fps)
         if out is not None and i >= at:
             shares.append(out.record.size_bytes / (after * 1000.0 / 8.0 / fps))
-    window = max(1, round(fps / 4))
+    window = max(1, round(fps * window_s))
     return [
         sum(shares[k : k + window]) / window for k in range(0, len(shares) - window + 1, window)
     ]
@@ -126,6 +135,12 @@ def main() -> None:
         "--step", type=float, nargs=2, metavar=("A", "B"), help="a step from A to B kbps"
     )
     ap.add_argument(
+        "--after-s", type=float, default=4.0, help="with --step: seconds shown after the step (4)"
+    )
+    ap.add_argument(
+        "--window-s", type=float, default=0.25, help="with --step: seconds per printed share (0.25)"
+    )
+    ap.add_argument(
         "--vbv-buffer-s",
         type=float,
         help="with --step: the VBV buffer in seconds of the opening bitrate (default: the streamer's)",
@@ -135,10 +150,18 @@ def main() -> None:
         ap.error(f"{args.video}: no clip metadata beside it ({args.video.with_suffix('.json')})")
     if args.vbv_buffer_s is not None and not (args.step and args.vbv_buffer_s > 0):
         ap.error(f"--vbv-buffer-s {args.vbv_buffer_s}: a positive number of seconds, with --step")
+    if not (args.after_s > 0 and 0 < args.window_s <= args.after_s):
+        ap.error(f"--after-s {args.after_s} --window-s {args.window_s}: 0 < window <= after")
     if args.step:
-        shares = step_response(args.video, *args.step, vbv_buffer_s=args.vbv_buffer_s)
-        print(f"{args.step[0]:.0f} -> {args.step[1]:.0f} kbps, bytes over the target per 250 ms:")
-        print(" ".join(f"{x:.2f}" for x in shares))
+        a, b = args.step
+        kw = dict(vbv_buffer_s=args.vbv_buffer_s, after_s=args.after_s, window_s=args.window_s)
+        stepped = step_response(args.video, a, b, **kw)
+        held = step_response(args.video, b, b, **kw)
+        per = f"{args.window_s * 1000:.0f} ms" if args.window_s < 1 else f"{args.window_s:g} s"
+        print(f"{a:.0f} -> {b:.0f} kbps, bytes over the target per {per}:")
+        print(" ".join(f"{x:.2f}" for x in stepped))
+        print(f"held at {b:.0f} kbps, the same seconds of the clip:")
+        print(" ".join(f"{x:.2f}" for x in held))
         return
     print(
         "| frame rate | ROI level | live-rate encoder (the streamer's) | re-opened on each rise |"

@@ -53,3 +53,36 @@ def test_the_step_opens_the_encoder_with_the_buffer_asked(
             encoder_undershoot.step_response(_clip(tmp_path), 300.0, 900.0, vbv_buffer_s=buffer_s)
     assert opened[0].vbv_buffer_s == 0.1
     assert opened[1].vbv_buffer_s == type(opened[1])(width=64, height=48).vbv_buffer_s
+
+
+@pytest.mark.parametrize("extra", [["--after-s", "0"], ["--after-s", "1", "--window-s", "2"]])
+def test_the_step_windows_must_fit_the_seconds_after_it(tmp_path: Path, extra: list[str]) -> None:
+    cmd = [sys.executable, str(SCRIPT), "--video", str(_clip(tmp_path)), "--step", "300", "900"]
+    run = subprocess.run([*cmd, *extra], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "--after-s" in run.stderr.splitlines()[-1]
+
+
+def test_the_step_response_covers_the_seconds_asked_in_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each window averages the frames' bytes over the new target's: an encoder that sends half
+    the old target before the step and exactly the new one after reads 1.0 in every window."""
+    from types import SimpleNamespace
+
+    class Encoder:
+        kbps = 300.0
+
+        def set_bitrate(self, kbps: float) -> None:
+            self.kbps = kbps
+
+        def encode(self, frame: object, t_ms: float) -> Any:
+            size = self.kbps * 1000.0 / 8.0 / 30.0 * (1.0 if self.kbps == 900.0 else 0.5)
+            return SimpleNamespace(record=SimpleNamespace(size_bytes=size))
+
+    monkeypatch.setattr(encoder_undershoot, "make_encoder", lambda settings, **kw: Encoder())
+    monkeypatch.setattr(encoder_undershoot, "video_frames", lambda *a: iter(lambda: 0, 1))
+    shares = encoder_undershoot.step_response(
+        _clip(tmp_path), 300.0, 900.0, after_s=3.0, window_s=0.5
+    )
+    assert shares == pytest.approx([1.0] * 6)
