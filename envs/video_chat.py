@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -84,12 +85,43 @@ def _lead(value: Any) -> float | tuple[float, float]:
     return out
 
 
+def encoder_lag(
+    kbps: float,
+    last: tuple[float, float] | None,
+    dt_s: float,
+    *,
+    rise_deficit: float,
+    rise_s: float,
+    drop_overshoot: float,
+    drop_s: float,
+) -> float:
+    """The share of the target ``kbps`` the encoder falls short of at the start of an interval
+    (negative: it overshoots), as the streamer's x264 meets a new bitrate
+    (``scripts/encoder_undershoot.py --step``): after a rise it sends up to ``rise_deficit`` less,
+    never less than the previous target, the shortfall fading with time constant ``rise_s``; after
+    a drop from a bitrate it had met it sends up to ``drop_overshoot`` more, fading in ``drop_s``;
+    a drop while it is still short keeps the shortfall. ``last``: the previous interval's target
+    and lag (None: the encoder opens at this target), ``dt_s`` before this one."""
+    if last is None:
+        return 0.0
+    prev, lag = last
+    lag *= math.exp(-dt_s / (rise_s if lag > 0.0 else drop_s))
+    if kbps > prev * (1.0 + 1e-9):
+        return max(lag, min(rise_deficit, 1.0 - prev / kbps))
+    if kbps < prev * (1.0 - 1e-9) and lag <= 0.0:
+        return min(lag, -drop_overshoot)
+    return lag
+
+
 class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     """A phone streams live video to a cloud MLLM that answers the user's questions.
 
     **Description.** Every step is one control interval (``interval_ms``, default 200 ms of simulated
     time). The sender captures at ``capture_fps`` and encodes the frames the chosen frame rate keeps,
-    with sizes drawn from a real codec profile (:class:`artic_rl.video.CodecProfile`); it packetises
+    with sizes drawn from a real codec profile (:class:`artic_rl.video.CodecProfile`) at the rate the
+    encoder meets, which follows a new bitrate as the streamer's x264 does (:func:`encoder_lag`:
+    ``encoder_rise_deficit`` short for ``encoder_rise_s`` after a rise, ``encoder_drop_overshoot``
+    over for ``encoder_drop_s`` after a drop; each interval sized, paced and read at its mean); it packetises
     them (``payload_bytes`` + ``header_bytes`` per RTP packet), paces them at ``pacing_factor`` times the
     target bitrate and sends them through a trace-driven bottleneck with Mahimahi mm-link semantics
     (:class:`artic_rl.net.Link`: drop-tail queue, one-way ``delay_ms``, optional random loss). The
@@ -251,6 +283,10 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         roi_miss_rate: float = 0.1,
         roi_at_decision: bool = True,
         picture_memory_ms: float = 1125.0,
+        encoder_rise_deficit: float = 0.15,
+        encoder_rise_s: float = 5.0,
+        encoder_drop_overshoot: float = 0.3,
+        encoder_drop_s: float = 0.5,
         inference_ms: float = 250.0,
         inference_jitter_ms: float = 50.0,
         latency_budget_ms: float = 300.0,
@@ -313,6 +349,24 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         if not picture_memory_ms >= 0.0:
             raise ValueError(f"picture_memory_ms must be >= 0 ms, got {picture_memory_ms!r}")
         self.picture_memory_ms = float(picture_memory_ms)
+        if not 0.0 <= encoder_rise_deficit < 1.0:
+            raise ValueError(
+                f"encoder_rise_deficit must be in [0, 1), got {encoder_rise_deficit!r}"
+            )
+        if not encoder_drop_overshoot >= 0.0:
+            raise ValueError(f"encoder_drop_overshoot must be >= 0, got {encoder_drop_overshoot!r}")
+        if not (encoder_rise_s > 0.0 and encoder_drop_s > 0.0):
+            raise ValueError(
+                f"encoder_rise_s and encoder_drop_s must be > 0 s, got {encoder_rise_s!r} and "
+                f"{encoder_drop_s!r}"
+            )
+        self.encoder_rise_deficit, self.encoder_rise_s = (
+            float(encoder_rise_deficit),
+            float(encoder_rise_s),
+        )
+        self.encoder_drop_overshoot = float(encoder_drop_overshoot)
+        self.encoder_drop_s = float(encoder_drop_s)
+        self._encoder: tuple[float, float] | None = None  # (last target, the encoder's lag then)
         self.inference_ms = float(inference_ms)
         self.inference_jitter_ms = float(inference_jitter_ms)
         self.latency_budget_ms = float(latency_budget_ms)
@@ -449,6 +503,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self._last_action = SenderAction(
             rate_kbps=self.codec.bitrates_kbps[0], roi_level=0, fps=30.0
         )
+        self._encoder = None  # the encoder opens at the first target
         report = self._timeline.feedback(0.0, 0)
         obs = self._obs_builder.update(report, self._last_action, 0.0)
         info = {"feedback": report, "trace": trace.name, "start_ms": plan.start_ms}
@@ -495,6 +550,27 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         self._capacity_next = self._timeline.capacity_kbps(t_ms, t_ms + self.interval_ms)
         return self._capacity_next
 
+    def _encoded(self, act: SenderAction) -> SenderAction:
+        """The action at the rate the encoder meets over this interval: :func:`encoder_lag`, its
+        mean over the interval taken off the target (the interval is sent and read at it)."""
+        r = act.rate_kbps
+        dt_s = self.interval_ms / MS_PER_S
+        lag = encoder_lag(
+            r,
+            self._encoder,
+            dt_s,
+            rise_deficit=self.encoder_rise_deficit,
+            rise_s=self.encoder_rise_s,
+            drop_overshoot=self.encoder_drop_overshoot,
+            drop_s=self.encoder_drop_s,
+        )
+        self._encoder = (r, lag)
+        if lag == 0.0:
+            return act
+        tau = self.encoder_rise_s if lag > 0.0 else self.encoder_drop_s
+        mean = lag * tau / dt_s * (1.0 - math.exp(-dt_s / tau))
+        return replace(act, rate_kbps=r * (1.0 - mean))
+
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._timeline is None:
             raise RuntimeError("call reset() before step()")
@@ -503,7 +579,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
         w = self.weights
         t0 = tl.now_ms
         t1 = t0 + self.interval_ms
-        sent_bytes = tl.send_interval(act, t0, t1)
+        sent_bytes = tl.send_interval(self._encoded(act), t0, t1)
         truncated = t1 >= self.episode_ms
         answered = tl.answer_questions(t1, final=truncated)
         paid, weight = answered, 1.0

@@ -18,8 +18,10 @@ once more when a still picture kept part of its chain's earlier quality after a 
 (``picture_memory_ms``, 1,125 ms by default; issue #16: with it off, every previous pin holds, and
 the 3g cases have no frame it lifts); and once more when an interval's frames took the region the
 sender holds at its decision (``roi_at_decision`` on by default; issue #16: with it off, the
-previous pins hold, ``PINNED_REGION_AT_CAPTURE``). If one changes, the webrtc receiver's semantics
-changed.
+previous pins hold, ``PINNED_REGION_AT_CAPTURE``); and once more when the encoder met a new bitrate
+as the streamer's x264 does (``encoder_rise_deficit`` and its kin: with an encoder that meets
+every target at once the previous pins hold, ``PINNED_IDEAL_ENCODER``). If one changes, the webrtc
+receiver's semantics changed.
 (Floats are hashed bit for bit, so a different libm or numpy build may legitimately differ; the
 reference is this repository's locked environment.)
 """
@@ -66,7 +68,22 @@ CASES: dict[str, tuple[str, dict[str, float]]] = {
     "3g-loss5": ("3g", {"loss_rate": 0.05}),
     "lte-loss20": ("lte", {"loss_rate": 0.2}),
 }
+#: an encoder that meets every target at once (the encoder's lag off)
+IDEAL_ENCODER: dict[str, float] = {"encoder_rise_deficit": 0.0, "encoder_drop_overshoot": 0.0}
 PINNED: dict[str, str] = {
+    "lte": "2921883c33b813152553f4efee073ed9ff498b27a4defb66ca757d766e21bdcf",
+    "3g": "2f328127ba44d822ae9dcf000e8e4eba002da45b019380e3953f49b6f9ece445",
+    "5g": "4caa2b9270339f3bc3d1ecedb32a00ff5f2ead43337396f24c7a9e91311682b1",
+    "wifi": "c322589795314fc06d6df33d786e3a5b1c69dd0e15ddee92691fcec2a96f1f18",
+    "lte-loss2": "be8fe9d8d1ea8acac15c8bad532499ae5d5a3abc08e91ea57086c48529c23fb5",
+    "lte-loss5": "ba0f5717c3f15b9604498a55ee06a3d4798bc414b51b07f087057b6e83410ac1",
+    "3g-loss5": "07ab63dbce718af10da8347ec2060b75e0ecb465fa94716f7cd77e54b13351b3",
+    "lte-loss20": "b7f07515e1d66473979fbd1a2e3a6b7f36b9291466effce4152360b405700787",
+}
+
+#: the same rollouts with an encoder that meets every target at once (``encoder_rise_deficit=0``,
+#: ``encoder_drop_overshoot=0``): the pins before the encoder's lag
+PINNED_IDEAL_ENCODER: dict[str, str] = {
     "lte": "ff2d73cd9d5331569558f1bb77cddfbd682683f32b6843aa5d868b384d29ca8d",
     "3g": "32c3ee5d79a9387777c610511102d52d00d385d148d09a6433bcc1d7f889775e",
     "5g": "25c6e90938dd38d883ee7d85db3572455fbf5fc1c477b754caa1cd48fe6718c3",
@@ -166,7 +183,7 @@ def test_webrtc_rollout_matches_pinned_fingerprint(case: str) -> None:
 
 #: the receiver's transport feedback unbatched (``feedback_interval_ms=0``), against the
 #: default 50 ms batches (NACKs and PLIs at once in both) of the pins above
-PINNED_UNBATCHED = "3b5df37c29e300736594869c90d4d72212e5a10c76312b3a1e103c1ac21ada50"
+PINNED_UNBATCHED = "07663456d7ee1af5e5609c1e535284ae698f62d7e8bb2b50d82e74dd7b4c192b"
 
 
 @pytest.mark.parametrize("backend", ["python", "compiled"])
@@ -179,11 +196,19 @@ def test_unbatched_feedback_webrtc_rollout_matches_its_pin_on_both_backends(back
 
 @pytest.mark.parametrize("case", ["lte", "3g", "lte-loss5"])
 def test_with_the_region_at_capture_the_previous_pins_hold(case: str) -> None:
-    """``roi_at_decision`` off gives the pins from before it was the default: the sender's
-    decision moved the frames' region and nothing else."""
+    """``roi_at_decision`` off (and an encoder that meets every target) gives the pins from before
+    it was the default: the sender's decision moved the frames' region and nothing else."""
     preset, kwargs = CASES[case]
-    got = rollout_hash(preset, roi_at_decision=False, **kwargs)
-    assert got == PINNED_REGION_AT_CAPTURE[case] != PINNED[case]
+    got = rollout_hash(preset, roi_at_decision=False, **kwargs, **IDEAL_ENCODER)
+    assert got == PINNED_REGION_AT_CAPTURE[case] != PINNED_IDEAL_ENCODER[case]
+
+
+@pytest.mark.parametrize("case", ["lte", "3g", "lte-loss5", "5g"])
+def test_with_an_encoder_that_meets_every_target_the_previous_pins_hold(case: str) -> None:
+    """The encoder's lag moves the rate each interval is sent and read at, and nothing else."""
+    preset, kwargs = CASES[case]
+    got = rollout_hash(preset, **kwargs, **IDEAL_ENCODER)
+    assert got == PINNED_IDEAL_ENCODER[case] != PINNED[case]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

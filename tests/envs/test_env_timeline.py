@@ -57,6 +57,8 @@ def make_env(**kwargs: object) -> VideoChatEnv:
         "roi_miss_rate": 0.0,
         "episode_s": 4.0,
         "feedback_interval_ms": 0.0,  # each report on its own, as worked out above
+        "encoder_rise_deficit": 0.0,  # an encoder that meets every target at once: the hand
+        "encoder_drop_overshoot": 0.0,  # computations read the targets (test_env_encoder.py: the lag)
     }
     args.update(kwargs)
     return VideoChatEnv(**args)  # type: ignore[arg-type]
