@@ -178,6 +178,7 @@ class CompiledTimeline(Timeline):
         self._cells: dict[tuple[float, float, int], np.ndarray] = env.__dict__.setdefault(
             "_compiled_cells", {}
         )
+        self._grid_kbps = frozenset(env.codec.bitrates_kbps)  # the rates an action can set
         self._mirrored = 0  # decodable frames copied into self.decoded
         self._link_opps = link._opps
         self._link_table = link._kernel_table
@@ -200,8 +201,8 @@ class CompiledTimeline(Timeline):
         cell = self._cells.get(key)
         if cell is None:
             cell = self._cell(*key)
-            if len(self._cells) < MAX_CELLS:
-                self._cells[key] = cell
+            if len(self._cells) < MAX_CELLS and act.rate_kbps in self._grid_kbps:
+                self._cells[key] = cell  # the encoder's lagging rates are one-offs: not kept
         if self.transport is not None:
             return self._send_webrtc(act, t0, t1, cell)
         if self.link is not self._kernel_link:
@@ -364,9 +365,7 @@ class CompiledTimeline(Timeline):
                 kbps = profile.top_kbps
             profile = profile.profile
         assert type(profile) is CodecProfile
-        c = profile._cell(kbps, fps, roi_level)
-        head = [c.p_bytes, c.key_bytes, c.payback, float(c.settle), scale]
-        return np.array(head + list(c.pool), dtype=np.float64)
+        return profile.sizes_row(kbps, fps, roi_level, scale)
 
     # --- the link -----------------------------------------------------------------------------
     def _hand_over_link(self) -> None:

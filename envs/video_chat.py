@@ -569,7 +569,7 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
             return act
         tau = self.encoder_rise_s if lag > 0.0 else self.encoder_drop_s
         mean = lag * tau / dt_s * (1.0 - math.exp(-dt_s / tau))
-        return replace(act, rate_kbps=r * (1.0 - mean))
+        return SenderAction(rate_kbps=r * (1.0 - mean), roi_level=act.roi_level, fps=act.fps)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._timeline is None:

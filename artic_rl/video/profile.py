@@ -227,8 +227,14 @@ class CodecProfile:
         return i, (x - lk[i]) / (lk[i + 1] - lk[i])
 
     def _fps_index(self, fps: float) -> int:
-        x = math.log(max(fps, 1e-9))
-        return min(range(len(self._log_fps)), key=lambda j: abs(self._log_fps[j] - x))
+        memo: dict[float, int] = self.__dict__.setdefault("_fps_memo", {})
+        j = memo.get(fps)
+        if j is None:  # the nearest grid frame rate in log; an action sets one of a few
+            x = math.log(max(fps, 1e-9))
+            j = min(range(len(self._log_fps)), key=lambda k: abs(self._log_fps[k] - x))
+            if len(memo) < _MAX_CELLS:
+                memo[fps] = j
+        return j
 
     def _level_index(self, roi_level: int) -> int:
         try:
@@ -255,7 +261,7 @@ class CodecProfile:
                 m,
                 i1,
                 math.exp(log_p),
-                tuple(self._resid[(i1 if w >= 0.5 else i, j, m)].tolist()),
+                self._pool(i1 if w >= 0.5 else i, j, m),
                 math.exp(log_i),
                 float((1 - w) * self._payback[i, j, m] + w * self._payback[i1, j, m]),
                 max(1, round(PAYBACK_S * self.fps_grid[j])),
@@ -275,6 +281,41 @@ class CodecProfile:
             if len(self._cells) < _MAX_CELLS:
                 self._cells[key] = cell
         return cell
+
+    def _pool(self, i: int, j: int, m: int) -> tuple[float, ...]:
+        """The residual pool of grid cell (i, j, m) as a tuple (built once per cell)."""
+        memo: dict[tuple[int, int, int], tuple[float, ...]] = self.__dict__.setdefault(
+            "_pool_memo", {}
+        )
+        pool = memo.get((i, j, m))
+        if pool is None:
+            pool = memo[(i, j, m)] = tuple(self._resid[(i, j, m)].tolist())
+        return pool
+
+    def sizes_row(self, kbps: float, fps: float, roi_level: int, scale: float = 0.0) -> np.ndarray:
+        """The compiled timeline's row for a query, built without the memo (the simulated encoder's
+        rate moves off the action grid for seconds after each change): the steady P-frame and the
+        keyframe size, the pay-back ratio and length, ``scale``, then the residual pool, each the
+        value :meth:`_cell` gives."""
+        i, w = self._kbps_pos(kbps)
+        j, m = self._fps_index(fps), self._level_index(roi_level)
+        i1 = min(i + 1, len(self.kbps_grid) - 1)
+        pool = self._resid[(i1 if w >= 0.5 else i, j, m)]
+        # the grids as nested lists: the same doubles, without numpy's per-element cost
+        lists = self.__dict__.get("_grid_lists")
+        if lists is None:
+            lists = self.__dict__["_grid_lists"] = tuple(
+                a.tolist() for a in (self._log_p, self._log_i, self._payback)
+            )
+        log_p, log_i, payback = lists
+        row = np.empty(5 + pool.size, dtype=np.float64)
+        row[0] = math.exp((1 - w) * log_p[i][j][m] + w * log_p[i1][j][m])
+        row[1] = math.exp((1 - w) * log_i[i][j][m] + w * log_i[i1][j][m])
+        row[2] = (1 - w) * payback[i][j][m] + w * payback[i1][j][m]
+        row[3] = float(max(1, round(PAYBACK_S * self.fps_grid[j])))
+        row[4] = scale
+        row[5:] = pool
+        return row
 
     def frame_sizes_bytes(
         self,

@@ -10,6 +10,7 @@ far less than the streamed ones.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from artic_rl.video.profile import CodecProfile
 
@@ -26,3 +27,16 @@ def test_keyframe_takes_the_measured_keyframe_size() -> None:
     # the P frames still vary (the residuals are drawn as before)
     p = prof.frame_sizes_bytes(264.0, 30.0, 0, 200, np.random.default_rng(0))
     assert p.std() > 0.2 * p.mean()
+
+
+@pytest.mark.parametrize("kbps", [35.0, 389.0, 401.73, 2222.2, 4000.0, 9000.0])
+@pytest.mark.parametrize("fps", [30.0, 10.0, 12.0])
+def test_the_compiled_row_holds_the_memoised_cells_values(kbps: float, fps: float) -> None:
+    """``sizes_row`` (the compiled timeline's row, built for the encoder's off-grid rates) gives
+    each value of ``_cell`` bit for bit, on and between the grid's rates."""
+    profile = CodecProfile.default()
+    for level in profile.roi_levels:
+        cell = profile._cell(kbps, fps, level)
+        row = profile.sizes_row(kbps, fps, level, 0.5)
+        head = [cell.p_bytes, cell.key_bytes, cell.payback, float(cell.settle), 0.5]
+        assert row.tolist() == head + list(cell.pool)
