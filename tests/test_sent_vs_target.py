@@ -74,13 +74,18 @@ def test_the_phases_split_each_worlds_bytes() -> None:
     assert sim["all"] == pytest.approx((sum(target), sum(target)))
 
 
-def _run(folder: Path) -> str:
+def _command(folder: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts/sent_vs_target.py"), str(folder)],
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
+    )
+
+
+def _run(folder: Path) -> str:
+    done = _command(folder)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def test_the_command_prints_one_row_per_cell(tmp_path: Path) -> None:
@@ -103,11 +108,7 @@ def test_the_last_column_is_the_stream_over_the_replay_on_its_own_decisions(tmp_
 
 
 def test_a_folder_without_reports_is_one_error(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/sent_vs_target.py"), str(tmp_path)],
-        capture_output=True,
-        text=True,
-    )
+    done = _command(tmp_path)
     assert done.returncode == 2
     assert "no fidelity reports" in done.stderr
 
@@ -116,10 +117,6 @@ def test_an_unreadable_report_is_one_error_naming_it(tmp_path: Path) -> None:
     run = tmp_path / "seed-1" / "runs" / "03-Verizon-LTE-short-gcc-own"
     run.mkdir(parents=True)
     (run / "report.json").write_text('{"fidelity": ')
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/sent_vs_target.py"), str(tmp_path)],
-        capture_output=True,
-        text=True,
-    )
+    done = _command(tmp_path)
     assert done.returncode == 2
     assert "03-Verizon-LTE-short-gcc-own/report.json: not a readable report" in done.stderr
