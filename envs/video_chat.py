@@ -122,8 +122,8 @@ class VideoChatEnv(gym.Env[np.ndarray, np.ndarray]):
     encoder meets, which follows a new bitrate as the streamer's x264 does (:func:`encoder_lag`:
     ``encoder_rise_deficit`` short for ``encoder_rise_s`` after a rise, ``encoder_drop_overshoot``
     over for ``encoder_drop_s`` after a drop; each interval sized, paced and read at its mean); it packetises
-    them (``payload_bytes`` + ``header_bytes`` per RTP packet), paces them at ``pacing_factor`` times the
-    target bitrate and sends them through a trace-driven bottleneck with Mahimahi mm-link semantics
+    them (``payload_bytes`` + ``header_bytes`` per RTP packet), paces them at ``pacing_factor`` times that
+    rate (the streamer's pacer: times the target) and sends them through a trace-driven bottleneck with Mahimahi mm-link semantics
     (:class:`artic_rl.net.Link`: drop-tail queue, one-way ``delay_ms``, optional random loss). The
     receiver decodes a frame once all its packets are in and its reference chain is intact; a lost
     frame breaks prediction until the keyframe the receiver asks for (PLI, ``feedback_delay_ms``
